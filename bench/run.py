@@ -1,0 +1,144 @@
+"""`make bench`: medians over several runs against a real `voxhub serve` on loopback.
+
+Prints JSON: registration time of a ~10 s reference, engine real-time factor, time to first audio
+byte of a streamed two-sentence request, API overhead as a share of engine time, peak server RSS.
+Numbers are printed, never asserted: the machine is shared and noisy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("VOXHUB_SHARED_DIR", REPO.parent / "shared")).resolve()
+SPEECH = SHARED / "data" / "speech"
+REFERENCES = [
+    "librispeech_2414-128291-0004.flac",
+    "ljspeech_LJ001-0001.wav",
+    "librispeech_3080-5032-0002.flac",
+]
+SENTENCES = [
+    "The quick brown fox jumps over the lazy dog near the river bank.",
+    "Please call me back when you have a free moment this afternoon.",
+    "We measured every step twice before publishing the final numbers.",
+    "A gentle breeze carried the scent of rain across the open field.",
+    "Our meeting has moved to Thursday at half past ten in the morning.",
+]
+RUNS = int(os.environ.get("BENCH_RUNS", "5"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def start_server(home: Path, port: int) -> subprocess.Popen[bytes]:
+    env = os.environ | {
+        "VOXHUB_HOME": str(home),
+        "VOXHUB_PORT": str(port),
+        "VOXHUB_KOKORO_VOICES_DIR": str(SHARED / "models" / "kokoro" / "voices"),
+        "VOXHUB_REFINE_PROFILES": "false",  # measure the request path, not background jobs
+        "VOXHUB_LOG_LEVEL": "WARNING",
+    }
+    proc = subprocess.Popen([sys.executable, "-m", "voxhub.cli", "serve"], env=env)
+    deadline = time.time() + 600
+    while time.time() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.5)
+    proc.kill()
+    raise RuntimeError("server did not start")
+
+
+def median(xs: list[float]) -> float:
+    return round(statistics.median(xs), 4)
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        port = free_port()
+        proc = start_server(Path(tmp), port)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            results = measure(httpx.Client(base_url=base, timeout=300))
+            results["server_peak_rss_mb"] = round(peak_rss_mb(proc.pid), 1)
+        finally:
+            proc.terminate()
+            proc.wait(30)
+    results["machine"] = (
+        f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}"
+    )
+    results["runs"] = RUNS
+    print(json.dumps(results, indent=2))
+
+
+def measure(client: httpx.Client) -> dict[str, float | str | int]:
+    register, voice_ids = [], []
+    for i in range(RUNS):
+        name = REFERENCES[i % len(REFERENCES)]
+        data = (SPEECH / name).read_bytes()
+        t0 = time.perf_counter()
+        r = client.post("/api/v1/voices", files={"file": (name, data)}, data={"name": f"bench {i}"})
+        register.append(time.perf_counter() - t0)
+        r.raise_for_status()
+        voice_ids.append(r.json()["id"])
+    voice = voice_ids[0]
+
+    rtf, overhead, ttfb = [], [], []
+    for i in range(RUNS):
+        text = f"{SENTENCES[i % 5]} {SENTENCES[(i + 1) % 5]} Run {i}."
+        t0 = time.perf_counter()
+        r = client.post("/api/v1/speech", json={"voice_id": voice, "text": text})
+        wall = time.perf_counter() - t0
+        r.raise_for_status()
+        gen = client.get(f"/api/v1/generations/{r.headers['x-voxhub-generation-id']}").json()
+        engine_s = gen["engine_seconds"]
+        rtf.append(engine_s / gen["duration_s"])
+        overhead.append((wall - engine_s) / engine_s)
+
+        body = {
+            "voice_id": voice,
+            "text": f"{SENTENCES[(i + 2) % 5]} {SENTENCES[(i + 3) % 5]} Stream {i}.",
+            "stream": True,
+            "format": "pcm",
+        }
+        t0 = time.perf_counter()
+        with client.stream("POST", "/api/v1/speech", json=body) as s:
+            for chunk in s.iter_bytes():
+                if chunk:
+                    ttfb.append(time.perf_counter() - t0)
+                    break
+            for _ in s.iter_bytes():
+                pass
+    return {
+        "register_10s_reference_s_median": median(register),
+        "engine_rtf_median": median(rtf),
+        "stream_first_byte_s_median": median(ttfb),
+        "api_overhead_share_median": median(overhead),
+        "engine": client.get("/api/v1/engines").json()[0]["name"],
+    }
+
+
+if __name__ == "__main__":
+    main()

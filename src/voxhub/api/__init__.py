@@ -1,0 +1,1 @@
+"""HTTP surface: dependencies, the one error map, the router tree."""

@@ -1,0 +1,15 @@
+"""Every router, in one tree."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from voxhub.compat.seed002 import router as seed002
+from voxhub.engines.router import router as engines
+from voxhub.jobs.router import router as jobs
+from voxhub.synthesis.router import router as speech
+from voxhub.voices.router import router as voices
+
+api_router = APIRouter()
+for router in (voices, speech, jobs, engines, seed002):
+    api_router.include_router(router)

@@ -1,0 +1,1 @@
+"""Audio in and out: probe, decode, clean, analyse, encode."""

@@ -1,0 +1,86 @@
+"""The one composition root: builds what the API, the CLI and workers share."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from voxhub.audio.speaker import SpeakerEncoder
+from voxhub.db.migrate import upgrade_to_head
+from voxhub.db.session import create_engine, create_sessionmaker
+from voxhub.engines.registry import EngineRegistry
+from voxhub.jobs.runner import JobRunner
+from voxhub.settings import Settings
+from voxhub.storage.base import BlobStore
+from voxhub.storage.factory import open_blob_store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Container:
+    """Everything a request or a job needs, built once per process."""
+
+    settings: Settings
+    db: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    blobs: BlobStore
+    engines: EngineRegistry
+    speaker: SpeakerEncoder
+    jobs: JobRunner
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+async def build_container(
+    settings: Settings,
+    *,
+    engines: EngineRegistry | None = None,
+    blobs: BlobStore | None = None,
+    speaker: SpeakerEncoder | None = None,
+    run_jobs: bool = True,
+) -> Container:
+    """Build, migrate and start everything; tests pass fakes for the ports they replace."""
+    from voxhub.synthesis.jobs import synthesize_job
+    from voxhub.voices.jobs import refine_job
+
+    settings.home.mkdir(parents=True, exist_ok=True)
+    db = create_engine(settings.resolved_database_url)
+    await upgrade_to_head(db)
+    sessions = create_sessionmaker(db)
+    speaker = speaker or SpeakerEncoder(threads=settings.engine.engine_threads)
+    await asyncio.to_thread(speaker.load)  # the first upload should not pay for it
+    if engines is None:
+        engines = EngineRegistry.from_entry_points(
+            settings.engine.engines,
+            settings.engine.default_engine,
+            settings=settings,
+            speaker_encoder=speaker,
+        )
+    await engines.load_all()
+    jobs = JobRunner(sessions, {}, workers=settings.job_workers)
+    container = Container(
+        settings=settings,
+        db=db,
+        sessions=sessions,
+        blobs=blobs or await open_blob_store(settings),
+        engines=engines,
+        speaker=speaker,
+        jobs=jobs,
+    )
+    jobs.register("speech.synthesize", lambda ctx: synthesize_job(container, ctx))
+    jobs.register("voice.refine", lambda ctx: refine_job(container, ctx))
+    if run_jobs:
+        await jobs.start()
+    return container
+
+
+async def close_container(container: Container) -> None:
+    """Stop jobs, release engines, storage and the database pool."""
+    await container.jobs.stop()
+    await container.engines.aclose()
+    await container.blobs.aclose()
+    await container.db.dispose()

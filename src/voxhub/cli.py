@@ -1,0 +1,168 @@
+"""The `voxhub` command: serve, migrate, clone, say, voices."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from voxhub.bootstrap import Container, build_container, close_container
+from voxhub.settings import Settings
+
+app = typer.Typer(help="voxhub: self-hostable voice cloning and speech.", no_args_is_help=True)
+voices_app = typer.Typer(help="The voice library.", no_args_is_help=True)
+app.add_typer(voices_app, name="voices")
+console = Console(stderr=True)
+T = TypeVar("T")
+
+
+@asynccontextmanager
+async def _container() -> AsyncIterator[Container]:
+    with console.status("Loading voxhub (database, engines)..."):
+        c = await build_container(Settings(), run_jobs=False)
+    try:
+        yield c
+    finally:
+        await close_container(c)
+
+
+def _run(fn: Callable[[Container], Awaitable[T]]) -> T:
+    async def main() -> T:
+        async with _container() as c:
+            return await fn(c)
+
+    try:
+        return asyncio.run(main())
+    except Exception as exc:
+        from voxhub.core.errors import VoxhubError
+
+        if isinstance(exc, VoxhubError):
+            console.print(f"[red]error[/red] {exc.code}: {exc.message}")
+            raise typer.Exit(2) from exc
+        raise
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind")] = None,
+    port: Annotated[int | None, typer.Option(help="Port")] = None,
+) -> None:
+    """Run the API (migrations are applied on start-up)."""
+    import uvicorn
+
+    from voxhub.app import create_app
+
+    settings = Settings()
+    settings.host = host or settings.host
+    settings.port = port or settings.port
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+    )
+
+
+@app.command()
+def migrate() -> None:
+    """Apply database migrations and exit."""
+    from voxhub.db.migrate import upgrade_to_head
+    from voxhub.db.session import create_engine
+
+    async def main() -> None:
+        engine = create_engine(Settings().resolved_database_url)
+        await upgrade_to_head(engine)
+        await engine.dispose()
+
+    asyncio.run(main())
+    console.print("database is up to date")
+
+
+@app.command()
+def clone(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Audio or video file")],
+    name: Annotated[str, typer.Option("--name", "-n", help="Voice name")],
+    description: Annotated[str, typer.Option(help="Description")] = "",
+    language: Annotated[str, typer.Option(help="Language code")] = "en",
+    denoise: Annotated[bool, typer.Option(help="Remove background noise first")] = False,
+) -> None:
+    """Register a voice from a recording and print its id."""
+    from voxhub.voices import service
+    from voxhub.voices.schemas import VoiceCreate
+
+    async def go(c: Container) -> None:
+        meta = VoiceCreate(name=name, description=description, language=language, denoise=denoise)
+        upload = service.Upload(file.read_bytes(), file.name)
+        async with c.sessions() as session:
+            with console.status("Cleaning the reference and enrolling the voice..."):
+                voice, reports = await service.create_voice(c, session, [upload], meta, None)
+        r = reports[0]
+        console.print(
+            f"[green]voice created[/green] {voice.name}: {r.speech_s:.1f} s of speech, "
+            f"SNR {r.snr_db or 0:.0f} dB, warnings: {', '.join(r.warnings) or 'none'}"
+        )
+        print(voice.id)
+
+    _run(go)
+
+
+@app.command()
+def say(
+    text: Annotated[
+        str | None, typer.Argument(help="Text to speak; omit or '-' to read stdin")
+    ] = None,
+    voice: Annotated[str, typer.Option("--voice", "-v", help="Voice id")] = "",
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output file")] = Path("out.wav"),
+    format: Annotated[str | None, typer.Option(help="wav, mp3, opus, flac, pcm, mulaw")] = None,
+    speed: Annotated[float, typer.Option(help="0.5 to 2.0")] = 1.0,
+) -> None:
+    """Speak text in a voice and write the audio to a file."""
+    from voxhub.synthesis import service
+    from voxhub.synthesis.schemas import SpeechRequest
+
+    body = sys.stdin.read() if text in (None, "-") else text
+    suffix = out.suffix.lstrip(".").lower()
+    fmt = format or {"ogg": "opus", "raw": "pcm", "ulaw": "mulaw", "": "wav"}.get(suffix, suffix)
+    req = SpeechRequest.model_validate(
+        {"voice_id": voice, "text": body, "format": fmt, "speed": speed}
+    )
+
+    async def go(c: Container) -> None:
+        async with c.sessions() as session:
+            with console.status(f"Speaking {len(body)} characters..."):
+                gen, data, cached = await service.speak(c, session, req, None, "cli")
+        out.write_bytes(data)
+        console.print(
+            f"[green]wrote[/green] {out} ({gen.duration_s:.1f} s{', cached' if cached else ''})"
+        )
+
+    _run(go)
+
+
+@voices_app.command("list")
+def voices_list(limit: Annotated[int, typer.Option(min=1, max=100)] = 50) -> None:
+    """List voices."""
+    from voxhub.voices import service
+
+    async def go(c: Container) -> None:
+        async with c.sessions() as session:
+            items, _ = await service.list_voices(session, None, limit=limit)
+        table = Table("id", "name", "language", "profile", "created")
+        for v in items:
+            table.add_row(
+                v.id, v.name, v.language, v.profile_status, v.created_at.strftime("%Y-%m-%d %H:%M")
+            )
+        Console().print(table)
+
+    _run(go)
+
+
+if __name__ == "__main__":
+    app()

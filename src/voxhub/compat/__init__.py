@@ -1,0 +1,1 @@
+"""The seed systems' documented endpoints, as thin routers over voxhub's services."""

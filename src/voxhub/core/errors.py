@@ -1,0 +1,124 @@
+"""Domain errors. They know nothing of HTTP; `voxhub.api.errors` maps each class to a status once.
+
+Tree (each leaf has a stable `code` that clients may rely on):
+
+    VoxhubError
+    ├── NotFound                      not_found
+    │   ├── VoiceNotFound             voice_not_found
+    │   ├── GenerationNotFound        generation_not_found
+    │   ├── JobNotFound               job_not_found
+    │   └── EngineNotFound            engine_not_found
+    ├── InvalidInput                  invalid_input
+    │   ├── PayloadTooLarge           payload_too_large
+    │   ├── TextTooLong               text_too_long
+    │   ├── UnsupportedMediaType      unsupported_media_type
+    │   ├── AudioUndecodable          audio_undecodable
+    │   ├── AudioTooLong              audio_too_long
+    │   ├── AudioParametersRejected   audio_parameters_rejected
+    │   ├── NotEnoughSpeech           not_enough_speech
+    │   └── InvalidText               invalid_text
+    ├── Conflict                      conflict
+    └── EngineFailure                 engine_failure
+        └── EngineUnavailable         engine_unavailable
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class VoxhubError(Exception):
+    """Base of every error voxhub raises on purpose."""
+
+    code = "error"
+    title = "Error"
+
+    def __init__(self, message: str | None = None, **extra: Any) -> None:
+        super().__init__(message or self.title)
+        self.message = message or self.title
+        self.extra = extra
+
+
+class NotFound(VoxhubError):
+    code = "not_found"
+    title = "Not found"
+
+
+class VoiceNotFound(NotFound):
+    code = "voice_not_found"
+    title = "Voice not found"
+
+
+class GenerationNotFound(NotFound):
+    code = "generation_not_found"
+    title = "Generation not found"
+
+
+class JobNotFound(NotFound):
+    code = "job_not_found"
+    title = "Job not found"
+
+
+class EngineNotFound(NotFound):
+    code = "engine_not_found"
+    title = "Engine not found"
+
+
+class InvalidInput(VoxhubError):
+    code = "invalid_input"
+    title = "Invalid input"
+
+
+class PayloadTooLarge(InvalidInput):
+    code = "payload_too_large"
+    title = "Payload too large"
+
+
+class TextTooLong(InvalidInput):
+    code = "text_too_long"
+    title = "Text too long"
+
+
+class UnsupportedMediaType(InvalidInput):
+    code = "unsupported_media_type"
+    title = "Not an audio or video file"
+
+
+class AudioUndecodable(InvalidInput):
+    code = "audio_undecodable"
+    title = "Audio could not be decoded"
+
+
+class AudioTooLong(InvalidInput):
+    code = "audio_too_long"
+    title = "Audio too long"
+
+
+class AudioParametersRejected(InvalidInput):
+    code = "audio_parameters_rejected"
+    title = "Audio parameters out of range"
+
+
+class NotEnoughSpeech(InvalidInput):
+    code = "not_enough_speech"
+    title = "Not enough speech"
+
+
+class InvalidText(InvalidInput):
+    code = "invalid_text"
+    title = "Invalid text"
+
+
+class Conflict(VoxhubError):
+    code = "conflict"
+    title = "Conflict"
+
+
+class EngineFailure(VoxhubError):
+    code = "engine_failure"
+    title = "Engine failure"
+
+
+class EngineUnavailable(EngineFailure):
+    code = "engine_unavailable"
+    title = "Engine unavailable"

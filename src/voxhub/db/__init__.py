@@ -1,0 +1,1 @@
+"""Database: SQLAlchemy 2 async, SQLite by default, PostgreSQL when configured."""

@@ -1,0 +1,1 @@
+"""Speech engines behind one small port (`voxhub.engines.base.Engine`)."""

@@ -1,0 +1,62 @@
+"""Engines are plugins: the `voxhub.engines` entry-point group maps a name to a class."""
+
+from __future__ import annotations
+
+import logging
+from importlib.metadata import entry_points
+from typing import Any
+
+from voxhub.core.errors import EngineNotFound
+from voxhub.engines.base import Engine
+
+log = logging.getLogger(__name__)
+GROUP = "voxhub.engines"
+
+
+def available_engines() -> dict[str, Any]:
+    """Installed engine classes by name (not loaded, not instantiated)."""
+    return {ep.name: ep for ep in entry_points(group=GROUP)}
+
+
+class EngineRegistry:
+    """The engines this process runs, loaded and warmed at start-up."""
+
+    def __init__(self, engines: dict[str, Engine], default: str) -> None:
+        if default not in engines:
+            raise EngineNotFound(f"default engine {default!r} is not enabled", engine=default)
+        self._engines = engines
+        self.default = default
+
+    @classmethod
+    def from_entry_points(cls, names: list[str], default: str, **deps: Any) -> EngineRegistry:
+        """Instantiate the named engines; each class takes the same keyword dependencies."""
+        found = available_engines()
+        engines: dict[str, Engine] = {}
+        for name in names:
+            if name not in found:
+                raise EngineNotFound(f"no engine named {name!r} is installed", engine=name)
+            engines[name] = found[name].load()(**deps)
+        return cls(engines, default)
+
+    def get(self, name: str | None = None) -> Engine:
+        """The engine called `name`, or the default one."""
+        key = name or self.default
+        try:
+            return self._engines[key]
+        except KeyError as exc:
+            raise EngineNotFound(f"engine {key!r} is not enabled", engine=key) from exc
+
+    def all(self) -> list[Engine]:
+        """Every enabled engine, default first."""
+        return sorted(self._engines.values(), key=lambda e: e.info.name != self.default)
+
+    async def load_all(self) -> None:
+        """Load and warm every engine."""
+        for engine in self._engines.values():
+            log.info("loading engine %s %s", engine.info.name, engine.info.version)
+            await engine.load()
+
+    async def aclose(self) -> None:
+        """Release every engine."""
+        for engine in self._engines.values():
+            await engine.aclose()

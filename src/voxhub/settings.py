@@ -1,0 +1,92 @@
+"""Settings: every knob is a `VOXHUB_*` environment variable; sections group them in code."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_ENV = SettingsConfigDict(env_prefix="VOXHUB_", env_file=".env", extra="ignore")
+
+
+class LimitSettings(BaseSettings):
+    """What an upload or a request may contain; checked before any expensive work."""
+
+    model_config = _ENV
+
+    max_upload_bytes: int = 25 * 1024 * 1024
+    max_reference_seconds: float = 300.0
+    max_video_seconds: float = 600.0
+    max_input_sample_rate: int = 48_000
+    max_input_channels: int = 8
+    min_speech_seconds: float = 3.0
+    max_text_chars: int = 5_000
+    max_job_text_chars: int = 100_000
+    max_files_per_upload: int = 5
+
+
+class StorageSettings(BaseSettings):
+    """Where blobs live: a local folder by default, or any S3-compatible store."""
+
+    model_config = _ENV
+
+    blob_store: Literal["local", "s3", "memory"] = "local"
+    blob_dir: Path | None = None
+    s3_endpoint_url: str | None = None
+    s3_bucket: str = "voxhub"
+    s3_region: str = "us-east-1"
+    s3_access_key: str | None = None
+    s3_secret_key: str | None = None
+    s3_prefix: str = ""
+
+
+class EngineSettings(BaseSettings):
+    """Which speech engines load, and the embedded engine's knobs."""
+
+    model_config = _ENV
+
+    default_engine: str = "embedded"
+    engines: list[str] = Field(default_factory=lambda: ["embedded"])
+    kokoro_voices_dir: Path | None = None
+    kokoro_download: bool = True
+    engine_threads: int = 2
+    refine_profiles: bool = True
+
+
+class Settings(BaseSettings):
+    """The whole configuration; `Settings()` reads the environment."""
+
+    model_config = _ENV
+
+    env: Literal["dev", "test", "prod"] = "dev"
+    home: Path = Path(".voxhub")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    database_url: str | None = None
+    working_sample_rate: int = 24_000
+    job_workers: int = 1
+    log_level: str = "INFO"
+
+    limits: LimitSettings = Field(default_factory=LimitSettings)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    engine: EngineSettings = Field(default_factory=EngineSettings)
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to a SQLite file under `home`."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.home / 'voxhub.db').resolve()}"
+
+    @cached_property
+    def resolved_blob_dir(self) -> Path:
+        """The local blob folder, defaulting to `home/blobs`."""
+        return (self.storage.blob_dir or self.home / "blobs").resolve()
+
+    @cached_property
+    def cache_dir(self) -> Path:
+        """Where reassembled models and downloaded packs are cached."""
+        return (self.home / "cache").resolve()

@@ -1,0 +1,1 @@
+"""Speech synthesis: requests, streaming, the generation history and its cache."""

@@ -1,0 +1,123 @@
+"""/api/v1/speech and /api/v1/generations."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from voxhub.api.deps import ContainerDep, OwnerId, SessionDep
+from voxhub.audio.encode import FORMATS
+from voxhub.jobs.schemas import JobRead
+from voxhub.jobs.service import new_job
+from voxhub.synthesis import service
+from voxhub.synthesis.models import Generation
+from voxhub.synthesis.schemas import GenerationPage, GenerationRead, SpeechRequest
+from voxhub.synthesis.streaming import stream_bytes, stream_plan
+
+router = APIRouter(tags=["speech"])
+
+AUDIO_RESPONSES: dict[int | str, dict[str, object]] = {
+    200: {"content": {spec.media_type: {} for spec in FORMATS.values()}, "description": "Audio"},
+    202: {"model": JobRead, "description": "Queued as a job (`async: true`)"},
+}
+
+
+def generation_read(gen: Generation) -> GenerationRead:
+    """The view of a generation, with the URL of its audio."""
+    read = GenerationRead.model_validate(gen)
+    read.audio_url = f"/api/v1/generations/{gen.id}/audio"
+    return read
+
+
+def _audio_headers(gen: Generation, cached: bool) -> dict[str, str]:
+    return {
+        "X-Voxhub-Generation-Id": gen.id,
+        "X-Voxhub-Engine": f"{gen.engine}/{gen.engine_version}",
+        "X-Voxhub-Duration": f"{gen.duration_s:.3f}",
+        "X-Voxhub-Cache": "hit" if cached else "miss",
+        "X-Voxhub-Generated": "true",
+    }
+
+
+@router.post("/api/v1/speech", response_class=Response, responses=AUDIO_RESPONSES)
+async def create_speech(
+    req: SpeechRequest, c: ContainerDep, session: SessionDep, owner: OwnerId
+) -> Response:
+    """Speak text in a voice: audio bytes, a chunked stream (`stream`), or a job (`async`)."""
+    if req.run_async:
+        service.check_text(
+            req.text, c.settings.limits.max_text_chars, c.settings.limits.max_job_text_chars, True
+        )
+        await service.get_voice(session, req.voice_id, owner)
+        job = new_job(
+            session,
+            "speech.synthesize",
+            req.model_dump(by_alias=True),
+            owner,
+            steps=["synthesize", "encode", "store"],
+        )
+        await session.commit()
+        c.jobs.submit(job.id)
+        body = JobRead.model_validate(job).model_dump(mode="json")
+        return JSONResponse(
+            body,
+            status_code=status.HTTP_202_ACCEPTED,
+            headers={"Location": f"/api/v1/jobs/{job.id}"},
+        )
+    spec = FORMATS[req.format]
+    if req.stream:
+        plan = await service.plan_speech(c, session, req, owner)
+        cached = await service.find_cached(c, session, plan)
+        await session.close()  # stream with no session held
+        headers = {
+            "X-Voxhub-Engine": f"{plan.engine.info.name}/{plan.engine.info.version}",
+            "X-Voxhub-Generated": "true",
+            "Cache-Control": "no-store",
+        }
+        if cached is not None:
+            data = await c.blobs.get(cached.blob_key)
+            return StreamingResponse(
+                stream_bytes(data),
+                media_type=spec.media_type,
+                headers=headers | {"X-Voxhub-Cache": "hit"},
+            )
+        return StreamingResponse(
+            stream_plan(c, plan),
+            media_type=spec.media_type,
+            headers=headers | {"X-Voxhub-Cache": "miss"},
+        )
+    gen, data, cached = await service.speak(c, session, req, owner, "sync")
+    return Response(data, media_type=spec.media_type, headers=_audio_headers(gen, cached))
+
+
+@router.get("/api/v1/generations", response_model=GenerationPage)
+async def list_generations(
+    session: SessionDep,
+    owner: OwnerId,
+    voice_id: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> GenerationPage:
+    """Your generations, newest first."""
+    items, nxt = await service.list_generations(session, owner, voice_id, limit, cursor)
+    return GenerationPage(items=[generation_read(g) for g in items], next_cursor=nxt)
+
+
+@router.get("/api/v1/generations/{generation_id}", response_model=GenerationRead)
+async def get_generation(generation_id: str, session: SessionDep, owner: OwnerId) -> GenerationRead:
+    """One generation."""
+    return generation_read(await service.get_generation(session, generation_id, owner))
+
+
+@router.get("/api/v1/generations/{generation_id}/audio", response_class=Response)
+async def get_generation_audio(
+    generation_id: str, c: ContainerDep, session: SessionDep, owner: OwnerId
+) -> Response:
+    """The stored audio of a generation."""
+    gen = await service.get_generation(session, generation_id, owner)
+    data = await c.blobs.get(gen.blob_key)
+    return Response(
+        data, media_type=FORMATS[gen.format].media_type, headers=_audio_headers(gen, True)
+    )

@@ -1,0 +1,67 @@
+"""Speech request and generation views."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from voxhub.audio.encode import SAMPLE_RATES
+
+AudioFormat = Literal["wav", "mp3", "opus", "flac", "pcm", "mulaw"]
+
+
+class SpeechRequest(BaseModel):
+    """Speak `text` in a voice: as audio bytes, a chunked stream, or a job (`async`)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    voice_id: str = Field(max_length=64)
+    text: str = Field(min_length=1, max_length=200_000)
+    format: AudioFormat = "wav"
+    sample_rate: int | None = Field(None, description=f"One of {list(SAMPLE_RATES)}")
+    speed: float = Field(1.0, ge=0.5, le=2.0)
+    language: str | None = Field(None, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
+    engine: str | None = Field(None, max_length=64)
+    stream: bool = False
+    run_async: bool = Field(False, alias="async", description="Answer 202 with a job")
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, text: str) -> str:
+        if not text.strip():
+            raise ValueError("text is empty")
+        return text
+
+    @field_validator("sample_rate")
+    @classmethod
+    def _known_rate(cls, rate: int | None) -> int | None:
+        if rate is not None and rate not in SAMPLE_RATES:
+            raise ValueError(f"sample_rate must be one of {list(SAMPLE_RATES)}")
+        return rate
+
+
+class GenerationRead(BaseModel):
+    """One recorded generation."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    voice_id: str
+    engine: str
+    engine_version: str
+    text: str
+    params: dict[str, Any]
+    format: str
+    sample_rate: int
+    duration_s: float
+    size_bytes: int
+    source: str
+    created_at: datetime
+    audio_url: str = ""
+
+
+class GenerationPage(BaseModel):
+    items: list[GenerationRead]
+    next_cursor: str | None

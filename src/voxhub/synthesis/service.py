@@ -1,0 +1,217 @@
+"""Speech use cases: validate and plan, serve from cache, render, record."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from voxhub.audio.encode import FORMATS, encode
+from voxhub.bootstrap import Container
+from voxhub.core.errors import GenerationNotFound, InvalidInput, InvalidText, TextTooLong
+from voxhub.core.ids import is_id, new_id
+from voxhub.core.pagination import decode_cursor, encode_cursor
+from voxhub.engines.base import Engine, SynthesisParams, VoiceProfile
+from voxhub.synthesis.models import Generation
+from voxhub.synthesis.schemas import SpeechRequest
+from voxhub.text.normalize import normalize_text
+from voxhub.voices.profiles import profile_for
+from voxhub.voices.service import get_voice
+
+
+@dataclass
+class SpeechPlan:
+    """Everything needed to render a request, gathered in one short database session."""
+
+    voice_id: str
+    owner_id: str | None
+    engine: Engine
+    profile: VoiceProfile
+    text: str
+    params: SynthesisParams
+    format: str
+    sample_rate: int
+    cache_key: str
+
+
+@dataclass
+class Rendered:
+    data: bytes
+    duration_s: float
+    engine_seconds: float
+
+
+def check_text(text: str, limit: int, job_limit: int, is_job: bool) -> str:
+    """Normalised text, or a clear refusal when it is empty or too long."""
+    clean = normalize_text(text)
+    if not clean:
+        raise InvalidText("text has nothing that can be spoken")
+    allowed = job_limit if is_job else limit
+    if len(clean) > allowed:
+        hint = f' Send it with "async": true (up to {job_limit}) or split it.' if not is_job else ""
+        raise TextTooLong(
+            f"text has {len(clean)} characters; the limit is {allowed} per request.{hint}",
+            length=len(clean),
+            limit=allowed,
+        )
+    return clean
+
+
+async def plan_speech(
+    c: Container, session: AsyncSession, req: SpeechRequest, owner_id: str | None
+) -> SpeechPlan:
+    """Validate a request against the voice and engine; commits only if a profile was rebuilt."""
+    limits = c.settings.limits
+    text = check_text(req.text, limits.max_text_chars, limits.max_job_text_chars, req.run_async)
+    engine = c.engines.get(req.engine)
+    language = req.language or "en"
+    if language.split("-")[0] not in engine.info.languages:
+        raise InvalidInput(
+            f"engine {engine.info.name} speaks {', '.join(engine.info.languages)}, not {language}",
+            language=language,
+        )
+    voice = await get_voice(session, req.voice_id, owner_id)
+    profile = await profile_for(c, session, voice, engine)
+    params = SynthesisParams(speed=req.speed, language=language)
+    rate = req.sample_rate or engine.info.sample_rate
+    key = _cache_key(voice.id, engine, profile, text, params, req.format, rate)
+    return SpeechPlan(voice.id, owner_id, engine, profile, text, params, req.format, rate, key)
+
+
+def _cache_key(
+    voice_id: str,
+    engine: Engine,
+    profile: VoiceProfile,
+    text: str,
+    params: SynthesisParams,
+    fmt: str,
+    rate: int,
+) -> str:
+    material = {
+        "voice": voice_id,
+        "profile": hashlib.sha256(profile.data).hexdigest(),
+        "engine": engine.info.name,
+        "version": engine.info.version,
+        "text": text,
+        "speed": params.speed,
+        "language": params.language,
+        "seed": params.seed,
+        "format": fmt,
+        "rate": rate,
+    }
+    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
+
+
+async def find_cached(c: Container, session: AsyncSession, plan: SpeechPlan) -> Generation | None:
+    """A stored generation for an identical request whose audio is still there."""
+    rows = await session.scalars(
+        select(Generation)
+        .where(Generation.cache_key == plan.cache_key, Generation.voice_id == plan.voice_id)
+        .order_by(Generation.created_at.desc())
+        .limit(1)
+    )
+    gen = rows.first()
+    if gen is not None and await c.blobs.exists(gen.blob_key):
+        return gen
+    return None
+
+
+async def render(plan: SpeechPlan) -> Rendered:
+    """Run the engine over the whole text and encode the result."""
+    started = time.perf_counter()
+    pieces = [
+        chunk.samples
+        async for chunk in plan.engine.synthesize(plan.text, plan.profile, plan.params)
+    ]
+    engine_seconds = time.perf_counter() - started
+    samples = np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
+    rate = plan.engine.info.sample_rate
+    data = await asyncio.to_thread(encode, samples, rate, plan.format, plan.sample_rate)
+    return Rendered(data, len(samples) / rate, engine_seconds)
+
+
+async def record(
+    c: Container, session: AsyncSession, plan: SpeechPlan, out: Rendered, source: str
+) -> Generation:
+    """Store the audio and its history row."""
+    gen_id = new_id()
+    key = f"voices/{plan.voice_id}/generations/{gen_id}.{FORMATS[plan.format].extension}"
+    await c.blobs.put(key, out.data, FORMATS[plan.format].media_type)
+    gen = Generation(
+        id=gen_id,
+        owner_id=plan.owner_id,
+        voice_id=plan.voice_id,
+        cache_key=plan.cache_key,
+        engine=plan.engine.info.name,
+        engine_version=plan.engine.info.version,
+        text=plan.text,
+        params={"speed": plan.params.speed, "language": plan.params.language},
+        format=plan.format,
+        sample_rate=plan.sample_rate,
+        duration_s=round(out.duration_s, 3),
+        engine_seconds=round(out.engine_seconds, 3),
+        blob_key=key,
+        size_bytes=len(out.data),
+        source=source,
+    )
+    session.add(gen)
+    try:
+        await session.commit()
+    except BaseException:
+        await session.rollback()
+        await c.blobs.delete(key)
+        raise
+    return gen
+
+
+async def speak(
+    c: Container, session: AsyncSession, req: SpeechRequest, owner_id: str | None, source: str
+) -> tuple[Generation, bytes, bool]:
+    """Audio for a request: from the cache when identical, else rendered and recorded."""
+    plan = await plan_speech(c, session, req, owner_id)
+    cached = await find_cached(c, session, plan)
+    if cached is not None:
+        return cached, await c.blobs.get(cached.blob_key), True
+    out = await render(plan)
+    return await record(c, session, plan, out, source), out.data, False
+
+
+async def get_generation(session: AsyncSession, gen_id: str, owner_id: str | None) -> Generation:
+    """A generation the caller made."""
+    gen = await session.get(Generation, gen_id) if is_id(gen_id) else None
+    if gen is None or gen.owner_id != owner_id:
+        raise GenerationNotFound(f"no generation {gen_id}", generation_id=gen_id)
+    return gen
+
+
+async def list_generations(
+    session: AsyncSession,
+    owner_id: str | None,
+    voice_id: str | None,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[Generation], str | None]:
+    """The caller's generations, newest first."""
+    own = Generation.owner_id.is_(None) if owner_id is None else Generation.owner_id == owner_id
+    stmt = select(Generation).where(own)
+    if voice_id:
+        stmt = stmt.where(Generation.voice_id == voice_id)
+    if cursor:
+        at, last = decode_cursor(cursor)
+        stmt = stmt.where(
+            or_(Generation.created_at < at, and_(Generation.created_at == at, Generation.id < last))
+        )
+    rows = list(
+        await session.scalars(
+            stmt.order_by(Generation.created_at.desc(), Generation.id.desc()).limit(limit + 1)
+        )
+    )
+    page = rows[:limit]
+    more = len(rows) > limit
+    return page, encode_cursor(page[-1].created_at, page[-1].id) if more and page else None

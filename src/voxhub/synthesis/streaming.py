@@ -1,0 +1,48 @@
+"""Chunked speech: bytes leave as each sentence is rendered; the whole is recorded at the end."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+
+from voxhub.audio.encode import StreamEncoder
+from voxhub.bootstrap import Container
+from voxhub.synthesis.service import Rendered, SpeechPlan, record
+
+log = logging.getLogger(__name__)
+CACHED_CHUNK = 32 * 1024
+
+
+async def stream_plan(c: Container, plan: SpeechPlan) -> AsyncIterator[bytes]:
+    """Encode chunks as the engine yields them; no database session is held meanwhile."""
+    rate = plan.engine.info.sample_rate
+    encoder = StreamEncoder(plan.format, rate, plan.sample_rate)
+    sent: list[bytes] = []
+    samples_out = 0
+    started = time.perf_counter()
+    async for chunk in plan.engine.synthesize(plan.text, plan.profile, plan.params):
+        samples_out += len(chunk.samples)
+        data = await asyncio.to_thread(encoder.feed, chunk.samples)
+        if data:
+            sent.append(data)
+            yield data
+    engine_seconds = time.perf_counter() - started
+    tail = await asyncio.to_thread(encoder.finish)
+    if tail:
+        sent.append(tail)
+        yield tail
+    # Only a stream that ran to the end is worth keeping (a cut one is not the requested audio).
+    out = Rendered(b"".join(sent), samples_out / rate, engine_seconds)
+    try:
+        async with c.sessions() as session:
+            await record(c, session, plan, out, "stream")
+    except Exception:
+        log.exception("could not record streamed generation for voice %s", plan.voice_id)
+
+
+async def stream_bytes(data: bytes) -> AsyncIterator[bytes]:
+    """A stored result, re-sent in chunks."""
+    for start in range(0, len(data), CACHED_CHUNK):
+        yield data[start : start + CACHED_CHUNK]

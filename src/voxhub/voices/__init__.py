@@ -1,0 +1,1 @@
+"""Voices: references, speaker embeddings and engine profiles of real people."""

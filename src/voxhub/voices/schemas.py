@@ -1,0 +1,124 @@
+"""Voice request and response models."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+LANGUAGE = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$"
+
+
+class VoiceUpdate(BaseModel):
+    """Fields a PATCH may change; anything else is refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, min_length=1, max_length=200)
+    description: str | None = Field(None, max_length=2000)
+    language: str | None = Field(None, pattern=LANGUAGE)
+    is_kids_voice: bool | None = None
+    tags: list[str] | None = Field(None, max_length=20)
+
+    @field_validator("tags")
+    @classmethod
+    def _clean_tags(cls, tags: list[str] | None) -> list[str] | None:
+        return clean_tags(tags) if tags is not None else None
+
+
+class VoiceCreate(BaseModel):
+    """Metadata sent with the reference recording(s)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field("", max_length=2000)
+    language: str = Field("en", pattern=LANGUAGE)
+    is_kids_voice: bool = False
+    tags: list[str] = Field(default_factory=list, max_length=20)
+    denoise: bool = False
+
+    @field_validator("tags")
+    @classmethod
+    def _clean_tags(cls, tags: list[str]) -> list[str]:
+        return clean_tags(tags)
+
+
+def clean_tags(tags: list[str]) -> list[str]:
+    """Trimmed, lower-cased, de-duplicated tags of at most 40 characters, order kept."""
+    out: list[str] = []
+    for tag in tags:
+        for part in tag.split(","):
+            t = part.strip().lower()[:40]
+            if t and t not in out:
+                out.append(t)
+    return out[:20]
+
+
+class ReferenceReportRead(BaseModel):
+    """What the reference pipeline measured on one upload."""
+
+    filename: str
+    duration_s: float
+    speech_s: float
+    sample_rate_in: int
+    channels_in: int
+    container: str
+    has_video: bool
+    loudness_lufs: float | None
+    snr_db: float | None
+    clipping_ratio: float
+    denoised: bool
+    warnings: list[str]
+
+
+class ReferenceRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    filename: str
+    file_type: str
+    duration_s: float
+    speech_s: float
+    sample_rate_in: int
+    created_at: datetime
+
+
+class VoiceRead(BaseModel):
+    """A voice as clients see it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    name: str
+    description: str
+    language: str
+    is_kids_voice: bool
+    tags: list[str]
+    visibility: str
+    owner_id: str | None
+    profile_status: str
+    profile_similarity: float | None
+    references: list[ReferenceRead]
+    created_at: datetime
+    updated_at: datetime
+
+
+class VoiceCreated(VoiceRead):
+    """A new voice plus the report on each reference it was built from."""
+
+    reports: list[ReferenceReportRead]
+
+
+class VoicePage(BaseModel):
+    """One page of voices; pass `next_cursor` back as `cursor` for the next."""
+
+    items: list[VoiceRead]
+    next_cursor: str | None
+
+
+class VoiceProfileExport(BaseModel):
+    """The speaker embedding as a base64 `.npy` (float32 [256])."""
+
+    voice_id: str
+    profile_base64: str

@@ -1,0 +1,309 @@
+"""Voice use cases. Blobs are written before the commit and removed again if it fails."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from voxhub.audio.encode import encode
+from voxhub.audio.reference import PreparedReference, prepare_reference
+from voxhub.audio.speaker import mean_embedding
+from voxhub.bootstrap import Container
+from voxhub.core.clock import utcnow
+from voxhub.core.errors import InvalidInput, VoiceNotFound
+from voxhub.core.ids import is_id, new_id
+from voxhub.core.pagination import decode_cursor, encode_cursor
+from voxhub.engines.base import ProfileStatus, Reference, RefiningEngine
+from voxhub.jobs.service import new_job
+from voxhub.voices.filenames import clean_filename, file_type
+from voxhub.voices.models import Voice, VoiceReference
+from voxhub.voices.profiles import (
+    embedding_to_npy,
+    load_reference_audio,
+    npy_to_embedding,
+    seed_for,
+    store_profile,
+)
+from voxhub.voices.schemas import ReferenceReportRead, VoiceCreate, VoiceUpdate
+
+
+@dataclass
+class Upload:
+    """One uploaded file, read into memory (the body cap bounds its size)."""
+
+    data: bytes
+    filename: str | None
+
+
+@dataclass
+class _Processed:
+    upload: Upload
+    prepared: PreparedReference
+    embedding: np.ndarray
+    sha256: str
+
+
+def visible_to(owner_id: str | None) -> ColumnElement[bool]:
+    """Rows the caller may read: their own, and public ones."""
+    own = Voice.owner_id.is_(None) if owner_id is None else Voice.owner_id == owner_id
+    return or_(own, Voice.visibility == "public")
+
+
+async def _process(c: Container, upload: Upload, denoise: bool) -> _Processed:
+    s = c.settings
+    prepared = await asyncio.to_thread(
+        prepare_reference, upload.data, s.limits, s.working_sample_rate, denoise=denoise
+    )
+    audio = prepared.audio
+    embedding = await asyncio.to_thread(c.speaker.embed, audio.samples, audio.sample_rate)
+    return _Processed(upload, prepared, embedding, hashlib.sha256(upload.data).hexdigest())
+
+
+def _report(p: _Processed) -> ReferenceReportRead:
+    r = p.prepared.report
+    return ReferenceReportRead(filename=clean_filename(p.upload.filename), **vars(r))
+
+
+async def _store_references(
+    c: Container, voice: Voice, processed: list[_Processed], written: list[str]
+) -> None:
+    for p in processed:
+        ref_id = new_id()
+        key = f"voices/{voice.id}/refs/{ref_id}.flac"
+        audio = p.prepared.audio
+        flac = await asyncio.to_thread(encode, audio.samples, audio.sample_rate, "flac")
+        await c.blobs.put(key, flac, "audio/flac")
+        written.append(key)
+        report = p.prepared.report
+        voice.references.append(
+            VoiceReference(
+                id=ref_id,
+                filename=clean_filename(p.upload.filename),
+                file_type=file_type(report.has_video),
+                blob_key=key,
+                duration_s=report.duration_s,
+                speech_s=report.speech_s,
+                sample_rate_in=report.sample_rate_in,
+                embedding=embedding_to_npy(p.embedding),
+                report=_report(p).model_dump(),
+                sha256=p.sha256,
+            )
+        )
+
+
+async def _enroll(
+    c: Container, session: AsyncSession, voice: Voice, reference: Reference, written: list[str]
+) -> tuple[str | None, str | None]:
+    """Instant profile now, plus a refinement job when the engine can refine.
+
+    Returns the job id to submit and the replaced profile blob to delete, both after commit.
+    """
+    engine = c.engines.get()
+    profile = await engine.enroll(reference)
+    row, old_key = await store_profile(c, session, voice.id, profile)
+    written.append(row.blob_key)
+    voice.profile_similarity = profile.metrics.get("similarity_estimate")
+    voice.profile_status = str(profile.status)
+    if isinstance(engine, RefiningEngine) and c.settings.engine.refine_profiles:
+        voice.profile_status = ProfileStatus.refining
+        job = new_job(
+            session,
+            "voice.refine",
+            {"voice_id": voice.id, "engine": engine.info.name},
+            voice.owner_id,
+            steps=["search", "verify", "store"],
+        )
+        await session.flush()
+        return job.id, old_key
+    return None, old_key
+
+
+async def create_voice(
+    c: Container,
+    session: AsyncSession,
+    uploads: list[Upload],
+    meta: VoiceCreate,
+    owner_id: str | None,
+) -> tuple[Voice, list[ReferenceReportRead]]:
+    """Register a voice from one or more reference recordings."""
+    limits = c.settings.limits
+    if not uploads:
+        raise InvalidInput("a reference recording is required (field 'file' or 'files')")
+    if len(uploads) > limits.max_files_per_upload:
+        raise InvalidInput(f"at most {limits.max_files_per_upload} files per voice")
+    processed = [await _process(c, u, meta.denoise) for u in uploads]
+    voice = Voice(
+        id=new_id(),
+        owner_id=owner_id,
+        name=meta.name.strip(),
+        description=meta.description.strip(),
+        language=meta.language,
+        is_kids_voice=meta.is_kids_voice,
+        tags=meta.tags,
+        embedding=embedding_to_npy(mean_embedding([p.embedding for p in processed])),
+    )
+    reference = Reference(
+        samples=np.concatenate([p.prepared.audio.samples for p in processed]),
+        sample_rate=c.settings.working_sample_rate,
+        embedding=npy_to_embedding(voice.embedding),
+        seed=seed_for(*(p.sha256.encode() for p in processed)),
+    )
+    written: list[str] = []
+    try:
+        session.add(voice)
+        await _store_references(c, voice, processed, written)
+        job_id, old_key = await _enroll(c, session, voice, reference, written)
+        await session.commit()
+    except BaseException:
+        await session.rollback()
+        for key in written:
+            await c.blobs.delete(key)
+        raise
+    await _after_commit(c, job_id, old_key)
+    return voice, [_report(p) for p in processed]
+
+
+async def add_reference(
+    c: Container,
+    session: AsyncSession,
+    voice_id: str,
+    upload: Upload,
+    denoise: bool,
+    owner_id: str | None,
+) -> tuple[Voice, ReferenceReportRead]:
+    """Add a recording to a voice; its embedding and profile are recomputed from all of them."""
+    voice = await get_owned_voice(session, voice_id, owner_id)
+    if len(voice.references) >= c.settings.limits.max_files_per_upload * 4:
+        raise InvalidInput("this voice has the most references allowed")
+    processed = await _process(c, upload, denoise)
+    previous = await load_reference_audio(c, voice)
+    embeddings = [npy_to_embedding(r.embedding) for r in voice.references] + [processed.embedding]
+    voice.embedding = embedding_to_npy(mean_embedding(embeddings))
+    voice.updated_at = utcnow()
+    reference = Reference(
+        samples=np.concatenate([previous.samples, processed.prepared.audio.samples]),
+        sample_rate=c.settings.working_sample_rate,
+        embedding=npy_to_embedding(voice.embedding),
+        seed=seed_for(*(r.sha256.encode() for r in voice.references), processed.sha256.encode()),
+    )
+    written: list[str] = []
+    try:
+        await _store_references(c, voice, [processed], written)
+        job_id, old_key = await _enroll(c, session, voice, reference, written)
+        await session.commit()
+    except BaseException:
+        await session.rollback()
+        for key in written:
+            await c.blobs.delete(key)
+        raise
+    await _after_commit(c, job_id, old_key)
+    return voice, _report(processed)
+
+
+async def _after_commit(c: Container, job_id: str | None, old_key: str | None) -> None:
+    if old_key:
+        await c.blobs.delete(old_key)
+    if job_id:
+        c.jobs.submit(job_id)
+
+
+async def get_voice(session: AsyncSession, voice_id: str, owner_id: str | None) -> Voice:
+    """A voice the caller may read (their own or a public one)."""
+    voice = None
+    if is_id(voice_id):
+        voice = await session.scalar(
+            select(Voice).where(Voice.id == voice_id, visible_to(owner_id))
+        )
+    if voice is None:
+        raise VoiceNotFound(f"no voice {voice_id}", voice_id=voice_id)
+    return voice
+
+
+async def get_owned_voice(session: AsyncSession, voice_id: str, owner_id: str | None) -> Voice:
+    """A voice the caller may change; others' voices look missing."""
+    voice = await get_voice(session, voice_id, owner_id)
+    if voice.owner_id != owner_id:
+        raise VoiceNotFound(f"no voice {voice_id}", voice_id=voice_id)
+    return voice
+
+
+def _filtered(
+    owner_id: str | None,
+    language: str | None,
+    is_kids_voice: bool | None,
+    q: str | None,
+    tag: str | None,
+) -> Select[tuple[Voice]]:
+    stmt = select(Voice).where(visible_to(owner_id))
+    if language:
+        stmt = stmt.where(Voice.language == language)
+    if is_kids_voice is not None:
+        stmt = stmt.where(Voice.is_kids_voice == is_kids_voice)
+    if q:
+        pattern = f"%{q.strip().lower()}%"
+        stmt = stmt.where(
+            or_(func.lower(Voice.name).like(pattern), func.lower(Voice.description).like(pattern))
+        )
+    return stmt
+
+
+async def list_voices(
+    session: AsyncSession,
+    owner_id: str | None,
+    *,
+    language: str | None = None,
+    is_kids_voice: bool | None = None,
+    q: str | None = None,
+    tag: str | None = None,
+    limit: int = 20,
+    cursor: str | None = None,
+) -> tuple[list[Voice], str | None]:
+    """A page of visible voices, newest first, with the cursor of the next page."""
+    stmt = _filtered(owner_id, language, is_kids_voice, q, tag)
+    if cursor:
+        at, last_id = decode_cursor(cursor)
+        stmt = stmt.where(
+            or_(Voice.created_at < at, and_(Voice.created_at == at, Voice.id < last_id))
+        )
+    stmt = stmt.order_by(Voice.created_at.desc(), Voice.id.desc())
+    wanted = tag.strip().lower() if tag else None
+    items: list[Voice] = []
+    # Tags live in a JSON list; filtering them in Python keeps one query shape for both databases.
+    async for voice in await session.stream_scalars(stmt.execution_options(yield_per=200)):
+        if wanted and wanted not in voice.tags:
+            continue
+        items.append(voice)
+        if len(items) > limit:
+            break
+    page, more = items[:limit], len(items) > limit
+    next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if more and page else None
+    return page, next_cursor
+
+
+async def update_voice(
+    session: AsyncSession, voice_id: str, changes: VoiceUpdate, owner_id: str | None
+) -> Voice:
+    """Change a voice's metadata."""
+    voice = await get_owned_voice(session, voice_id, owner_id)
+    for field, value in changes.model_dump(exclude_unset=True).items():
+        if value is None and field in {"name", "language", "is_kids_voice", "tags"}:
+            continue
+        setattr(voice, field, value.strip() if isinstance(value, str) else value)
+    voice.updated_at = utcnow()
+    await session.commit()
+    return voice
+
+
+async def delete_voice(
+    c: Container, session: AsyncSession, voice_id: str, owner_id: str | None
+) -> None:
+    """Delete a voice, its references, profiles and generations: rows first, then blobs."""
+    voice = await get_owned_voice(session, voice_id, owner_id)
+    await session.delete(voice)
+    await session.commit()
+    await c.blobs.delete_prefix(f"voices/{voice_id}/")

@@ -1,0 +1,105 @@
+"""The real app over a real database and blob folder, with the deterministic fake engine."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import SPEECH, truncate_all
+from voxhub.app import create_app
+from voxhub.bootstrap import Container, build_container, close_container
+from voxhub.engines.fake import FakeEngine
+from voxhub.engines.registry import EngineRegistry
+from voxhub.settings import LimitSettings, Settings, StorageSettings
+
+
+def make_settings(tmp_path: Path, database_url: str, **limits: float) -> Settings:
+    return Settings(
+        env="test",
+        home=tmp_path / "home",
+        database_url=database_url,
+        storage=StorageSettings(blob_store="local", blob_dir=tmp_path / "blobs"),
+        limits=LimitSettings(**limits),  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+def fake_engine() -> FakeEngine:
+    return FakeEngine()
+
+
+@pytest.fixture
+async def container(
+    tmp_path: Path, database_url: str, speaker_encoder: object, fake_engine: FakeEngine
+) -> AsyncIterator[Container]:
+    settings = make_settings(tmp_path, database_url)
+    engines = EngineRegistry({"fake": fake_engine}, "fake")
+    c = await build_container(settings, engines=engines, speaker=speaker_encoder)  # type: ignore[arg-type]
+    await truncate_all(database_url)
+    yield c
+    await close_container(c)
+
+
+@pytest.fixture
+async def client(container: Container) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(container=container)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test", timeout=60) as c:
+        yield c
+
+
+@pytest.fixture
+async def live_url(container: Container) -> AsyncIterator[str]:
+    """The app served by uvicorn on a loopback port (real chunked HTTP)."""
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = uvicorn.Config(
+        create_app(container=container),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    await task
+
+
+def speech_file(name: str = "vctk_p225_003.wav") -> tuple[str, bytes]:
+    path = SPEECH / name
+    return path.name, path.read_bytes()
+
+
+async def create_voice(
+    client: httpx.AsyncClient, name: str = "Ana", file: str = "vctk_p225_003.wav"
+) -> dict:
+    fname, data = speech_file(file)
+    r = await client.post("/api/v1/voices", files={"file": (fname, data)}, data={"name": name})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+async def counts(c: Container) -> tuple[int, int]:
+    """(rows across the voice tables, blobs stored) — to prove refusals store nothing."""
+    from sqlalchemy import func, select
+
+    from voxhub.synthesis.models import Generation
+    from voxhub.voices.models import Voice, VoiceProfileRow, VoiceReference
+
+    async with c.sessions() as s:
+        rows = 0
+        for model in (Voice, VoiceReference, VoiceProfileRow, Generation):
+            rows += await s.scalar(select(func.count()).select_from(model)) or 0
+    return rows, len(await c.blobs.list(""))
