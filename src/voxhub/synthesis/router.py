@@ -69,15 +69,15 @@ async def create_speech(
     spec = FORMATS[req.format]
     if req.stream:
         plan = await service.plan_speech(c, session, req, owner)
-        cached = await service.find_cached(c, session, plan)
+        hit = await service.find_cached(c, session, plan)
         await session.close()  # stream with no session held
         headers = {
             "X-Voxhub-Engine": f"{plan.engine.info.name}/{plan.engine.info.version}",
             "X-Voxhub-Generated": "true",
             "Cache-Control": "no-store",
         }
-        if cached is not None:
-            data = await c.blobs.get(cached.blob_key)
+        if hit is not None:
+            data = await c.blobs.get(hit.blob_key)
             return StreamingResponse(
                 stream_bytes(data),
                 media_type=spec.media_type,
@@ -88,8 +88,8 @@ async def create_speech(
             media_type=spec.media_type,
             headers=headers | {"X-Voxhub-Cache": "miss"},
         )
-    gen, data, cached = await service.speak(c, session, req, owner, "sync")
-    return Response(data, media_type=spec.media_type, headers=_audio_headers(gen, cached))
+    gen, data, from_cache = await service.speak(c, session, req, owner, "sync")
+    return Response(data, media_type=spec.media_type, headers=_audio_headers(gen, from_cache))
 
 
 @router.get("/api/v1/generations", response_model=GenerationPage)

@@ -238,7 +238,7 @@ def _filtered(
     is_kids_voice: bool | None,
     q: str | None,
     tag: str | None,
-) -> Select[tuple[Voice]]:
+) -> Select[Voice]:
     stmt = select(Voice).where(visible_to(owner_id))
     if language:
         stmt = stmt.where(Voice.language == language)
