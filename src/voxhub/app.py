@@ -2,35 +2,60 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 from voxhub import __version__
+from voxhub.accounts.first_run import ensure_first_admin, is_loopback, local_admin_id
+from voxhub.accounts.secrets import InsecureConfiguration
 from voxhub.api import errors
 from voxhub.api.limits import BodyLimitMiddleware
 from voxhub.api.router import api_router
 from voxhub.bootstrap import Container, build_container, close_container
 from voxhub.settings import Settings
 
-log = logging.getLogger("voxhub")
-
 # Multipart framing and form fields ride on top of the file bytes.
 BODY_OVERHEAD = 256 * 1024
+
+
+async def announce(c: Container) -> None:
+    """First start: make the admin and print how to get in; always: where to open voxhub."""
+    s = c.settings
+    creds = await ensure_first_admin(c) if s.security.bootstrap_admin else None
+    c.extras["local_admin_id"] = await local_admin_id(c)
+    url = f"http://{s.host}:{s.port}"
+    lines = [f"voxhub is ready: open {url}/docs"]
+    if creds is not None:
+        lines += [
+            "first start: an admin account was created (shown once, keep it safe)",
+            f"  login:    {creds.email} / {creds.password}",
+            f"  API key:  {creds.api_key}",
+            f"  try:      curl -H 'Authorization: Bearer {creds.api_key}' {url}/api/v1/me",
+        ]
+    print("\n".join(lines), flush=True)  # the person starting voxhub reads this
+
+
+def check_bind(settings: Settings) -> None:
+    """Refuse to serve without authentication beyond this machine."""
+    if settings.security.auth == "off" and not is_loopback(settings.host):
+        raise InsecureConfiguration(
+            "VOXHUB_AUTH=off is only allowed when binding a loopback address"
+        )
 
 
 def create_app(settings: Settings | None = None, container: Container | None = None) -> FastAPI:
     """The ASGI app. Pass a ready `container` (tests) or let the lifespan build one."""
     settings = settings or (container.settings if container else Settings())
+    check_bind(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = container is None
         app.state.container = container or await build_container(settings)
         if owned:
-            log.warning("voxhub is ready: open http://%s:%d/docs", settings.host, settings.port)
+            await announce(app.state.container)
         try:
             yield
         finally:

@@ -9,6 +9,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from voxhub.accounts.secrets import token_config
+from voxhub.accounts.tokens import TokenConfig
 from voxhub.audio.speaker import SpeakerEncoder
 from voxhub.db.migrate import upgrade_to_head
 from voxhub.db.session import create_engine, create_sessionmaker
@@ -32,6 +34,7 @@ class Container:
     engines: EngineRegistry
     speaker: SpeakerEncoder
     jobs: JobRunner
+    tokens: TokenConfig
     extras: dict[str, Any] = field(default_factory=dict)
 
 
@@ -48,6 +51,7 @@ async def build_container(
     from voxhub.voices.jobs import refine_job
 
     settings.home.mkdir(parents=True, exist_ok=True)
+    tokens = token_config(settings)  # fails fast on an insecure secret, before anything starts
     db = create_engine(settings.resolved_database_url)
     await upgrade_to_head(db)
     sessions = create_sessionmaker(db)
@@ -70,7 +74,15 @@ async def build_container(
         engines=engines,
         speaker=speaker,
         jobs=jobs,
+        tokens=tokens,
     )
+    sec = settings.security
+    if sec.oidc_jwks_url and sec.oidc_issuer and sec.oidc_audience:
+        from voxhub.accounts.oidc import OidcVerifier
+
+        container.extras["oidc"] = OidcVerifier(
+            sec.oidc_jwks_url, sec.oidc_issuer, sec.oidc_audience
+        )
     jobs.register("speech.synthesize", lambda ctx: synthesize_job(container, ctx))
     jobs.register("voice.refine", lambda ctx: refine_job(container, ctx))
     if run_jobs:

@@ -13,12 +13,16 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from voxhub.accounts.models import Role
+from voxhub.accounts.principal import Principal
 from voxhub.bootstrap import Container, build_container, close_container
 from voxhub.settings import Settings
 
 app = typer.Typer(help="voxhub: self-hostable voice cloning and speech.", no_args_is_help=True)
 voices_app = typer.Typer(help="The voice library.", no_args_is_help=True)
+users_app = typer.Typer(help="Accounts.", no_args_is_help=True)
 app.add_typer(voices_app, name="voices")
+app.add_typer(users_app, name="users")
 console = Console(stderr=True)
 T = TypeVar("T")
 
@@ -31,6 +35,18 @@ async def _container() -> AsyncIterator[Container]:
         yield c
     finally:
         await close_container(c)
+
+
+async def _as_admin(c: Container) -> Principal:
+    """The CLI acts as the local admin (made on first use, like `voxhub serve` does)."""
+    from voxhub.accounts.first_run import ensure_first_admin, local_admin_id
+
+    creds = await ensure_first_admin(c)
+    if creds is not None:
+        console.print(f"first run: admin {creds.email} / {creds.password}, API key {creds.api_key}")
+    admin_id = await local_admin_id(c)
+    assert admin_id is not None
+    return Principal(admin_id, Role.admin, "local")
 
 
 def _run(fn: Callable[[Container], Awaitable[T]]) -> T:
@@ -102,7 +118,9 @@ def clone(
         upload = service.Upload(file.read_bytes(), file.name)
         async with c.sessions() as session:
             with console.status("Cleaning the reference and enrolling the voice..."):
-                voice, reports = await service.create_voice(c, session, [upload], meta, None)
+                voice, reports = await service.create_voice(
+                    c, session, [upload], meta, await _as_admin(c)
+                )
         r = reports[0]
         console.print(
             f"[green]voice created[/green] {voice.name}: {r.speech_s:.1f} s of speech, "
@@ -137,7 +155,7 @@ def say(
     async def go(c: Container) -> None:
         async with c.sessions() as session:
             with console.status(f"Speaking {len(body)} characters..."):
-                gen, data, cached = await service.speak(c, session, req, None, "cli")
+                gen, data, cached = await service.speak(c, session, req, await _as_admin(c), "cli")
         out.write_bytes(data)
         console.print(
             f"[green]wrote[/green] {out} ({gen.duration_s:.1f} s{', cached' if cached else ''})"
@@ -153,13 +171,37 @@ def voices_list(limit: Annotated[int, typer.Option(min=1, max=100)] = 50) -> Non
 
     async def go(c: Container) -> None:
         async with c.sessions() as session:
-            items, _ = await service.list_voices(session, None, limit=limit)
+            items, _ = await service.list_voices(session, await _as_admin(c), limit=limit)
         table = Table("id", "name", "language", "profile", "created")
         for v in items:
             table.add_row(
                 v.id, v.name, v.language, v.profile_status, v.created_at.strftime("%Y-%m-%d %H:%M")
             )
         Console().print(table)
+
+    _run(go)
+
+
+@users_app.command("create")
+def users_create(
+    email: Annotated[str, typer.Argument(help="Email address")],
+    admin: Annotated[bool, typer.Option("--admin", help="Give the admin role")] = False,
+    name: Annotated[str, typer.Option(help="Display name")] = "",
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, help="Password")
+    ] = "",
+) -> None:
+    """Create an account (prompts for the password)."""
+    from voxhub.accounts import service
+
+    async def go(c: Container) -> None:
+        role = Role.admin if admin else Role.user
+        async with c.sessions() as session:
+            user = await service.signup(
+                session, email, password, name, c.settings.security.tokens_to_give, role=role
+            )
+        console.print(f"[green]created[/green] {user.email} ({user.role})")
+        print(user.id)
 
     _run(go)
 

@@ -6,7 +6,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _ENV = SettingsConfigDict(env_prefix="VOXHUB_", env_file=".env", extra="ignore")
@@ -56,6 +56,34 @@ class EngineSettings(BaseSettings):
     refine_profiles: bool = True
 
 
+def _env(*names: str) -> AliasChoices:
+    # Seed systems' variable names are accepted beside voxhub's own.
+    return AliasChoices(*names)
+
+
+class SecuritySettings(BaseSettings):
+    """Accounts and tokens."""
+
+    model_config = _ENV
+
+    auth: Literal["on", "off"] = "on"
+    jwt_secret: SecretStr | None = Field(
+        None, validation_alias=_env("VOXHUB_JWT_SECRET", "JWT_SECRET")
+    )
+    jwt_issuer: str = "voxhub"
+    jwt_audience: str = "voxhub-api"
+    jwt_leeway_s: int = 30
+    access_token_ttl_s: int = 3600
+    refresh_token_ttl_s: int = 30 * 24 * 3600
+    tokens_to_give: int = Field(
+        20, validation_alias=_env("VOXHUB_TOKENS_TO_GIVE", "TOKENS_TO_GIVE")
+    )
+    oidc_jwks_url: str | None = None
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    bootstrap_admin: bool = True
+
+
 class Settings(BaseSettings):
     """The whole configuration; `Settings()` reads the environment."""
 
@@ -73,6 +101,7 @@ class Settings(BaseSettings):
     limits: LimitSettings = Field(default_factory=LimitSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
     engine: EngineSettings = Field(default_factory=EngineSettings)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
 
     @cached_property
     def resolved_database_url(self) -> str:

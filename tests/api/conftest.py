@@ -5,12 +5,17 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.conftest import SPEECH, truncate_all
+from voxhub.accounts import api_keys
+from voxhub.accounts import service as accounts
+from voxhub.accounts.models import Role
+from voxhub.accounts.principal import Principal
 from voxhub.app import create_app
 from voxhub.bootstrap import Container, build_container, close_container
 from voxhub.engines.fake import FakeEngine
@@ -45,11 +50,63 @@ async def container(
     await close_container(c)
 
 
+@dataclass(frozen=True)
+class Account:
+    id: str
+    email: str
+    password: str
+    api_key: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}"}
+
+
+async def make_user(c: Container, email: str, role: Role = Role.user) -> Account:
+    """A user with a password and an API key, made through the account services."""
+    password = "correct horse battery staple"
+    async with c.sessions() as session:
+        user = await accounts.signup(session, email, password, email.split("@")[0], 100, role=role)
+        _, key = await api_keys.create_key(session, Principal(user.id, role, "test"), "tests")
+    return Account(user.id, user.email, password, key)
+
+
 @pytest.fixture
-async def client(container: Container) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(container=container)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test", timeout=60) as c:
+async def user_a(container: Container) -> Account:
+    return await make_user(container, "ana@example.com")
+
+
+@pytest.fixture
+async def user_b(container: Container) -> Account:
+    return await make_user(container, "bob@example.com")
+
+
+def client_for(container: Container, user: Account | None) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=create_app(container=container))
+    headers = user.headers if user else {}
+    return httpx.AsyncClient(
+        transport=transport, base_url="http://test", timeout=60, headers=headers
+    )
+
+
+@pytest.fixture
+async def client(container: Container, user_a: Account) -> AsyncIterator[httpx.AsyncClient]:
+    """Signed in as user A."""
+    async with client_for(container, user_a) as c:
+        yield c
+
+
+@pytest.fixture
+async def client_b(container: Container, user_b: Account) -> AsyncIterator[httpx.AsyncClient]:
+    """Signed in as user B."""
+    async with client_for(container, user_b) as c:
+        yield c
+
+
+@pytest.fixture
+async def anon(container: Container) -> AsyncIterator[httpx.AsyncClient]:
+    """No credentials."""
+    async with client_for(container, None) as c:
         yield c
 
 

@@ -15,13 +15,14 @@ from voxhub.jobs.models import Job, JobStatus
 
 
 async def test_restart_picks_up_queued_and_running_jobs(
-    client, container, tmp_path: Path, database_url: str, speaker_encoder
+    client, container, tmp_path: Path, database_url: str, speaker_encoder, user_a
 ) -> None:
     v = await create_voice(client)
     async with container.sessions() as s:
         for status in (JobStatus.queued, JobStatus.running):
             s.add(
                 Job(
+                    owner_id=user_a.id,
                     kind="speech.synthesize",
                     status=status,
                     attempts=1 if status == "running" else 0,

@@ -10,7 +10,7 @@ import av
 import httpx
 import pytest
 
-from tests.api.conftest import counts, create_voice
+from tests.api.conftest import Account, counts, create_voice
 from voxhub.bootstrap import Container
 from voxhub.engines.fake import FakeEngine
 
@@ -157,10 +157,10 @@ async def test_async_speech_runs_as_a_job(client, container: Container) -> None:
 
 
 async def test_streaming_sends_bytes_before_synthesis_ends(
-    live_url: str, container: Container, fake_engine: FakeEngine
+    live_url: str, container: Container, fake_engine: FakeEngine, user_a: Account
 ) -> None:
     fake_engine.chunk_delay = 0.4
-    async with httpx.AsyncClient(base_url=live_url, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=live_url, timeout=30, headers=user_a.headers) as client:
         v = await create_voice(client)
         body = {
             "voice_id": v["id"],
@@ -188,8 +188,8 @@ async def test_streaming_sends_bytes_before_synthesis_ends(
 
 
 @pytest.mark.parametrize("fmt", ["wav", "mp3", "opus"])
-async def test_streaming_formats_decode(live_url: str, fmt: str) -> None:
-    async with httpx.AsyncClient(base_url=live_url, timeout=30) as client:
+async def test_streaming_formats_decode(live_url: str, fmt: str, user_a: Account) -> None:
+    async with httpx.AsyncClient(base_url=live_url, timeout=30, headers=user_a.headers) as client:
         v = await create_voice(client)
         r = await client.post(
             "/api/v1/speech",

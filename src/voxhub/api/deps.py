@@ -24,11 +24,5 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-async def get_owner_id() -> str | None:
-    """The calling principal's id. Accounts arrive next; until then every caller is anonymous."""
-    return None
-
-
 ContainerDep = Annotated[Container, Depends(get_container)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
-OwnerId = Annotated[str | None, Depends(get_owner_id)]

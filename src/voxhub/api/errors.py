@@ -18,6 +18,8 @@ PROBLEM = "application/problem+json"
 # Most specific first: the first matching class wins.
 STATUS: list[tuple[type[e.VoxhubError], int]] = [
     (e.NotFound, 404),
+    (e.Unauthenticated, 401),
+    (e.Forbidden, 403),
     (e.PayloadTooLarge, 413),
     (e.TextTooLong, 413),
     (e.UnsupportedMediaType, 415),
@@ -78,7 +80,11 @@ def install(app: FastAPI) -> None:
 
     async def on_domain(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, e.VoxhubError)
-        return domain_problem(exc)
+        resp = domain_problem(exc)
+        if isinstance(exc, e.Unauthenticated):
+            error = "invalid_token" if isinstance(exc, e.InvalidTokenError) else "invalid_request"
+            resp.headers["WWW-Authenticate"] = f'Bearer realm="voxhub", error="{error}"'
+        return resp
 
     async def on_validation(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from voxhub.accounts.router import router as accounts
+from voxhub.audit.router import router as audit
 from voxhub.compat.seed002 import router as seed002
 from voxhub.engines.router import router as engines
 from voxhub.jobs.router import router as jobs
@@ -11,5 +13,5 @@ from voxhub.synthesis.router import router as speech
 from voxhub.voices.router import router as voices
 
 api_router = APIRouter()
-for router in (voices, speech, jobs, engines, seed002):
+for router in (accounts, voices, speech, jobs, engines, audit, seed002):
     api_router.include_router(router)

@@ -10,7 +10,8 @@ from fastapi import APIRouter, File, Form, Response, UploadFile, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict
 
-from voxhub.api.deps import ContainerDep, OwnerId, SessionDep
+from voxhub.accounts.deps import CurrentPrincipal
+from voxhub.api.deps import ContainerDep, SessionDep
 from voxhub.api.validation import parse
 from voxhub.audio.encode import FORMATS
 from voxhub.compat.routes import BadRequestRoute
@@ -61,7 +62,7 @@ async def health() -> dict[str, str]:
 async def register_voice(
     c: ContainerDep,
     session: SessionDep,
-    owner: OwnerId,
+    p: CurrentPrincipal,
     file: Annotated[UploadFile | None, File()] = None,
     name: Annotated[str | None, Form(max_length=200)] = None,
     description: Annotated[str, Form(max_length=2000)] = "",
@@ -75,7 +76,7 @@ async def register_voice(
         VoiceCreate, name=name or PurePath(filename).stem or "Voice", description=description
     )
     upload = Upload(await file.read(), file.filename)
-    voice, reports = await voices.create_voice(c, session, [upload], meta, owner)
+    voice, reports = await voices.create_voice(c, session, [upload], meta, p)
     return Seed002Registered(
         voice_id=voice.id,
         filename=filename,
@@ -87,7 +88,11 @@ async def register_voice(
 
 @router.post("/voices/{voice_id}/synthesize", response_class=Response)
 async def synthesize(
-    voice_id: str, body: Seed002Synthesize, c: ContainerDep, session: SessionDep, owner: OwnerId
+    voice_id: str,
+    body: Seed002Synthesize,
+    c: ContainerDep,
+    session: SessionDep,
+    p: CurrentPrincipal,
 ) -> Response:
     """Generate speech from text using a cloned voice."""
     req = parse(
@@ -97,14 +102,14 @@ async def synthesize(
         format=body.format,
         sample_rate=body.sample_rate,
     )
-    gen, data, _ = await speech.speak(c, session, req, owner, "sync")
+    gen, data, _ = await speech.speak(c, session, req, p, "sync")
     return Response(data, media_type=FORMATS[gen.format].media_type)
 
 
 @router.get("/voices/{voice_id}", response_model=Seed002Voice)
-async def get_voice(voice_id: str, session: SessionDep, owner: OwnerId) -> Seed002Voice:
+async def get_voice(voice_id: str, session: SessionDep, p: CurrentPrincipal) -> Seed002Voice:
     """Metadata of a registered voice."""
-    voice: Voice = await voices.get_voice(session, voice_id, owner)
+    voice: Voice = await voices.get_voice(session, voice_id, p)
     first = voice.references[0]
     return Seed002Voice(
         voice_id=voice.id,

@@ -7,6 +7,7 @@ Tree (each leaf has a stable `code` that clients may rely on):
     │   ├── VoiceNotFound             voice_not_found
     │   ├── GenerationNotFound        generation_not_found
     │   ├── JobNotFound               job_not_found
+    │   ├── UserNotFound              user_not_found
     │   └── EngineNotFound            engine_not_found
     ├── InvalidInput                  invalid_input
     │   ├── PayloadTooLarge           payload_too_large
@@ -17,6 +18,10 @@ Tree (each leaf has a stable `code` that clients may rely on):
     │   ├── AudioParametersRejected   audio_parameters_rejected
     │   ├── NotEnoughSpeech           not_enough_speech
     │   └── InvalidText               invalid_text
+    ├── Unauthenticated               unauthenticated
+    │   ├── InvalidCredentials        invalid_credentials
+    │   └── InvalidTokenError         invalid_token
+    ├── Forbidden                     forbidden
     ├── Conflict                      conflict
     └── EngineFailure                 engine_failure
         └── EngineUnavailable         engine_unavailable
@@ -57,6 +62,11 @@ class GenerationNotFound(NotFound):
 class JobNotFound(NotFound):
     code = "job_not_found"
     title = "Job not found"
+
+
+class UserNotFound(NotFound):
+    code = "user_not_found"
+    title = "User not found"
 
 
 class EngineNotFound(NotFound):
@@ -107,6 +117,26 @@ class NotEnoughSpeech(InvalidInput):
 class InvalidText(InvalidInput):
     code = "invalid_text"
     title = "Invalid text"
+
+
+class Unauthenticated(VoxhubError):
+    code = "unauthenticated"
+    title = "Authentication required"
+
+
+class InvalidCredentials(Unauthenticated):
+    code = "invalid_credentials"
+    title = "Wrong email or password"
+
+
+class InvalidTokenError(Unauthenticated):
+    code = "invalid_token"
+    title = "Invalid token"
+
+
+class Forbidden(VoxhubError):
+    code = "forbidden"
+    title = "Forbidden"
 
 
 class Conflict(VoxhubError):

@@ -1,7 +1,19 @@
 """Import every table so metadata (and Alembic autogenerate) sees them all."""
 
+from voxhub.accounts.models import ApiKey, RefreshToken, User
+from voxhub.audit.models import AuditEvent
 from voxhub.jobs.models import Job
 from voxhub.synthesis.models import Generation
 from voxhub.voices.models import Voice, VoiceProfileRow, VoiceReference
 
-__all__ = ["Generation", "Job", "Voice", "VoiceProfileRow", "VoiceReference"]
+__all__ = [
+    "ApiKey",
+    "AuditEvent",
+    "Generation",
+    "Job",
+    "RefreshToken",
+    "User",
+    "Voice",
+    "VoiceProfileRow",
+    "VoiceReference",
+]

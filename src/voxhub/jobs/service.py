@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from voxhub.accounts.principal import Principal
 from voxhub.core.clock import utcnow
 from voxhub.core.errors import JobNotFound
 from voxhub.jobs.models import Job, JobStatus
@@ -31,18 +32,18 @@ def new_job(
     return job
 
 
-async def get_job(session: AsyncSession, job_id: str, owner_id: str | None) -> Job:
+async def get_job(session: AsyncSession, job_id: str, p: Principal) -> Job:
     """A job the caller may see."""
     job = await session.get(Job, job_id)
-    if job is None or job.owner_id != owner_id:
+    if job is None or not p.may_change(job.owner_id):
         raise JobNotFound(f"no job {job_id}", job_id=job_id)
     return job
 
 
-async def list_jobs(session: AsyncSession, owner_id: str | None, limit: int = 50) -> list[Job]:
+async def list_jobs(session: AsyncSession, p: Principal, limit: int = 50) -> list[Job]:
     """The caller's most recent jobs."""
     rows = await session.scalars(
-        select(Job).where(Job.owner_id == owner_id).order_by(Job.created_at.desc()).limit(limit)
+        select(Job).where(Job.owner_id == p.user_id).order_by(Job.created_at.desc()).limit(limit)
     )
     return list(rows)
 

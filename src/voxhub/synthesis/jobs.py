@@ -4,16 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
+from voxhub.accounts.models import Role, User
+from voxhub.accounts.principal import Principal
 from voxhub.bootstrap import Container
+from voxhub.jobs.errors import PermanentJobError
 from voxhub.jobs.runner import JobContext
 from voxhub.synthesis import service
 from voxhub.synthesis.schemas import SpeechRequest
 
 
+async def job_principal(c: Container, owner_id: str | None) -> Principal:
+    """The job's owner, with their current role (a deleted account's job fails)."""
+    async with c.sessions() as session:
+        user = await session.get(User, owner_id) if owner_id else None
+    if user is None or user.disabled:
+        raise PermanentJobError("owner_gone", "the job's owner no longer exists")
+    return Principal(user.id, Role(user.role), "job")
+
+
 async def synthesize_job(c: Container, ctx: JobContext) -> dict[str, Any]:
     """Render the request stored in the job and record it as a generation."""
     req = SpeechRequest.model_validate(ctx.payload)
-    owner = ctx.owner_id
+    owner = await job_principal(c, ctx.owner_id)
     await ctx.progress(5, "synthesize")
     async with c.sessions() as session:
         plan = await service.plan_speech(c, session, req, owner)

@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from voxhub.api.deps import ContainerDep, OwnerId, SessionDep
+from voxhub.accounts.deps import CurrentPrincipal
+from voxhub.api.deps import ContainerDep, SessionDep
 from voxhub.audio.encode import FORMATS
 from voxhub.jobs.schemas import JobRead
 from voxhub.jobs.service import new_job
@@ -43,19 +44,19 @@ def _audio_headers(gen: Generation, cached: bool) -> dict[str, str]:
 
 @router.post("/api/v1/speech", response_class=Response, responses=AUDIO_RESPONSES)
 async def create_speech(
-    req: SpeechRequest, c: ContainerDep, session: SessionDep, owner: OwnerId
+    req: SpeechRequest, c: ContainerDep, session: SessionDep, p: CurrentPrincipal
 ) -> Response:
     """Speak text in a voice: audio bytes, a chunked stream (`stream`), or a job (`async`)."""
     if req.run_async:
         service.check_text(
             req.text, c.settings.limits.max_text_chars, c.settings.limits.max_job_text_chars, True
         )
-        await service.get_voice(session, req.voice_id, owner)
+        await service.get_voice(session, req.voice_id, p)
         job = new_job(
             session,
             "speech.synthesize",
             req.model_dump(by_alias=True),
-            owner,
+            p.user_id,
             steps=["synthesize", "encode", "store"],
         )
         await session.commit()
@@ -68,7 +69,7 @@ async def create_speech(
         )
     spec = FORMATS[req.format]
     if req.stream:
-        plan = await service.plan_speech(c, session, req, owner)
+        plan = await service.plan_speech(c, session, req, p)
         hit = await service.find_cached(c, session, plan)
         await session.close()  # stream with no session held
         headers = {
@@ -88,35 +89,37 @@ async def create_speech(
             media_type=spec.media_type,
             headers=headers | {"X-Voxhub-Cache": "miss"},
         )
-    gen, data, from_cache = await service.speak(c, session, req, owner, "sync")
+    gen, data, from_cache = await service.speak(c, session, req, p, "sync")
     return Response(data, media_type=spec.media_type, headers=_audio_headers(gen, from_cache))
 
 
 @router.get("/api/v1/generations", response_model=GenerationPage)
 async def list_generations(
     session: SessionDep,
-    owner: OwnerId,
+    p: CurrentPrincipal,
     voice_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> GenerationPage:
     """Your generations, newest first."""
-    items, nxt = await service.list_generations(session, owner, voice_id, limit, cursor)
+    items, nxt = await service.list_generations(session, p, voice_id, limit, cursor)
     return GenerationPage(items=[generation_read(g) for g in items], next_cursor=nxt)
 
 
 @router.get("/api/v1/generations/{generation_id}", response_model=GenerationRead)
-async def get_generation(generation_id: str, session: SessionDep, owner: OwnerId) -> GenerationRead:
+async def get_generation(
+    generation_id: str, session: SessionDep, p: CurrentPrincipal
+) -> GenerationRead:
     """One generation."""
-    return generation_read(await service.get_generation(session, generation_id, owner))
+    return generation_read(await service.get_generation(session, generation_id, p))
 
 
 @router.get("/api/v1/generations/{generation_id}/audio", response_class=Response)
 async def get_generation_audio(
-    generation_id: str, c: ContainerDep, session: SessionDep, owner: OwnerId
+    generation_id: str, c: ContainerDep, session: SessionDep, p: CurrentPrincipal
 ) -> Response:
     """The stored audio of a generation."""
-    gen = await service.get_generation(session, generation_id, owner)
+    gen = await service.get_generation(session, generation_id, p)
     data = await c.blobs.get(gen.blob_key)
     return Response(
         data, media_type=FORMATS[gen.format].media_type, headers=_audio_headers(gen, True)

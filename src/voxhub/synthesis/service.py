@@ -12,6 +12,7 @@ import numpy as np
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from voxhub.accounts.principal import Principal
 from voxhub.audio.encode import FORMATS, encode
 from voxhub.bootstrap import Container
 from voxhub.core.errors import GenerationNotFound, InvalidInput, InvalidText, TextTooLong
@@ -64,7 +65,7 @@ def check_text(text: str, limit: int, job_limit: int, is_job: bool) -> str:
 
 
 async def plan_speech(
-    c: Container, session: AsyncSession, req: SpeechRequest, owner_id: str | None
+    c: Container, session: AsyncSession, req: SpeechRequest, p: Principal
 ) -> SpeechPlan:
     """Validate a request against the voice and engine; commits only if a profile was rebuilt."""
     limits = c.settings.limits
@@ -76,12 +77,12 @@ async def plan_speech(
             f"engine {engine.info.name} speaks {', '.join(engine.info.languages)}, not {language}",
             language=language,
         )
-    voice = await get_voice(session, req.voice_id, owner_id)
+    voice = await get_voice(session, req.voice_id, p)
     profile = await profile_for(c, session, voice, engine)
     params = SynthesisParams(speed=req.speed, language=language)
     rate = req.sample_rate or engine.info.sample_rate
     key = _cache_key(voice.id, engine, profile, text, params, req.format, rate)
-    return SpeechPlan(voice.id, owner_id, engine, profile, text, params, req.format, rate, key)
+    return SpeechPlan(voice.id, p.user_id, engine, profile, text, params, req.format, rate, key)
 
 
 def _cache_key(
@@ -171,10 +172,10 @@ async def record(
 
 
 async def speak(
-    c: Container, session: AsyncSession, req: SpeechRequest, owner_id: str | None, source: str
+    c: Container, session: AsyncSession, req: SpeechRequest, p: Principal, source: str
 ) -> tuple[Generation, bytes, bool]:
     """Audio for a request: from the cache when identical, else rendered and recorded."""
-    plan = await plan_speech(c, session, req, owner_id)
+    plan = await plan_speech(c, session, req, p)
     cached = await find_cached(c, session, plan)
     if cached is not None:
         return cached, await c.blobs.get(cached.blob_key), True
@@ -182,24 +183,23 @@ async def speak(
     return await record(c, session, plan, out, source), out.data, False
 
 
-async def get_generation(session: AsyncSession, gen_id: str, owner_id: str | None) -> Generation:
-    """A generation the caller made."""
+async def get_generation(session: AsyncSession, gen_id: str, p: Principal) -> Generation:
+    """A generation the caller made (admins see all)."""
     gen = await session.get(Generation, gen_id) if is_id(gen_id) else None
-    if gen is None or gen.owner_id != owner_id:
+    if gen is None or not p.may_change(gen.owner_id):
         raise GenerationNotFound(f"no generation {gen_id}", generation_id=gen_id)
     return gen
 
 
 async def list_generations(
     session: AsyncSession,
-    owner_id: str | None,
+    p: Principal,
     voice_id: str | None,
     limit: int,
     cursor: str | None,
 ) -> tuple[list[Generation], str | None]:
     """The caller's generations, newest first."""
-    own = Generation.owner_id.is_(None) if owner_id is None else Generation.owner_id == owner_id
-    stmt = select(Generation).where(own)
+    stmt = select(Generation).where(Generation.owner_id == p.user_id)
     if voice_id:
         stmt = stmt.where(Generation.voice_id == voice_id)
     if cursor:

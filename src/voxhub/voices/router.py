@@ -8,7 +8,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
 
-from voxhub.api.deps import ContainerDep, OwnerId, SessionDep
+from voxhub.accounts.deps import CurrentPrincipal
+from voxhub.api.deps import ContainerDep, SessionDep
 from voxhub.api.validation import parse
 from voxhub.audio.encode import FORMATS, encode
 from voxhub.voices import service
@@ -37,7 +38,7 @@ async def read_uploads(file: UploadFile | None, files: list[UploadFile] | None) 
 async def create_voice(
     c: ContainerDep,
     session: SessionDep,
-    owner: OwnerId,
+    p: CurrentPrincipal,
     name: Annotated[str, Form(min_length=1, max_length=200)],
     file: Annotated[
         UploadFile | None, File(description="A reference recording (audio or video)")
@@ -49,6 +50,7 @@ async def create_voice(
     language: Annotated[str, Form()] = "en",
     is_kids_voice: Annotated[bool, Form()] = False,
     tags: Annotated[list[str] | None, Form(description="Tags; repeat or comma-separate")] = None,
+    visibility: Annotated[str, Form(description="private or public")] = "private",
     denoise: Annotated[bool, Form()] = False,
 ) -> VoiceCreated:
     """Register a voice from a short recording of one person (3 s to 5 min of speech)."""
@@ -59,10 +61,11 @@ async def create_voice(
         language=language,
         is_kids_voice=is_kids_voice,
         tags=tags or [],
+        visibility=visibility,
         denoise=denoise,
     )
     voice, reports = await service.create_voice(
-        c, session, await read_uploads(file, files), meta, owner
+        c, session, await read_uploads(file, files), meta, p
     )
     return VoiceCreated(**VoiceRead.model_validate(voice).model_dump(), reports=reports)
 
@@ -70,18 +73,20 @@ async def create_voice(
 @router.get("", response_model=VoicePage)
 async def list_voices(
     session: SessionDep,
-    owner: OwnerId,
+    p: CurrentPrincipal,
     language: str | None = None,
     is_kids_voice: bool | None = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
     tag: Annotated[str | None, Query(max_length=40)] = None,
+    mine: Annotated[bool, Query(description="Only your own voices")] = False,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> VoicePage:
     """Voices you can use, newest first, filtered and paginated by cursor."""
     items, next_cursor = await service.list_voices(
         session,
-        owner,
+        p,
+        mine=mine,
         language=language,
         is_kids_voice=is_kids_voice,
         q=q,
@@ -93,25 +98,25 @@ async def list_voices(
 
 
 @router.get("/{voice_id}", response_model=VoiceRead)
-async def get_voice(voice_id: str, session: SessionDep, owner: OwnerId) -> VoiceRead:
+async def get_voice(voice_id: str, session: SessionDep, p: CurrentPrincipal) -> VoiceRead:
     """One voice."""
-    return VoiceRead.model_validate(await service.get_voice(session, voice_id, owner))
+    return VoiceRead.model_validate(await service.get_voice(session, voice_id, p))
 
 
 @router.patch("/{voice_id}", response_model=VoiceRead)
 async def update_voice(
-    voice_id: str, changes: VoiceUpdate, session: SessionDep, owner: OwnerId
+    voice_id: str, changes: VoiceUpdate, session: SessionDep, p: CurrentPrincipal
 ) -> VoiceRead:
     """Change a voice's name, description, language, kids flag or tags."""
-    return VoiceRead.model_validate(await service.update_voice(session, voice_id, changes, owner))
+    return VoiceRead.model_validate(await service.update_voice(session, voice_id, changes, p))
 
 
 @router.delete("/{voice_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_voice(
-    voice_id: str, c: ContainerDep, session: SessionDep, owner: OwnerId
+    voice_id: str, c: ContainerDep, session: SessionDep, p: CurrentPrincipal
 ) -> Response:
     """Delete a voice with its references, profiles and generated audio."""
-    await service.delete_voice(c, session, voice_id, owner)
+    await service.delete_voice(c, session, voice_id, p)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -120,12 +125,12 @@ async def get_sample(
     voice_id: str,
     c: ContainerDep,
     session: SessionDep,
-    owner: OwnerId,
+    p: CurrentPrincipal,
     format: Annotated[str, Query(pattern="^(wav|mp3|opus|flac|pcm|mulaw)$")] = "wav",
     sample_rate: Annotated[int | None, Query()] = None,
 ) -> Response:
     """The cleaned reference audio, in the format and sample rate asked for."""
-    voice = await service.get_voice(session, voice_id, owner)
+    voice = await service.get_voice(session, voice_id, p)
     reference = await load_reference_audio(c, voice)
     data = await asyncio.to_thread(
         encode, reference.samples, reference.sample_rate, format, sample_rate
@@ -141,9 +146,11 @@ async def get_sample(
 
 
 @router.get("/{voice_id}/profile", response_model=VoiceProfileExport)
-async def get_profile(voice_id: str, session: SessionDep, owner: OwnerId) -> VoiceProfileExport:
+async def get_profile(
+    voice_id: str, session: SessionDep, p: CurrentPrincipal
+) -> VoiceProfileExport:
     """The speaker embedding as a base64 `.npy` (seed 004's profile export)."""
-    voice = await service.get_voice(session, voice_id, owner)
+    voice = await service.get_voice(session, voice_id, p)
     return VoiceProfileExport(
         voice_id=voice.id, profile_base64=base64.b64encode(voice.embedding).decode()
     )
@@ -154,13 +161,13 @@ async def add_reference(
     voice_id: str,
     c: ContainerDep,
     session: SessionDep,
-    owner: OwnerId,
+    p: CurrentPrincipal,
     file: Annotated[UploadFile, File(description="Another recording of the same person")],
     denoise: Annotated[bool, Form()] = False,
 ) -> VoiceCreated:
     """Add a reference; the voice's embedding and profile are recomputed from all of them."""
     upload = (await read_uploads(file, None))[0]
-    voice, report = await service.add_reference(c, session, voice_id, upload, denoise, owner)
+    voice, report = await service.add_reference(c, session, voice_id, upload, denoise, p)
     return VoiceCreated(**VoiceRead.model_validate(voice).model_dump(), reports=[report])
 
 

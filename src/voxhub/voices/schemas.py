@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 LANGUAGE = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$"
+Visibility = Literal["private", "public"]
 
 
 class VoiceUpdate(BaseModel):
@@ -19,6 +21,7 @@ class VoiceUpdate(BaseModel):
     language: str | None = Field(None, pattern=LANGUAGE)
     is_kids_voice: bool | None = None
     tags: list[str] | None = Field(None, max_length=20)
+    visibility: Visibility | None = None
 
     @field_validator("tags")
     @classmethod
@@ -36,6 +39,7 @@ class VoiceCreate(BaseModel):
     language: str = Field("en", pattern=LANGUAGE)
     is_kids_voice: bool = False
     tags: list[str] = Field(default_factory=list, max_length=20)
+    visibility: Visibility = "private"
     denoise: bool = False
 
     @field_validator("tags")

@@ -10,12 +10,14 @@ import numpy as np
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from voxhub.accounts.principal import Principal, readable
 from voxhub.audio.encode import encode
 from voxhub.audio.reference import PreparedReference, prepare_reference
 from voxhub.audio.speaker import mean_embedding
+from voxhub.audit import service as audit
 from voxhub.bootstrap import Container
 from voxhub.core.clock import utcnow
-from voxhub.core.errors import InvalidInput, VoiceNotFound
+from voxhub.core.errors import Forbidden, InvalidInput, VoiceNotFound
 from voxhub.core.ids import is_id, new_id
 from voxhub.core.pagination import decode_cursor, encode_cursor
 from voxhub.engines.base import ProfileStatus, Reference, RefiningEngine
@@ -48,10 +50,9 @@ class _Processed:
     sha256: str
 
 
-def visible_to(owner_id: str | None) -> ColumnElement[bool]:
-    """Rows the caller may read: their own, and public ones."""
-    own = Voice.owner_id.is_(None) if owner_id is None else Voice.owner_id == owner_id
-    return or_(own, Voice.visibility == "public")
+def visible_to(p: Principal) -> ColumnElement[bool]:
+    """Voices the caller may read and use: their own and public ones (all, for admins)."""
+    return readable(p, Voice.owner_id, Voice.visibility)
 
 
 async def _process(c: Container, upload: Upload, denoise: bool) -> _Processed:
@@ -128,7 +129,7 @@ async def create_voice(
     session: AsyncSession,
     uploads: list[Upload],
     meta: VoiceCreate,
-    owner_id: str | None,
+    p: Principal,
 ) -> tuple[Voice, list[ReferenceReportRead]]:
     """Register a voice from one or more reference recordings."""
     limits = c.settings.limits
@@ -139,7 +140,8 @@ async def create_voice(
     processed = [await _process(c, u, meta.denoise) for u in uploads]
     voice = Voice(
         id=new_id(),
-        owner_id=owner_id,
+        owner_id=p.user_id,
+        visibility=meta.visibility,
         name=meta.name.strip(),
         description=meta.description.strip(),
         language=meta.language,
@@ -158,6 +160,9 @@ async def create_voice(
         session.add(voice)
         await _store_references(c, voice, processed, written)
         job_id, old_key = await _enroll(c, session, voice, reference, written)
+        audit.record(
+            session, "voice_cloned", actor_id=p.user_id, target_type="voice", target_id=voice.id
+        )
         await session.commit()
     except BaseException:
         await session.rollback()
@@ -165,7 +170,7 @@ async def create_voice(
             await c.blobs.delete(key)
         raise
     await _after_commit(c, job_id, old_key)
-    return voice, [_report(p) for p in processed]
+    return voice, [_report(x) for x in processed]
 
 
 async def add_reference(
@@ -174,10 +179,10 @@ async def add_reference(
     voice_id: str,
     upload: Upload,
     denoise: bool,
-    owner_id: str | None,
+    p: Principal,
 ) -> tuple[Voice, ReferenceReportRead]:
     """Add a recording to a voice; its embedding and profile are recomputed from all of them."""
-    voice = await get_owned_voice(session, voice_id, owner_id)
+    voice = await get_owned_voice(session, voice_id, p)
     if len(voice.references) >= c.settings.limits.max_files_per_upload * 4:
         raise InvalidInput("this voice has the most references allowed")
     processed = await _process(c, upload, denoise)
@@ -195,6 +200,9 @@ async def add_reference(
     try:
         await _store_references(c, voice, [processed], written)
         job_id, old_key = await _enroll(c, session, voice, reference, written)
+        audit.record(
+            session, "reference_added", actor_id=p.user_id, target_type="voice", target_id=voice.id
+        )
         await session.commit()
     except BaseException:
         await session.rollback()
@@ -212,34 +220,34 @@ async def _after_commit(c: Container, job_id: str | None, old_key: str | None) -
         c.jobs.submit(job_id)
 
 
-async def get_voice(session: AsyncSession, voice_id: str, owner_id: str | None) -> Voice:
+async def get_voice(session: AsyncSession, voice_id: str, p: Principal) -> Voice:
     """A voice the caller may read (their own or a public one)."""
     voice = None
     if is_id(voice_id):
-        voice = await session.scalar(
-            select(Voice).where(Voice.id == voice_id, visible_to(owner_id))
-        )
+        voice = await session.scalar(select(Voice).where(Voice.id == voice_id, visible_to(p)))
     if voice is None:
         raise VoiceNotFound(f"no voice {voice_id}", voice_id=voice_id)
     return voice
 
 
-async def get_owned_voice(session: AsyncSession, voice_id: str, owner_id: str | None) -> Voice:
-    """A voice the caller may change; others' voices look missing."""
-    voice = await get_voice(session, voice_id, owner_id)
-    if voice.owner_id != owner_id:
-        raise VoiceNotFound(f"no voice {voice_id}", voice_id=voice_id)
+async def get_owned_voice(session: AsyncSession, voice_id: str, p: Principal) -> Voice:
+    """A voice the caller may change: others' private voices look missing, public ones are 403."""
+    voice = await get_voice(session, voice_id, p)
+    if not p.may_change(voice.owner_id):
+        raise Forbidden("only the owner or an admin may change this voice", voice_id=voice_id)
     return voice
 
 
 def _filtered(
-    owner_id: str | None,
+    p: Principal,
     language: str | None,
     is_kids_voice: bool | None,
     q: str | None,
-    tag: str | None,
+    mine: bool,
 ) -> Select[Voice]:
-    stmt = select(Voice).where(visible_to(owner_id))
+    stmt = select(Voice).where(visible_to(p))
+    if mine:
+        stmt = stmt.where(Voice.owner_id == p.user_id)
     if language:
         stmt = stmt.where(Voice.language == language)
     if is_kids_voice is not None:
@@ -254,8 +262,9 @@ def _filtered(
 
 async def list_voices(
     session: AsyncSession,
-    owner_id: str | None,
+    p: Principal,
     *,
+    mine: bool = False,
     language: str | None = None,
     is_kids_voice: bool | None = None,
     q: str | None = None,
@@ -264,7 +273,7 @@ async def list_voices(
     cursor: str | None = None,
 ) -> tuple[list[Voice], str | None]:
     """A page of visible voices, newest first, with the cursor of the next page."""
-    stmt = _filtered(owner_id, language, is_kids_voice, q, tag)
+    stmt = _filtered(p, language, is_kids_voice, q, mine)
     if cursor:
         at, last_id = decode_cursor(cursor)
         stmt = stmt.where(
@@ -286,10 +295,10 @@ async def list_voices(
 
 
 async def update_voice(
-    session: AsyncSession, voice_id: str, changes: VoiceUpdate, owner_id: str | None
+    session: AsyncSession, voice_id: str, changes: VoiceUpdate, p: Principal
 ) -> Voice:
     """Change a voice's metadata."""
-    voice = await get_owned_voice(session, voice_id, owner_id)
+    voice = await get_owned_voice(session, voice_id, p)
     for field, value in changes.model_dump(exclude_unset=True).items():
         if value is None and field in {"name", "language", "is_kids_voice", "tags"}:
             continue
@@ -299,11 +308,17 @@ async def update_voice(
     return voice
 
 
-async def delete_voice(
-    c: Container, session: AsyncSession, voice_id: str, owner_id: str | None
-) -> None:
+async def delete_voice(c: Container, session: AsyncSession, voice_id: str, p: Principal) -> None:
     """Delete a voice, its references, profiles and generations: rows first, then blobs."""
-    voice = await get_owned_voice(session, voice_id, owner_id)
+    voice = await get_owned_voice(session, voice_id, p)
     await session.delete(voice)
+    audit.record(
+        session,
+        "voice_deleted",
+        actor_id=p.user_id,
+        target_type="voice",
+        target_id=voice_id,
+        owner_id=voice.owner_id,
+    )
     await session.commit()
     await c.blobs.delete_prefix(f"voices/{voice_id}/")

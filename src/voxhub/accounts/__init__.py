@@ -1,0 +1,1 @@
+"""Accounts: users, passwords, access and refresh tokens, API keys, roles."""

@@ -1,0 +1,90 @@
+"""Resolving the caller from `Authorization: Bearer` (JWT, API key, OIDC) or `X-API-Key`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from voxhub.accounts import api_keys
+from voxhub.accounts.models import Role, User
+from voxhub.accounts.principal import Principal
+from voxhub.accounts.tokens import InvalidToken, verify
+from voxhub.api.deps import ContainerDep, SessionDep
+from voxhub.bootstrap import Container
+from voxhub.core.errors import Forbidden, InvalidTokenError, Unauthenticated
+
+API_KEY_PREFIX = "vxh_"
+
+
+async def _from_bearer(c: Container, session: AsyncSession, token: str) -> tuple[User, str]:
+    if token.startswith(API_KEY_PREFIX):
+        user = await api_keys.user_for_key(session, token)
+        if user is None:
+            raise InvalidTokenError("API key is not valid")
+        return user, "api_key"
+    try:
+        claims = verify(c.tokens, token, "access")
+    except InvalidToken as exc:
+        oidc = c.extras.get("oidc")
+        if oidc is None:
+            raise InvalidTokenError("access token is not valid") from exc
+        from voxhub.accounts.oidc import user_for_identity
+
+        identity = await oidc.verify(token)
+        return await user_for_identity(
+            session, identity, c.settings.security.tokens_to_give
+        ), "oidc"
+    user = await session.get(User, claims.sub)
+    if user is None or user.disabled:
+        raise InvalidTokenError("account is not active")
+    return user, "jwt"
+
+
+async def optional_principal(
+    request: Request, c: ContainerDep, session: SessionDep
+) -> Principal | None:
+    """The caller, or None when no credentials came (bad credentials are a 401, not None)."""
+    api_key = request.headers.get("x-api-key")
+    auth = request.headers.get("authorization")
+    user: User | None = None
+    via = ""
+    if api_key:
+        user = await api_keys.user_for_key(session, api_key.strip())
+        if user is None:
+            raise InvalidTokenError("API key is not valid")
+        via = "api_key"
+    elif auth:
+        scheme, _, token = auth.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise InvalidTokenError("use 'Authorization: Bearer <token>'")
+        user, via = await _from_bearer(c, session, token.strip())
+    if user is not None:
+        request.state.user_id = user.id
+        return Principal(user.id, Role(user.role), via)
+    local = c.extras.get("local_admin_id")
+    if c.settings.security.auth == "off" and local:
+        return Principal(str(local), Role.admin, "local")
+    return None
+
+
+async def require_principal(
+    principal: Annotated[Principal | None, Depends(optional_principal)],
+) -> Principal:
+    """The caller; 401 when anonymous."""
+    if principal is None:
+        raise Unauthenticated("sign in, or send an API key (Authorization: Bearer or X-API-Key)")
+    return principal
+
+
+async def require_admin(principal: Annotated[Principal, Depends(require_principal)]) -> Principal:
+    """The caller, who must be an admin."""
+    if not principal.is_admin:
+        raise Forbidden("admins only")
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(require_principal)]
+MaybePrincipal = Annotated[Principal | None, Depends(optional_principal)]
+AdminPrincipal = Annotated[Principal, Depends(require_admin)]

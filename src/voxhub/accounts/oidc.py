@@ -1,0 +1,85 @@
+"""External identity tokens (OIDC, Firebase ID tokens): verified against a JWKS, mapped to users."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from voxhub.accounts.models import User
+from voxhub.audit import service as audit
+from voxhub.core.errors import InvalidTokenError
+
+ASYMMETRIC = ["RS256", "RS384", "RS512", "ES256", "ES384", "PS256"]
+
+
+@dataclass
+class OidcVerifier:
+    """Checks signature (keys from the JWKS URL, cached), issuer, audience and expiry."""
+
+    jwks_url: str
+    issuer: str
+    audience: str
+    leeway_s: int = 30
+
+    def __post_init__(self) -> None:
+        self._client = jwt.PyJWKClient(self.jwks_url, cache_keys=True, lifespan=3600, timeout=5)
+
+    def _verify(self, token: str) -> dict[str, Any]:
+        key = self._client.get_signing_key_from_jwt(token)
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key.key,
+            algorithms=ASYMMETRIC,
+            audience=self.audience,
+            issuer=self.issuer,
+            leeway=self.leeway_s,
+            options={"require": ["iss", "aud", "exp", "iat", "sub"]},
+        )
+        return claims
+
+    async def verify(self, token: str) -> dict[str, Any]:
+        """The token's claims (the JWKS fetch is blocking I/O, so it runs in a thread)."""
+        try:
+            return await asyncio.to_thread(self._verify, token)
+        except (jwt.PyJWTError, OSError) as exc:
+            raise InvalidTokenError("identity token is not valid") from exc
+
+
+async def user_for_identity(session: AsyncSession, claims: dict[str, Any], credits: int) -> User:
+    """The local user of an external identity, created on first sight."""
+    external_id = f"{claims['iss']}|{claims['sub']}"
+    user = await session.scalar(select(User).where(User.external_id == external_id))
+    if user is not None:
+        return user
+    email = str(claims.get("email") or f"{claims['sub']}@external.invalid").lower()
+    user = User(
+        email=email,
+        name=str(claims.get("name") or ""),
+        external_id=external_id,
+        credits=credits,
+        is_verified=bool(claims.get("email_verified")),
+        password_hash=None,
+    )
+    session.add(user)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        await session.rollback()
+        raise InvalidTokenError("this identity's email belongs to another account") from exc
+    audit.record(
+        session,
+        "signup",
+        actor_id=user.id,
+        target_type="user",
+        target_id=user.id,
+        via="oidc",
+        issuer=str(claims["iss"]),
+    )
+    await session.commit()
+    return user
