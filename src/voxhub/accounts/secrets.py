@@ -36,7 +36,7 @@ def _dev_key(path: Path) -> bytes:
     if path.exists():
         return path.read_bytes()
     path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_bytes(48)
+    key = secrets.token_bytes(64)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:  # another process made it first

@@ -81,7 +81,8 @@ async def issue_tokens(
     session: AsyncSession, cfg: TokenConfig, user: User, family_id: str | None = None
 ) -> tuple[str, str]:
     """An access token and a refresh token (in `family_id`, or a new family); commits."""
-    access, _ = issue(cfg, user.id, "access", role=user.role)
+    now = int(utcnow().timestamp())
+    access, _ = issue(cfg, user.id, "access", role=user.role, auth_time=now)
     refresh, claims = issue(cfg, user.id, "refresh", fam=family_id or new_id())
     session.add(
         RefreshToken(

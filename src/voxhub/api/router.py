@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from voxhub.accounts.router import router as accounts
 from voxhub.audit.router import router as audit
+from voxhub.compat.seed001 import router as seed001
 from voxhub.compat.seed002 import router as seed002
 from voxhub.engines.router import router as engines
 from voxhub.jobs.router import router as jobs
@@ -13,5 +14,5 @@ from voxhub.synthesis.router import router as speech
 from voxhub.voices.router import router as voices
 
 api_router = APIRouter()
-for router in (accounts, voices, speech, jobs, engines, audit, seed002):
+for router in (accounts, voices, speech, jobs, engines, audit, seed001, seed002):
     api_router.include_router(router)

@@ -1,0 +1,156 @@
+"""Seed 001's auth endpoints: /api/signup, /api/login, /api/me, /api/refresh-token."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Request
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from voxhub.accounts import service
+from voxhub.accounts.deps import CurrentPrincipal
+from voxhub.accounts.models import User
+from voxhub.accounts.router import client_ip
+from voxhub.accounts.tokens import InvalidToken, issue, verify
+from voxhub.api.deps import ContainerDep, SessionDep
+from voxhub.bootstrap import Container
+from voxhub.core.clock import utcnow
+from voxhub.core.errors import InvalidTokenError, UserNotFound
+
+router = APIRouter(tags=["compat: seed 001"])
+
+
+class Seed001User(BaseModel):
+    id: str
+    name: str
+    email: str
+    tokens: int
+    isVerified: bool
+    subscription: str
+    createdAt: datetime
+    updatedAt: datetime
+
+
+class Seed001Auth(BaseModel):
+    success: bool = True
+    message: str
+    token: str
+    refreshToken: str | None = None
+    user: Seed001User
+    expiresIn: int
+
+
+class Seed001Signup(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field("", max_length=200)
+    email: EmailStr
+    password: str = Field(min_length=8, max_length=4096)
+
+
+class Seed001Login(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: EmailStr
+    password: str = Field(max_length=4096)
+
+
+class Seed001Refresh(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    refreshToken: str | None = Field(None, max_length=4096)
+
+
+def seed_user(user: User) -> Seed001User:
+    """Seed 001's user shape; `tokens` is the credit balance."""
+    return Seed001User(
+        id=user.id,
+        name=user.name,
+        email=user.email,
+        tokens=user.credits,
+        isVerified=user.is_verified,
+        subscription=user.subscription,
+        createdAt=user.created_at,
+        updatedAt=user.updated_at,
+    )
+
+
+def _auth(c: Container, user: User, message: str, token: str, refresh: str | None) -> Seed001Auth:
+    return Seed001Auth(
+        message=message,
+        token=token,
+        refreshToken=refresh,
+        user=seed_user(user),
+        expiresIn=c.settings.security.access_token_ttl_s,
+    )
+
+
+@router.post("/api/signup", response_model=Seed001Auth)
+async def signup(
+    body: Seed001Signup, request: Request, c: ContainerDep, session: SessionDep
+) -> Seed001Auth:
+    """Create a user account (initial credit balance from TOKENS_TO_GIVE)."""
+    user = await service.signup(
+        session,
+        body.email,
+        body.password,
+        body.name,
+        c.settings.security.tokens_to_give,
+        ip=client_ip(request),
+    )
+    access, refresh = await service.issue_tokens(session, c.tokens, user)
+    return _auth(c, user, "User created successfully", access, refresh)
+
+
+@router.post("/api/login", response_model=Seed001Auth)
+async def login(
+    body: Seed001Login, request: Request, c: ContainerDep, session: SessionDep
+) -> Seed001Auth:
+    """Authenticate and receive a JWT."""
+    user = await service.authenticate(session, body.email, body.password, client_ip(request))
+    access, refresh = await service.issue_tokens(session, c.tokens, user)
+    return _auth(c, user, "Login successful", access, refresh)
+
+
+@router.get("/api/me", response_model=Seed001User)
+async def me(p: CurrentPrincipal, session: SessionDep) -> Seed001User:
+    """The current user's profile."""
+    user = await session.get(User, p.user_id)
+    if user is None:
+        raise UserNotFound("no such user")
+    return seed_user(user)
+
+
+@router.post("/api/refresh-token", response_model=Seed001Auth)
+async def refresh_token(
+    request: Request,
+    c: ContainerDep,
+    session: SessionDep,
+    body: Annotated[Seed001Refresh | None, Body()] = None,
+) -> Seed001Auth:
+    """A new token: from a refresh token in the body (rotated), or from a still-valid access token.
+
+    The second form is seed 001's; the new token keeps the original sign-in time, and sessions
+    cannot be stretched past the refresh-token lifetime that way.
+    """
+    if body is not None and body.refreshToken:
+        user, access, refresh = await service.rotate(
+            session, c.tokens, body.refreshToken, client_ip(request)
+        )
+        return _auth(c, user, "Token refreshed successfully", access, refresh)
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    try:
+        claims = verify(c.tokens, token.strip(), "access") if scheme.lower() == "bearer" else None
+    except InvalidToken as exc:
+        raise InvalidTokenError("access token is not valid") from exc
+    if claims is None:
+        raise InvalidTokenError("send a refresh token or a valid bearer token")
+    auth_time = int(claims.extra.get("auth_time") or 0) or int(utcnow().timestamp())
+    if utcnow().timestamp() - auth_time > c.settings.security.refresh_token_ttl_s:
+        raise InvalidTokenError("session is too old; sign in again")
+    current = await session.get(User, claims.sub)
+    if current is None or current.disabled:
+        raise InvalidTokenError("account is not active")
+    access, _ = issue(c.tokens, current.id, "access", role=current.role, auth_time=auth_time)
+    return _auth(c, current, "Token refreshed successfully", access, None)
