@@ -14,6 +14,7 @@ from voxhub.api import errors
 from voxhub.api.limits import BodyLimitMiddleware
 from voxhub.api.router import api_router
 from voxhub.bootstrap import Container, build_container, close_container
+from voxhub.security.headers import ResponseHeadersMiddleware
 from voxhub.settings import Settings
 
 # Multipart framing and form fields ride on top of the file bytes.
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.add_middleware(
         BodyLimitMiddleware, max_bytes=settings.limits.max_upload_bytes + BODY_OVERHEAD
     )
+    app.add_middleware(ResponseHeadersMiddleware)
     if container is not None:
         app.state.container = container  # also served without a lifespan (ASGI test transports)
     errors.install(app)

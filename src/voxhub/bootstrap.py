@@ -16,6 +16,7 @@ from voxhub.db.migrate import upgrade_to_head
 from voxhub.db.session import create_engine, create_sessionmaker
 from voxhub.engines.registry import EngineRegistry
 from voxhub.jobs.runner import JobRunner
+from voxhub.security.ratelimit import RateLimiter
 from voxhub.settings import Settings
 from voxhub.storage.base import BlobStore
 from voxhub.storage.factory import open_blob_store
@@ -35,6 +36,7 @@ class Container:
     speaker: SpeakerEncoder
     jobs: JobRunner
     tokens: TokenConfig
+    limiter: RateLimiter
     extras: dict[str, Any] = field(default_factory=dict)
 
 
@@ -75,6 +77,7 @@ async def build_container(
         speaker=speaker,
         jobs=jobs,
         tokens=tokens,
+        limiter=RateLimiter(settings),
     )
     sec = settings.security
     if sec.oidc_jwks_url and sec.oidc_issuer and sec.oidc_audience:
@@ -93,6 +96,7 @@ async def build_container(
 async def close_container(container: Container) -> None:
     """Stop jobs, release engines, storage and the database pool."""
     await container.jobs.stop()
+    await container.limiter.aclose()
     await container.engines.aclose()
     await container.blobs.aclose()
     await container.db.dispose()

@@ -84,6 +84,28 @@ class SecuritySettings(BaseSettings):
     bootstrap_admin: bool = True
 
 
+class RateLimitSettings(BaseSettings):
+    """Requests per minute per principal (per IP when anonymous); seed 004's variable names."""
+
+    model_config = _ENV
+
+    enabled: bool = Field(True, validation_alias=_env("VOXHUB_RATE_LIMITS", "RATE_LIMIT_ENABLED"))
+    default_per_minute: int = Field(
+        60,
+        validation_alias=_env(
+            "VOXHUB_RATE_LIMIT_DEFAULT_PER_MINUTE", "RATE_LIMIT_DEFAULT_PER_MINUTE"
+        ),
+    )
+    clone_per_minute: int = Field(
+        5,
+        validation_alias=_env("VOXHUB_RATE_LIMIT_CLONE_PER_MINUTE", "RATE_LIMIT_CLONE_PER_MINUTE"),
+    )
+    tts_per_minute: int = Field(
+        10, validation_alias=_env("VOXHUB_RATE_LIMIT_TTS_PER_MINUTE", "RATE_LIMIT_TTS_PER_MINUTE")
+    )
+    login_per_minute: int = Field(5, validation_alias=_env("VOXHUB_RATE_LIMIT_LOGIN_PER_MINUTE"))
+
+
 class Settings(BaseSettings):
     """The whole configuration; `Settings()` reads the environment."""
 
@@ -96,12 +118,14 @@ class Settings(BaseSettings):
     database_url: str | None = None
     working_sample_rate: int = 24_000
     job_workers: int = 1
+    redis_url: str | None = None
     log_level: str = "INFO"
 
     limits: LimitSettings = Field(default_factory=LimitSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
     engine: EngineSettings = Field(default_factory=EngineSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
+    rate_limits: RateLimitSettings = Field(default_factory=RateLimitSettings)
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -21,6 +21,7 @@ from voxhub.accounts.schemas import (
 from voxhub.api.deps import ContainerDep, SessionDep
 from voxhub.bootstrap import Container
 from voxhub.core.errors import UserNotFound
+from voxhub.security.deps import enforce
 
 router = APIRouter(tags=["accounts"])
 
@@ -28,6 +29,11 @@ router = APIRouter(tags=["accounts"])
 def client_ip(request: Request) -> str | None:
     """The peer address (proxies are not trusted for this)."""
     return request.client.host if request.client else None
+
+
+def login_key(request: Request, email: str) -> str:
+    """Login attempts are limited per (IP, email): guessing one account, or spraying many."""
+    return f"{client_ip(request)}|{service.normalise_email(email)}"
 
 
 def token_pair(c: Container, user: User, access: str, refresh: str) -> TokenPair:
@@ -62,6 +68,7 @@ async def login(
     body: LoginRequest, request: Request, c: ContainerDep, session: SessionDep
 ) -> TokenPair:
     """Exchange email and password for an access and a refresh token."""
+    await enforce(c, request, "login", login_key(request, body.email))
     user = await service.authenticate(session, body.email, body.password, client_ip(request))
     access, refresh = await service.issue_tokens(session, c.tokens, user)
     return token_pair(c, user, access, refresh)

@@ -25,6 +25,7 @@ STATUS: list[tuple[type[e.VoxhubError], int]] = [
     (e.UnsupportedMediaType, 415),
     (e.InvalidInput, 422),
     (e.Conflict, 409),
+    (e.RateLimited, 429),
     (e.EngineUnavailable, 503),
     (e.EngineFailure, 500),
 ]
@@ -61,7 +62,12 @@ def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> JS
 
 def domain_problem(exc: e.VoxhubError, status: int | None = None) -> JSONResponse:
     """The problem+json response for a domain error."""
-    extra = {k: v for k, v in exc.extra.items() if isinstance(v, str | int | float | bool | None)}
+    extra = {
+        k: v
+        for k, v in exc.extra.items()
+        if isinstance(v, str | int | float | bool | None)
+        or (isinstance(v, list) and all(isinstance(x, str) for x in v))
+    }
     return problem(status or status_for(exc), exc.code, exc.title, exc.message, **extra)
 
 
@@ -81,6 +87,11 @@ def install(app: FastAPI) -> None:
     async def on_domain(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, e.VoxhubError)
         resp = domain_problem(exc)
+        if isinstance(exc, e.RateLimited):
+            headers = exc.extra.get("headers")
+            if isinstance(headers, dict):
+                resp.headers.update(headers)
+            resp.headers["Retry-After"] = str(exc.extra.get("retry_after", 60))
         if isinstance(exc, e.Unauthenticated):
             error = "invalid_token" if isinstance(exc, e.InvalidTokenError) else "invalid_request"
             resp.headers["WWW-Authenticate"] = f'Bearer realm="voxhub", error="{error}"'

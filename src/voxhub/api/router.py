@@ -10,9 +10,11 @@ from voxhub.compat.seed001 import router as seed001
 from voxhub.compat.seed002 import router as seed002
 from voxhub.engines.router import router as engines
 from voxhub.jobs.router import router as jobs
+from voxhub.security.deps import limited
 from voxhub.synthesis.router import router as speech
 from voxhub.voices.router import router as voices
 
 api_router = APIRouter()
-for router in (accounts, voices, speech, jobs, engines, audit, seed001, seed002):
-    api_router.include_router(router)
+for router in (accounts, voices, speech, jobs, engines, audit, seed001):
+    api_router.include_router(router, dependencies=[limited("default")])
+api_router.include_router(seed002)  # limits per route there: /health stays unlimited

@@ -15,6 +15,7 @@ from voxhub.api.deps import ContainerDep, SessionDep
 from voxhub.api.validation import parse
 from voxhub.audio.encode import FORMATS
 from voxhub.compat.routes import BadRequestRoute
+from voxhub.security.deps import limited
 from voxhub.synthesis import service as speech
 from voxhub.synthesis.schemas import AudioFormat, SpeechRequest
 from voxhub.voices import service as voices
@@ -58,7 +59,12 @@ async def health() -> dict[str, str]:
     return {"status": "ok", "service": "voice-clone-api"}
 
 
-@router.post("/voices", status_code=status.HTTP_201_CREATED, response_model=Seed002Registered)
+@router.post(
+    "/voices",
+    status_code=status.HTTP_201_CREATED,
+    response_model=Seed002Registered,
+    dependencies=[limited("default"), limited("clone")],
+)
 async def register_voice(
     c: ContainerDep,
     session: SessionDep,
@@ -86,7 +92,11 @@ async def register_voice(
     )
 
 
-@router.post("/voices/{voice_id}/synthesize", response_class=Response)
+@router.post(
+    "/voices/{voice_id}/synthesize",
+    response_class=Response,
+    dependencies=[limited("default"), limited("tts")],
+)
 async def synthesize(
     voice_id: str,
     body: Seed002Synthesize,
@@ -106,7 +116,7 @@ async def synthesize(
     return Response(data, media_type=FORMATS[gen.format].media_type)
 
 
-@router.get("/voices/{voice_id}", response_model=Seed002Voice)
+@router.get("/voices/{voice_id}", response_model=Seed002Voice, dependencies=[limited("default")])
 async def get_voice(voice_id: str, session: SessionDep, p: CurrentPrincipal) -> Seed002Voice:
     """Metadata of a registered voice."""
     voice: Voice = await voices.get_voice(session, voice_id, p)

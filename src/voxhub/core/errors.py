@@ -22,6 +22,7 @@ Tree (each leaf has a stable `code` that clients may rely on):
     │   ├── InvalidCredentials        invalid_credentials
     │   └── InvalidTokenError         invalid_token
     ├── Forbidden                     forbidden
+    ├── RateLimited                   rate_limited
     ├── Conflict                      conflict
     └── EngineFailure                 engine_failure
         └── EngineUnavailable         engine_unavailable
@@ -137,6 +138,11 @@ class InvalidTokenError(Unauthenticated):
 class Forbidden(VoxhubError):
     code = "forbidden"
     title = "Forbidden"
+
+
+class RateLimited(VoxhubError):
+    code = "rate_limited"
+    title = "Too many requests"
 
 
 class Conflict(VoxhubError):

@@ -12,6 +12,7 @@ from voxhub.api.deps import ContainerDep, SessionDep
 from voxhub.audio.encode import FORMATS
 from voxhub.jobs.schemas import JobRead
 from voxhub.jobs.service import new_job
+from voxhub.security.deps import limited
 from voxhub.synthesis import service
 from voxhub.synthesis.models import Generation
 from voxhub.synthesis.schemas import GenerationPage, GenerationRead, SpeechRequest
@@ -42,7 +43,12 @@ def _audio_headers(gen: Generation, cached: bool) -> dict[str, str]:
     }
 
 
-@router.post("/api/v1/speech", response_class=Response, responses=AUDIO_RESPONSES)
+@router.post(
+    "/api/v1/speech",
+    response_class=Response,
+    responses=AUDIO_RESPONSES,
+    dependencies=[limited("tts")],
+)
 async def create_speech(
     req: SpeechRequest, c: ContainerDep, session: SessionDep, p: CurrentPrincipal
 ) -> Response:

@@ -12,6 +12,7 @@ from voxhub.accounts.deps import CurrentPrincipal
 from voxhub.api.deps import ContainerDep, SessionDep
 from voxhub.api.validation import parse
 from voxhub.audio.encode import FORMATS, encode
+from voxhub.security.deps import limited
 from voxhub.voices import service
 from voxhub.voices.profiles import load_reference_audio
 from voxhub.voices.schemas import (
@@ -34,7 +35,12 @@ async def read_uploads(file: UploadFile | None, files: list[UploadFile] | None) 
     return [Upload(await p.read(), p.filename) for p in parts]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=VoiceCreated)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=VoiceCreated,
+    dependencies=[limited("clone")],
+)
 async def create_voice(
     c: ContainerDep,
     session: SessionDep,
@@ -156,7 +162,9 @@ async def get_profile(
     )
 
 
-@router.post("/{voice_id}/references", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/{voice_id}/references", status_code=status.HTTP_201_CREATED, dependencies=[limited("clone")]
+)
 async def add_reference(
     voice_id: str,
     c: ContainerDep,

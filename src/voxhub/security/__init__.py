@@ -1,0 +1,1 @@
+"""Request security: rate limits, idempotency keys, HMAC-signed internal calls, headers."""
