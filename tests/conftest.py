@@ -78,13 +78,20 @@ def speaker_encoder():  # type: ignore[no-untyped-def]
 
 
 async def truncate_all(url: str) -> None:
-    """Empty every table (PostgreSQL is shared by the run; each test starts clean)."""
+    """Empty every table of the shared PostgreSQL database (each SQLite test has its own file).
+
+    TRUNCATE, not DELETE: the audit log's append-only trigger refuses row deletions.
+    """
+    if not url.startswith("postgresql"):
+        return
+    from sqlalchemy import text
+
     from voxhub.db import models  # noqa: F401
     from voxhub.db.base import Base
     from voxhub.db.session import create_engine
 
     engine = create_engine(url)
+    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     async with engine.begin() as conn:
-        for table in reversed(Base.metadata.sorted_tables):
-            await conn.execute(table.delete())
+        await conn.execute(text(f"TRUNCATE {names} CASCADE"))
     await engine.dispose()

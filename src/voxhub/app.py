@@ -6,6 +6,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from voxhub import __version__
 from voxhub.accounts.first_run import ensure_first_admin, is_loopback, local_admin_id
@@ -15,8 +17,21 @@ from voxhub.api.limits import BodyLimitMiddleware
 from voxhub.api.router import api_router
 from voxhub.bootstrap import Container, build_container, close_container
 from voxhub.security.headers import ResponseHeadersMiddleware
+from voxhub.security.idempotency import IdempotencyMiddleware
 from voxhub.settings import Settings
 
+EXPOSED_HEADERS = [
+    "X-Voxhub-Generation-Id",
+    "X-Voxhub-Engine",
+    "X-Voxhub-Duration",
+    "X-Voxhub-Cache",
+    "X-Voxhub-Generated",
+    "RateLimit",
+    "RateLimit-Policy",
+    "Retry-After",
+    "Idempotent-Replayed",
+    "Location",
+]
 # Multipart framing and form fields ride on top of the file bytes.
 BODY_OVERHEAD = 256 * 1024
 
@@ -46,6 +61,22 @@ def check_bind(settings: Settings) -> None:
         )
 
 
+def install_edge(app: FastAPI, settings: Settings) -> None:
+    """CORS allowlist and trusted hosts (outermost, so refusals cost nothing)."""
+    sec = settings.security
+    if sec.allow_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=sec.allow_origins,
+            allow_credentials=True,
+            allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE", "OPTIONS"],
+            allow_headers=["*"],
+            expose_headers=EXPOSED_HEADERS,
+        )
+    if sec.allowed_hosts and sec.allowed_hosts != ["*"]:
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=sec.allowed_hosts)
+
+
 def create_app(settings: Settings | None = None, container: Container | None = None) -> FastAPI:
     """The ASGI app. Pass a ready `container` (tests) or let the lifespan build one."""
     settings = settings or (container.settings if container else Settings())
@@ -63,16 +94,22 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             if owned:
                 await close_container(app.state.container)
 
+    docs = settings.security.docs_enabled
     app = FastAPI(
         title="voxhub",
         version=__version__,
         summary="Self-hostable voice cloning and speech",
         lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
     )
+    app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(
         BodyLimitMiddleware, max_bytes=settings.limits.max_upload_bytes + BODY_OVERHEAD
     )
     app.add_middleware(ResponseHeadersMiddleware)
+    install_edge(app, settings)
     if container is not None:
         app.state.container = container  # also served without a lifespan (ASGI test transports)
     errors.install(app)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 _ENV = SettingsConfigDict(env_prefix="VOXHUB_", env_file=".env", extra="ignore")
 
@@ -82,6 +83,52 @@ class SecuritySettings(BaseSettings):
     oidc_issuer: str | None = None
     oidc_audience: str | None = None
     bootstrap_admin: bool = True
+    # Seed 004: HMAC-signed internal calls, Firebase Auth and App Check feature flags.
+    enable_hmac: bool = Field(
+        False, validation_alias=_env("VOXHUB_ENABLE_HMAC", "SECURITY_ENABLE_HMAC")
+    )
+    hmac_secret: SecretStr | None = Field(
+        None, validation_alias=_env("VOXHUB_HMAC_SECRET", "DAEZEND_API_SHARED_SECRET")
+    )
+    hmac_previous_secret: SecretStr | None = Field(
+        None,
+        validation_alias=_env("VOXHUB_HMAC_PREVIOUS_SECRET", "DAEZEND_API_PREVIOUS_SHARED_SECRET"),
+    )
+    hmac_max_skew_s: int = Field(
+        300, validation_alias=_env("VOXHUB_HMAC_MAX_SKEW_SECONDS", "HMAC_MAX_SKEW_SECONDS")
+    )
+    enable_firebase_auth: bool = Field(
+        False,
+        validation_alias=_env("VOXHUB_ENABLE_FIREBASE_AUTH", "SECURITY_ENABLE_FIREBASE_AUTH"),
+    )
+    enable_app_check: bool = Field(
+        False, validation_alias=_env("VOXHUB_ENABLE_APP_CHECK", "SECURITY_ENABLE_APP_CHECK")
+    )
+    app_check_jwks_url: str | None = None
+    app_check_issuer: str | None = None
+    app_check_audience: str | None = None
+    idempotency_ttl_s: int = Field(
+        86_400, validation_alias=_env("VOXHUB_IDEMPOTENCY_TTL_SECONDS", "IDEMPOTENCY_TTL_SECONDS")
+    )
+    allow_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias=_env("VOXHUB_ALLOW_ORIGINS", "ALLOW_ORIGINS")
+    )
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["*"],
+        validation_alias=_env("VOXHUB_ALLOWED_HOSTS", "ALLOWED_HOSTS"),
+    )
+    docs_enabled: bool = True
+
+    @field_validator("allow_origins", "allowed_hosts", mode="before")
+    @classmethod
+    def _csv(cls, value: object) -> object:
+        # Seeds write these as comma-separated lists; a JSON list works too.
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
 
 
 class RateLimitSettings(BaseSettings):

@@ -44,8 +44,15 @@ async def container(
 ) -> AsyncIterator[Container]:
     settings = make_settings(tmp_path, database_url)
     engines = EngineRegistry({"fake": fake_engine}, "fake")
-    c = await build_container(settings, engines=engines, speaker=speaker_encoder)  # type: ignore[arg-type]
+    c = await build_container(
+        settings,
+        engines=engines,
+        speaker=speaker_encoder,
+        run_jobs=False,  # type: ignore[arg-type]
+    )
+    # Clean first: PostgreSQL is shared by the run, and the runner would pick up old jobs.
     await truncate_all(database_url)
+    await c.jobs.start()
     yield c
     await close_container(c)
 

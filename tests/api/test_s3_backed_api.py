@@ -6,13 +6,11 @@ import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.api.conftest import create_voice
+from tests.api.conftest import client_for, create_voice, make_user
 from tests.conftest import truncate_all
 from tests.conftest_seaweed import SeaweedS3
-from voxhub.app import create_app
 from voxhub.bootstrap import Container, build_container, close_container
 from voxhub.engines.fake import FakeEngine
 from voxhub.engines.registry import EngineRegistry
@@ -43,10 +41,8 @@ async def s3_container(
 
 
 async def test_voice_lifecycle_on_s3_and_postgres(s3_container: Container) -> None:
-    app = create_app(container=s3_container)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://t"
-    ) as client:
+    user = await make_user(s3_container, "s3@example.com")
+    async with client_for(s3_container, user) as client:
         v = await create_voice(client)
         r = await client.post("/api/v1/speech", json={"voice_id": v["id"], "text": "Stored in S3."})
         assert r.status_code == 200

@@ -17,7 +17,7 @@ async def test_migrations_create_every_table_and_are_idempotent(database_url: st
         version = (await conn.execute(text("select version_num from alembic_version"))).scalar()
     await engine.dispose()
     assert {"voices", "voice_references", "voice_profiles", "generations", "jobs"} <= tables
-    assert version == "0001"
+    assert version == "0002"
 
 
 async def test_sqlite_runs_with_wal_full_sync_and_foreign_keys(tmp_path) -> None:

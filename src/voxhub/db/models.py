@@ -3,6 +3,7 @@
 from voxhub.accounts.models import ApiKey, RefreshToken, User
 from voxhub.audit.models import AuditEvent
 from voxhub.jobs.models import Job
+from voxhub.security.idempotency_models import IdempotencyRecord
 from voxhub.synthesis.models import Generation
 from voxhub.voices.models import Voice, VoiceProfileRow, VoiceReference
 
@@ -10,6 +11,7 @@ __all__ = [
     "ApiKey",
     "AuditEvent",
     "Generation",
+    "IdempotencyRecord",
     "Job",
     "RefreshToken",
     "User",

@@ -8,7 +8,7 @@ _ONES_WORDS = (
 )
 _ONES = tuple(_ONES_WORDS.split())
 _TENS = ("", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
-_SCALES = ("", "thousand", "million", "billion", "trillion", "quadrillion")
+_SCALES = ("", "thousand", "million", "billion", "trillion", "quadrillion", "quintillion")
 _ORDINAL_IRREGULAR = {
     "one": "first",
     "two": "second",

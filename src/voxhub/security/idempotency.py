@@ -1,0 +1,198 @@
+"""Idempotency keys on creating POSTs (IETF Idempotency-Key draft, Stripe semantics).
+
+A request with `Idempotency-Key` (or seed 004's `X-Idempotency-Key`) is claimed for its
+principal and route before it runs. A retry with the same body replays the stored first
+response with `Idempotent-Replayed: true`; a different body is 422; a retry while the first
+still runs is 409; a key over 255 characters is 400. Requests refused before they took effect
+(any 4xx) store nothing, so a corrected retry runs. The claim is committed before the effect, so
+a crash between the two leaves the key "in progress" until its TTL; that is the safe side.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from voxhub.accounts import api_keys
+from voxhub.accounts.tokens import InvalidToken, verify
+from voxhub.bootstrap import Container
+from voxhub.security import idempotency_store as store
+
+HEADERS = (b"idempotency-key", b"x-idempotency-key")
+MAX_KEY = 255
+MAX_STORED_BODY = 16 * 1024 * 1024
+REPLAYED_HEADERS = {"content-type", "location", "content-disposition"}
+
+
+def _problem(status: int, code: str, detail: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    body = json.dumps(
+        {
+            "type": "about:blank",
+            "title": code.replace("_", " ").capitalize(),
+            "status": status,
+            "code": code,
+            "detail": detail,
+        }
+    ).encode()
+    return status, [(b"content-type", b"application/problem+json")], body
+
+
+async def _respond(
+    send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes
+) -> None:
+    headers = [*headers, (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def principal_scope(c: Container, headers: dict[bytes, bytes], client: str) -> str | None:
+    """Whose key this is: the credentials' user, the IP if anonymous, None if invalid."""
+    raw = headers.get(b"x-api-key", b"").decode().strip()
+    auth = headers.get(b"authorization", b"").decode()
+    scheme, _, token = auth.partition(" ")
+    token = token.strip() if scheme.lower() == "bearer" else ""
+    secret = raw or (token if token.startswith("vxh_") else "")
+    if secret:
+        async with c.sessions() as session:
+            user = await api_keys.user_for_key(session, secret)
+        return f"user:{user.id}" if user else None
+    if token:
+        try:
+            return f"user:{verify(c.tokens, token, 'access').sub}"
+        except InvalidToken:
+            # An external identity token: scope by the token's subject-bearing hash.
+            return "tok:" + hashlib.sha256(token.encode()).hexdigest()[:40]
+    return f"ip:{client}"
+
+
+class IdempotencyMiddleware:
+    """Claims, replays and records idempotent POSTs."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = dict(scope.get("headers", [])) if scope["type"] == "http" else {}
+        key_bytes = next((headers[h] for h in HEADERS if h in headers), None)
+        if scope["type"] != "http" or scope["method"] != "POST" or key_bytes is None:
+            await self.app(scope, receive, send)
+            return
+        key = key_bytes.decode("latin-1").strip()
+        if not key or len(key) > MAX_KEY:
+            await _respond(
+                send,
+                *_problem(
+                    400,
+                    "idempotency_key_invalid",
+                    f"Idempotency-Key must be 1 to {MAX_KEY} characters",
+                ),
+            )
+            return
+        c: Container = scope["app"].state.container
+        client = scope.get("client") or ("unknown", 0)
+        who = await principal_scope(c, headers, client[0])
+        if who is None:  # bad credentials: let the app answer 401
+            await self.app(scope, receive, send)
+            return
+        body = await _read_body(receive)
+        route = f"POST {scope['path']}"
+        fingerprint = hashlib.sha256(
+            headers.get(b"content-type", b"")
+            + b"\n"
+            + scope.get("query_string", b"")
+            + b"\n"
+            + body
+        ).hexdigest()
+        ttl = c.settings.security.idempotency_ttl_s
+        claim = await store.claim(c.sessions, who, route, key, fingerprint, ttl)
+        if claim.outcome == "mismatch":
+            await _respond(
+                send,
+                *_problem(
+                    422,
+                    "idempotency_key_reused",
+                    "this Idempotency-Key was used with a different request",
+                ),
+            )
+            return
+        if claim.outcome == "in_progress":
+            await _respond(
+                send,
+                *_problem(
+                    409,
+                    "idempotency_key_in_flight",
+                    "a request with this Idempotency-Key is still running",
+                ),
+            )
+            return
+        if claim.outcome == "done" and claim.record is not None:
+            r = claim.record
+            replay = [(k.encode(), str(v).encode()) for k, v in r.headers.items()]
+            await _respond(
+                send, r.status or 200, [*replay, (b"idempotent-replayed", b"true")], r.body or b""
+            )
+            return
+        await self._run_and_record(scope, body, receive, send, c, who, route, key)
+
+    async def _run_and_record(
+        self,
+        scope: Scope,
+        body: bytes,
+        receive: Receive,
+        send: Send,
+        c: Container,
+        who: str,
+        route: str,
+        key: str,
+    ) -> None:
+        sent_body = False
+        status = 500
+        kept: dict[str, Any] = {}
+        chunks: list[bytes] = []
+        size = 0
+
+        async def replay_receive() -> Message:
+            nonlocal sent_body
+            if not sent_body:
+                sent_body = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        async def capture(message: Message) -> None:
+            nonlocal status, size
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                for name, value in message.get("headers", []):
+                    if name.decode().lower() in REPLAYED_HEADERS or name.startswith(b"x-voxhub"):
+                        kept[name.decode().lower()] = value.decode("latin-1")
+            elif message["type"] == "http.response.body":
+                size += len(message.get("body", b""))
+                if size <= MAX_STORED_BODY:
+                    chunks.append(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, replay_receive, capture)
+        except BaseException:
+            await store.release(c.sessions, who, route, key)
+            raise
+        if 400 <= status < 500 or size > MAX_STORED_BODY:
+            await store.release(c.sessions, who, route, key)
+        else:
+            await store.complete(c.sessions, who, route, key, status, kept, b"".join(chunks))
+
+
+async def _read_body(receive: Receive) -> bytes:
+    # The body cap sits outside this middleware, so this stays bounded.
+    parts = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        parts.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(parts)
