@@ -53,7 +53,7 @@ async def claim(
         await session.execute(
             delete(IdempotencyRecord).where(*ident, IdempotencyRecord.expires_at < now)
         )
-        dialect = session.bind.dialect.name
+        dialect = session.get_bind().dialect.name
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
         stmt = insert(IdempotencyRecord).values(**values).on_conflict_do_nothing()
         result = await session.execute(stmt)

