@@ -136,7 +136,9 @@ class RateLimitSettings(BaseSettings):
 
     model_config = _ENV
 
-    enabled: bool = Field(True, validation_alias=_env("VOXHUB_RATE_LIMITS", "RATE_LIMIT_ENABLED"))
+    enabled: bool = Field(
+        True, validation_alias=_env("VOXHUB_RATE_LIMITS_ENABLED", "RATE_LIMIT_ENABLED")
+    )
     default_per_minute: int = Field(
         60,
         validation_alias=_env(

@@ -8,6 +8,7 @@ from voxhub.accounts.router import router as accounts
 from voxhub.audit.router import router as audit
 from voxhub.compat.seed001 import router as seed001
 from voxhub.compat.seed002 import router as seed002
+from voxhub.compat.seed004 import router as seed004
 from voxhub.engines.router import router as engines
 from voxhub.jobs.router import router as jobs
 from voxhub.security.deps import limited
@@ -18,3 +19,4 @@ api_router = APIRouter()
 for router in (accounts, voices, speech, jobs, engines, audit, seed001):
     api_router.include_router(router, dependencies=[limited("default")])
 api_router.include_router(seed002)  # limits per route there: /health stays unlimited
+api_router.include_router(seed004)  # limits per route; HMAC routes limit per caller

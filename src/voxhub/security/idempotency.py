@@ -20,6 +20,7 @@ from voxhub.accounts import api_keys
 from voxhub.accounts.tokens import InvalidToken, verify
 from voxhub.bootstrap import Container
 from voxhub.security import idempotency_store as store
+from voxhub.security.hmac import signed_call
 
 HEADERS = (b"idempotency-key", b"x-idempotency-key")
 MAX_KEY = 255
@@ -92,12 +93,15 @@ class IdempotencyMiddleware:
             )
             return
         c: Container = scope["app"].state.container
-        client = scope.get("client") or ("unknown", 0)
-        who = await principal_scope(c, headers, client[0])
-        if who is None:  # bad credentials: let the app answer 401
-            await self.app(scope, receive, send)
-            return
         body = await _read_body(receive)
+        signed = signed_call(scope, body)
+        client = scope.get("client") or ("unknown", 0)
+        # A signed internal call is the calling service's, whatever machine it retries from;
+        # a call whose signature fails is never answered from the store: the route says 401.
+        who = "hmac" if signed else await principal_scope(c, headers, client[0])
+        if who is None or signed is False:
+            await self.app(scope, _replay(body, receive), send)
+            return
         route = f"POST {scope['path']}"
         fingerprint = hashlib.sha256(
             headers.get(b"content-type", b"")
@@ -148,18 +152,10 @@ class IdempotencyMiddleware:
         route: str,
         key: str,
     ) -> None:
-        sent_body = False
         status = 500
         kept: dict[str, Any] = {}
         chunks: list[bytes] = []
         size = 0
-
-        async def replay_receive() -> Message:
-            nonlocal sent_body
-            if not sent_body:
-                sent_body = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
 
         async def capture(message: Message) -> None:
             nonlocal status, size
@@ -175,7 +171,7 @@ class IdempotencyMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, replay_receive, capture)
+            await self.app(scope, _replay(body, receive), capture)
         except BaseException:
             await store.release(c.sessions, who, route, key)
             raise
@@ -183,6 +179,20 @@ class IdempotencyMiddleware:
             await store.release(c.sessions, who, route, key)
         else:
             await store.complete(c.sessions, who, route, key, status, kept, b"".join(chunks))
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A receive that hands the already-read body to the app, then defers to the real one."""
+    sent = False
+
+    async def replay_receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay_receive
 
 
 async def _read_body(receive: Receive) -> bytes:

@@ -1,0 +1,78 @@
+"""Seed 004's request and response shapes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from voxhub.voices.schemas import LANGUAGE
+
+
+class Seed004Health(BaseModel):
+    status: str
+    service: str
+    firebase_connected: bool
+    timestamp: str
+
+
+class VoiceInfo(BaseModel):
+    voice_id: str
+    name: str
+    sample_file: str
+    embedding_file: str
+    created_date: int
+    language: str
+    is_kids_voice: bool
+
+
+class VoiceList(BaseModel):
+    status: str = "success"
+    voices: list[VoiceInfo]
+    language: str | None
+    is_kids_voice: bool | None
+    total: int
+
+
+class Seed004Clone(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    audio_data: str = Field(min_length=1, description="The recording, base64")
+    audio_format: str = Field("wav", pattern=r"^[A-Za-z0-9]{1,10}$")
+    language: str = Field("en", pattern=LANGUAGE)
+    is_kids_voice: bool = False
+    model_type: str = Field("chatterbox", max_length=64)
+    user_id: str | None = Field(None, max_length=64, description="Act as this voxhub user")
+
+
+class Seed004Cloned(BaseModel):
+    status: str = "success"
+    voice_id: str
+    name: str
+    language: str
+    is_kids_voice: bool
+    model_type: str
+    sample_file: str
+    embedding_file: str
+    metadata: dict[str, Any]
+
+
+class Seed004Generate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: str | None = Field(None, max_length=64, description="Act as this voxhub user")
+    story_id: str | None = Field(None, max_length=200)
+    voice_id: str = Field(max_length=64)
+    text: str = Field(min_length=1, max_length=200_000)
+    # Accepted for compatibility; voxhub speaks from the voice's stored profile.
+    profile_base64: str | None = None
+    language: str = Field("en", pattern=LANGUAGE)
+    story_type: str = Field("user", max_length=32)
+    is_kids_voice: bool = False
+    model_type: str = Field("chatterbox", max_length=64)
+
+
+class Seed004Queued(BaseModel):
+    status: str = "queued"
+    metadata: dict[str, str | None]
