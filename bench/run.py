@@ -58,7 +58,7 @@ def start_server(home: Path, port: int) -> subprocess.Popen[bytes]:
         "VOXHUB_KOKORO_VOICES_DIR": str(SHARED / "models" / "kokoro" / "voices"),
         "VOXHUB_REFINE_PROFILES": "false",  # measure the request path, not background jobs
         "VOXHUB_LOG_LEVEL": "WARNING",
-        "VOXHUB_RATE_LIMITS": "false",  # the benchmark is one busy client
+        "VOXHUB_RATE_LIMITS_ENABLED": "false",  # the benchmark is one busy client
     }
     log = open(home / "server.log", "w")  # noqa: SIM115  (the server writes it until it stops)
     proc = subprocess.Popen(
