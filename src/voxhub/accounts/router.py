@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from voxhub.accounts import api_keys, service
 from voxhub.accounts.deps import CurrentPrincipal
@@ -34,6 +35,16 @@ def client_ip(request: Request) -> str | None:
 def login_key(request: Request, email: str) -> str:
     """Login attempts are limited per (IP, email): guessing one account, or spraying many."""
     return f"{client_ip(request)}|{service.normalise_email(email)}"
+
+
+async def sign_in(
+    c: Container, session: AsyncSession, request: Request, email: str, password: str
+) -> tuple[User, str, str]:
+    """Rate-limited password sign-in; returns the user with an access and a refresh token."""
+    await enforce(c, request, "login", login_key(request, email))
+    user = await service.authenticate(session, email, password, client_ip(request))
+    access, refresh = await service.issue_tokens(session, c.tokens, user)
+    return user, access, refresh
 
 
 def token_pair(c: Container, user: User, access: str, refresh: str) -> TokenPair:
@@ -68,9 +79,7 @@ async def login(
     body: LoginRequest, request: Request, c: ContainerDep, session: SessionDep
 ) -> TokenPair:
     """Exchange email and password for an access and a refresh token."""
-    await enforce(c, request, "login", login_key(request, body.email))
-    user = await service.authenticate(session, body.email, body.password, client_ip(request))
-    access, refresh = await service.issue_tokens(session, c.tokens, user)
+    user, access, refresh = await sign_in(c, session, request, body.email, body.password)
     return token_pair(c, user, access, refresh)
 
 

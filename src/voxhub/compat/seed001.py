@@ -11,13 +11,12 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 from voxhub.accounts import service
 from voxhub.accounts.deps import CurrentPrincipal
 from voxhub.accounts.models import User
-from voxhub.accounts.router import client_ip, login_key
+from voxhub.accounts.router import client_ip, sign_in
 from voxhub.accounts.tokens import InvalidToken, issue, verify
 from voxhub.api.deps import ContainerDep, SessionDep
 from voxhub.bootstrap import Container
 from voxhub.core.clock import utcnow
 from voxhub.core.errors import InvalidTokenError, UserNotFound
-from voxhub.security.deps import enforce
 
 router = APIRouter(tags=["compat: seed 001"])
 
@@ -109,9 +108,7 @@ async def login(
     body: Seed001Login, request: Request, c: ContainerDep, session: SessionDep
 ) -> Seed001Auth:
     """Authenticate and receive a JWT."""
-    await enforce(c, request, "login", login_key(request, body.email))
-    user = await service.authenticate(session, body.email, body.password, client_ip(request))
-    access, refresh = await service.issue_tokens(session, c.tokens, user)
+    user, access, refresh = await sign_in(c, session, request, body.email, body.password)
     return _auth(c, user, "Login successful", access, refresh)
 
 

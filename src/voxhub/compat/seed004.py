@@ -28,7 +28,6 @@ from voxhub.compat.seed004_schemas import (
     VoiceList,
 )
 from voxhub.core.clock import utcnow
-from voxhub.jobs.service import new_job
 from voxhub.security.deps import limited
 from voxhub.security.hmac import HmacRoute, InternalPrincipal, internal_limited
 from voxhub.synthesis import service as speech
@@ -206,18 +205,7 @@ async def generate(
         language=body.language,
         run_async=True,
     )
-    limits = c.settings.limits
-    speech.check_text(req.text, limits.max_text_chars, limits.max_job_text_chars, True)
-    await voices.get_voice(session, req.voice_id, p)  # refuse unknown voices now, not in the job
-    job = new_job(
-        session,
-        "speech.synthesize",
-        req.model_dump(by_alias=True),
-        p.user_id,
-        steps=["synthesize", "encode", "store"],
-    )
-    await session.commit()
-    c.jobs.submit(job.id)
+    job = await speech.queue_speech(c, session, req, p)
     response.headers["Location"] = f"/api/v1/jobs/{job.id}"
     return Seed004Queued(
         metadata={"job_id": job.id, "story_id": body.story_id, "voice_id": body.voice_id}

@@ -11,7 +11,6 @@ from voxhub.accounts.deps import CurrentPrincipal
 from voxhub.api.deps import ContainerDep, SessionDep
 from voxhub.audio.encode import FORMATS
 from voxhub.jobs.schemas import JobRead
-from voxhub.jobs.service import new_job
 from voxhub.security.deps import limited
 from voxhub.synthesis import service
 from voxhub.synthesis.models import Generation
@@ -54,19 +53,7 @@ async def create_speech(
 ) -> Response:
     """Speak text in a voice: audio bytes, a chunked stream (`stream`), or a job (`async`)."""
     if req.run_async:
-        service.check_text(
-            req.text, c.settings.limits.max_text_chars, c.settings.limits.max_job_text_chars, True
-        )
-        await service.get_voice(session, req.voice_id, p)
-        job = new_job(
-            session,
-            "speech.synthesize",
-            req.model_dump(by_alias=True),
-            p.user_id,
-            steps=["synthesize", "encode", "store"],
-        )
-        await session.commit()
-        c.jobs.submit(job.id)
+        job = await service.queue_speech(c, session, req, p)
         body = JobRead.model_validate(job).model_dump(mode="json")
         return JSONResponse(
             body,

@@ -19,6 +19,8 @@ from voxhub.core.errors import GenerationNotFound, InvalidInput, InvalidText, Te
 from voxhub.core.ids import is_id, new_id
 from voxhub.core.pagination import decode_cursor, encode_cursor
 from voxhub.engines.base import Engine, SynthesisParams, VoiceProfile
+from voxhub.jobs.models import Job
+from voxhub.jobs.service import new_job
 from voxhub.synthesis.models import Generation
 from voxhub.synthesis.schemas import SpeechRequest
 from voxhub.text.normalize import normalize_text
@@ -181,6 +183,25 @@ async def speak(
         return cached, await c.blobs.get(cached.blob_key), True
     out = await render(plan)
     return await record(c, session, plan, out, source), out.data, False
+
+
+async def queue_speech(
+    c: Container, session: AsyncSession, req: SpeechRequest, p: Principal
+) -> Job:
+    """Check what can be checked now (text, voice), then queue the request as a job."""
+    limits = c.settings.limits
+    check_text(req.text, limits.max_text_chars, limits.max_job_text_chars, True)
+    await get_voice(session, req.voice_id, p)  # refuse unknown voices now, not in the job
+    job = new_job(
+        session,
+        "speech.synthesize",
+        req.model_dump(by_alias=True) | {"async": True},
+        p.user_id,
+        steps=["synthesize", "encode", "store"],
+    )
+    await session.commit()
+    c.jobs.submit(job.id)
+    return job
 
 
 async def get_generation(session: AsyncSession, gen_id: str, p: Principal) -> Generation:
