@@ -243,3 +243,21 @@ async def test_seed001_auth_endpoints(anon) -> None:
     rotated = await anon.post("/api/refresh-token", json={"refreshToken": r.json()["refreshToken"]})
     assert rotated.status_code == 200 and rotated.json()["refreshToken"]
     assert (await anon.post("/api/refresh-token")).status_code == 401
+
+
+async def test_login_rehashes_old_parameters(anon, container: Container, user_a: Account) -> None:
+    from argon2 import PasswordHasher
+
+    from voxhub.accounts.models import User
+
+    weak = PasswordHasher(time_cost=1, memory_cost=8 * 1024).hash(user_a.password)
+    async with container.sessions() as s:
+        (await s.get(User, user_a.id)).password_hash = weak
+        await s.commit()
+    r = await anon.post(
+        "/api/v1/auth/login", json={"email": user_a.email, "password": user_a.password}
+    )
+    assert r.status_code == 200
+    async with container.sessions() as s:
+        stored = (await s.get(User, user_a.id)).password_hash
+    assert stored != weak and stored.startswith("$argon2id$v=19$m=65536")
