@@ -24,6 +24,7 @@ Tree (each leaf has a stable `code` that clients may rely on):
     ├── Forbidden                     forbidden
     ├── RateLimited                   rate_limited
     ├── Conflict                      conflict
+    │   └── IdempotencyInFlight       idempotency_key_in_flight
     └── EngineFailure                 engine_failure
         └── EngineUnavailable         engine_unavailable
 """
@@ -148,6 +149,11 @@ class RateLimited(VoxhubError):
 class Conflict(VoxhubError):
     code = "conflict"
     title = "Conflict"
+
+
+class IdempotencyInFlight(Conflict):
+    code = "idempotency_key_in_flight"
+    title = "Idempotency key in use"
 
 
 class EngineFailure(VoxhubError):

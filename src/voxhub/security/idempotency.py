@@ -1,11 +1,13 @@
 """Idempotency keys on creating POSTs (IETF Idempotency-Key draft, Stripe semantics).
 
-A request with `Idempotency-Key` (or seed 004's `X-Idempotency-Key`) is claimed for its
-principal and route before it runs. A retry with the same body replays the stored first
-response with `Idempotent-Replayed: true`; a different body is 422; a retry while the first
-still runs is 409; a key over 255 characters is 400. Requests refused before they took effect
-(any 4xx) store nothing, so a corrected retry runs. The claim is committed before the effect, so
-a crash between the two leaves the key "in progress" until its TTL; that is the safe side.
+A request with `Idempotency-Key` (or seed 004's `X-Idempotency-Key`) is looked up for its
+principal and route. A retry with the same body replays the stored first response with
+`Idempotent-Replayed: true`; a different body is 422; a retry while the first still runs is
+409; a key over 255 characters is 400. A new key is claimed by inserting its row in the same
+transaction as the request's effect (see `voxhub.api.deps.get_session`): a request that fails
+before committing stores nothing, and of two racing requests only one commits; the other's
+commit fails on the key's primary key, is rolled back, and answers 409. After the response, the
+committed claim is completed with the status, replayed headers and body.
 """
 
 from __future__ import annotations
@@ -110,36 +112,13 @@ class IdempotencyMiddleware:
             + b"\n"
             + body
         ).hexdigest()
-        ttl = c.settings.security.idempotency_ttl_s
-        claim = await store.claim(c.sessions, who, route, key, fingerprint, ttl)
-        if claim.outcome == "mismatch":
-            await _respond(
-                send,
-                *_problem(
-                    422,
-                    "idempotency_key_reused",
-                    "this Idempotency-Key was used with a different request",
-                ),
-            )
+        existing = await store.lookup(c.sessions, who, route, key)
+        if existing is not None:
+            await _answer_from(existing, fingerprint, send)
             return
-        if claim.outcome == "in_progress":
-            await _respond(
-                send,
-                *_problem(
-                    409,
-                    "idempotency_key_in_flight",
-                    "a request with this Idempotency-Key is still running",
-                ),
-            )
-            return
-        if claim.outcome == "done" and claim.record is not None:
-            r = claim.record
-            replay = [(k.encode(), str(v).encode()) for k, v in r.headers.items()]
-            await _respond(
-                send, r.status or 200, [*replay, (b"idempotent-replayed", b"true")], r.body or b""
-            )
-            return
-        await self._run_and_record(scope, body, receive, send, c, who, route, key)
+        claim = store.pending(who, route, key, fingerprint, c.settings.security.idempotency_ttl_s)
+        scope.setdefault("state", {})["idempotency_claim"] = claim
+        await self._run_and_record(scope, body, receive, send, c, claim)
 
     async def _run_and_record(
         self,
@@ -148,9 +127,7 @@ class IdempotencyMiddleware:
         receive: Receive,
         send: Send,
         c: Container,
-        who: str,
-        route: str,
-        key: str,
+        claim: store.PendingClaim,
     ) -> None:
         status = 500
         kept: dict[str, Any] = {}
@@ -170,15 +147,35 @@ class IdempotencyMiddleware:
                     chunks.append(message.get("body", b""))
             await send(message)
 
-        try:
-            await self.app(scope, _replay(body, receive), capture)
-        except BaseException:
-            await store.release(c.sessions, who, route, key)
-            raise
-        if 400 <= status < 500 or size > MAX_STORED_BODY:
-            await store.release(c.sessions, who, route, key)
-        else:
-            await store.complete(c.sessions, who, route, key, status, kept, b"".join(chunks))
+        await self.app(scope, _replay(body, receive), capture)
+        if size <= MAX_STORED_BODY:
+            await store.complete(c.sessions, claim, status, kept, b"".join(chunks))
+
+
+async def _answer_from(record: Any, fingerprint: str, send: Send) -> None:
+    """Answer a request whose key is known: mismatch, still running, or replay."""
+    if record.fingerprint != fingerprint:
+        await _respond(
+            send,
+            *_problem(
+                422,
+                "idempotency_key_reused",
+                "this Idempotency-Key was used with a different request",
+            ),
+        )
+    elif record.state != "done":
+        await _respond(
+            send,
+            *_problem(
+                409,
+                "idempotency_key_in_flight",
+                "a request with this Idempotency-Key is still running",
+            ),
+        )
+    else:
+        replay = [(k.encode(), str(v).encode()) for k, v in record.headers.items()]
+        headers = [*replay, (b"idempotent-replayed", b"true")]
+        await _respond(send, record.status or 200, headers, record.body or b"")
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

@@ -1,14 +1,12 @@
-"""Claiming, completing and releasing idempotency keys in the database."""
+"""Idempotency records: looked up first, claimed in the effect's transaction, completed after."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from voxhub.core.clock import utcnow
@@ -16,94 +14,75 @@ from voxhub.security.idempotency_models import IdempotencyRecord
 
 
 @dataclass(frozen=True)
-class Claim:
-    """What the claim found: `new` (go ahead), `in_progress`, `mismatch`, or `done` (replay)."""
+class PendingClaim:
+    """A key the request will claim in the same transaction as its effect."""
 
-    outcome: str
-    record: IdempotencyRecord | None = None
+    scope: str
+    route: str
+    key: str
+    fingerprint: str
+    expires_at: datetime
+
+    def record(self) -> IdempotencyRecord:
+        """The row that the effect's commit inserts; a second insert fails on the primary key."""
+        return IdempotencyRecord(
+            scope=self.scope,
+            route=self.route,
+            key=self.key,
+            fingerprint=self.fingerprint,
+            state="in_progress",
+            headers={},
+            created_at=utcnow(),
+            expires_at=self.expires_at,
+        )
 
 
-async def claim(
-    sessions: async_sessionmaker[AsyncSession],
-    scope: str,
-    route: str,
-    key: str,
-    fingerprint: str,
-    ttl_s: int,
-) -> Claim:
-    """Insert-if-absent in one statement, so two racing requests cannot both win."""
-    now = utcnow()
-    values = {
-        "scope": scope,
-        "route": route,
-        "key": key,
-        "fingerprint": fingerprint,
-        "state": "in_progress",
-        "headers": {},
-        "created_at": now,
-        "expires_at": now + timedelta(seconds=ttl_s),
-    }
+def pending(scope: str, route: str, key: str, fingerprint: str, ttl_s: int) -> PendingClaim:
+    """A claim to attach to the request."""
+    return PendingClaim(scope, route, key, fingerprint, utcnow() + timedelta(seconds=ttl_s))
+
+
+async def lookup(
+    sessions: async_sessionmaker[AsyncSession], scope: str, route: str, key: str
+) -> IdempotencyRecord | None:
+    """The live record of this key, after dropping an expired one."""
+    ident = (
+        IdempotencyRecord.scope == scope,
+        IdempotencyRecord.route == route,
+        IdempotencyRecord.key == key,
+    )
     async with sessions() as session:
-        ident = (
-            IdempotencyRecord.scope == scope,
-            IdempotencyRecord.route == route,
-            IdempotencyRecord.key == key,
-        )
-        # An expired record is as good as none.
-        await session.execute(
-            delete(IdempotencyRecord).where(*ident, IdempotencyRecord.expires_at < now)
-        )
-        dialect = session.get_bind().dialect.name
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        stmt = insert(IdempotencyRecord).values(**values).on_conflict_do_nothing()
-        result = await session.execute(stmt)
-        await session.commit()
-        if getattr(result, "rowcount", 0) == 1:
-            return Claim("new")
-        record = await session.scalar(select(IdempotencyRecord).where(*ident))
-    if record is None:  # it expired and vanished between the two statements: try once more
-        return Claim("in_progress")
-    if record.fingerprint != fingerprint:
-        return Claim("mismatch", record)
-    if record.state != "done":
-        return Claim("in_progress", record)
-    return Claim("done", record)
+        row = await session.scalar(select(IdempotencyRecord).where(*ident))
+        if row is not None and row.expires_at <= utcnow():
+            await session.execute(delete(IdempotencyRecord).where(*ident))
+            await session.commit()
+            return None
+        return row
 
 
 async def complete(
     sessions: async_sessionmaker[AsyncSession],
-    scope: str,
-    route: str,
-    key: str,
+    claim: PendingClaim,
     status: int,
     headers: dict[str, Any],
     body: bytes,
 ) -> None:
-    """Store the first response for replay."""
+    """Store the response for replay, if the request's transaction committed the claim."""
     async with sessions() as session:
         await session.execute(
             update(IdempotencyRecord)
             .where(
-                IdempotencyRecord.scope == scope,
-                IdempotencyRecord.route == route,
-                IdempotencyRecord.key == key,
+                IdempotencyRecord.scope == claim.scope,
+                IdempotencyRecord.route == claim.route,
+                IdempotencyRecord.key == claim.key,
+                IdempotencyRecord.state == "in_progress",
+                IdempotencyRecord.fingerprint == claim.fingerprint,
             )
             .values(state="done", status=status, headers=headers, body=body)
         )
         await session.commit()
 
 
-async def release(
-    sessions: async_sessionmaker[AsyncSession], scope: str, route: str, key: str
-) -> None:
-    """Forget a claim whose request never took effect (validation failed, not allowed...)."""
-    async with sessions() as session:
-        await session.execute(
-            delete(IdempotencyRecord).where(
-                IdempotencyRecord.scope == scope,
-                IdempotencyRecord.route == route,
-                IdempotencyRecord.key == key,
-                IdempotencyRecord.state == "in_progress",
-            )
-        )
-        await session.commit()
+def is_claim_conflict(exc: BaseException) -> bool:
+    """Whether a failed commit lost the race for an idempotency key (SQLite and PostgreSQL)."""
+    return "idempotency_keys" in str(getattr(exc, "orig", exc))
