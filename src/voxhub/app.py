@@ -46,6 +46,7 @@ async def announce(c: Container) -> None:
     if creds is not None:
         lines += [
             "first start: an admin account was created (shown once, keep it safe)",
+            f"  sign in:  {url}/api/v1/auth/login-link?token={creds.login_token}  (once, 15 min)",
             f"  login:    {creds.email} / {creds.password}",
             f"  API key:  {creds.api_key}",
             f"  try:      curl -H 'Authorization: Bearer {creds.api_key}' {url}/api/v1/me",

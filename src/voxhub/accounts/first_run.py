@@ -13,7 +13,7 @@ from voxhub.accounts.models import Role, User
 from voxhub.accounts.principal import Principal
 from voxhub.bootstrap import Container
 
-ADMIN_EMAIL = "admin@localhost"
+ADMIN_EMAIL = "admin@voxhub.internal"  # a name email validation accepts (not "localhost")
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,7 @@ class FirstRunCredentials:
     email: str
     password: str
     api_key: str
+    login_token: str
 
 
 def is_loopback(host: str) -> bool:
@@ -43,7 +44,8 @@ async def ensure_first_admin(c: Container) -> FirstRunCredentials | None:
         _, key = await api_keys.create_key(
             session, Principal(user.id, Role.admin, "local"), "first run"
         )
-    return FirstRunCredentials(ADMIN_EMAIL, password, key)
+        link = await service.login_link_token(session, c.tokens, user)
+    return FirstRunCredentials(ADMIN_EMAIL, password, key, link)
 
 
 async def local_admin_id(c: Container) -> str | None:

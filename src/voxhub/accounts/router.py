@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response, status
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voxhub.accounts import api_keys, service
@@ -91,6 +93,20 @@ async def refresh(
     user, access, new_refresh = await service.rotate(
         session, c.tokens, body.refresh_token, client_ip(request)
     )
+    return token_pair(c, user, access, new_refresh)
+
+
+@router.get("/api/v1/auth/login-link", response_model=TokenPair)
+async def use_login_link(
+    token: Annotated[str, Query(max_length=4096)],
+    request: Request,
+    response: Response,
+    c: ContainerDep,
+    session: SessionDep,
+) -> TokenPair:
+    """Exchange a one-time login link (printed on first start) for tokens; it works once."""
+    response.headers["Cache-Control"] = "no-store"
+    user, access, new_refresh = await service.rotate(session, c.tokens, token, client_ip(request))
     return token_pair(c, user, access, new_refresh)
 
 

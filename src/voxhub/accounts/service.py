@@ -97,6 +97,27 @@ async def issue_tokens(
     return access, refresh
 
 
+async def login_link_token(
+    session: AsyncSession, cfg: TokenConfig, user: User, ttl_s: int = 900
+) -> str:
+    """A short-lived, single-use refresh token to put in a login link; commits."""
+    token, claims = issue(cfg, user.id, "refresh", ttl_s=ttl_s, fam=new_id())
+    session.add(
+        RefreshToken(
+            id=claims.jti,
+            user_id=user.id,
+            family_id=claims.extra["fam"],
+            token_hash=fingerprint(token),
+            expires_at=claims.exp,
+        )
+    )
+    audit.record(
+        session, "login_link_issued", actor_id=user.id, target_type="user", target_id=user.id
+    )
+    await session.commit()
+    return token
+
+
 async def rotate(
     session: AsyncSession, cfg: TokenConfig, refresh_token: str, ip: str | None
 ) -> tuple[User, str, str]:

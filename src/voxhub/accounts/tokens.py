@@ -41,10 +41,12 @@ class Claims:
     extra: dict[str, Any]
 
 
-def issue(cfg: TokenConfig, sub: str, typ: TokenType, **extra: Any) -> tuple[str, Claims]:
-    """A signed token of kind `typ` for user `sub`."""
+def issue(
+    cfg: TokenConfig, sub: str, typ: TokenType, ttl_s: int | None = None, **extra: Any
+) -> tuple[str, Claims]:
+    """A signed token of kind `typ` for user `sub` (lifetime from settings unless `ttl_s`)."""
     now = utcnow()
-    ttl = cfg.access_ttl_s if typ == "access" else cfg.refresh_ttl_s
+    ttl = ttl_s or (cfg.access_ttl_s if typ == "access" else cfg.refresh_ttl_s)
     jti = str(extra.pop("jti", None) or new_id())
     exp = now + timedelta(seconds=ttl)
     payload = {
