@@ -1,4 +1,6 @@
 # Two commands on a fresh machine: `make run` and `make test`. Both build .venv from this repo.
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin

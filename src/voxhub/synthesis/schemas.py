@@ -56,6 +56,7 @@ class GenerationRead(BaseModel):
     format: str
     sample_rate: int
     duration_s: float
+    engine_seconds: float
     size_bytes: int
     source: str
     created_at: datetime
