@@ -22,6 +22,7 @@ async def test_cross_tenant_matrix(client, client_b, container: Container) -> No
     async with asyncio.timeout(60):
         await container.jobs.wait_idle()
     before = (await client.get(f"/api/v1/voices/{vid}")).json()
+    kid = (await client.post("/api/v1/api-keys", json={"name": "a's key"})).json()["id"]
 
     routes = [
         ("GET", "/api/v1/voices/{v}", None),
@@ -33,19 +34,23 @@ async def test_cross_tenant_matrix(client, client_b, container: Container) -> No
         ("GET", "/api/v1/generations/{g}/audio", None),
         ("GET", "/api/v1/jobs/{j}", None),
         ("GET", "/voices/{v}", None),
+        ("GET", "/api/voices/{v}/profile", None),
+        ("DELETE", "/api/v1/api-keys/{k}", None),
         ("POST", "/voices/{v}/synthesize", {"text": "hi"}),
     ]
     for method, template, body in routes:
         theirs = await client_b.request(
-            method, template.format(v=vid, g=gid, j=job["id"]), json=body
+            method, template.format(v=vid, g=gid, j=job["id"], k=kid), json=body
         )
         missing = await client_b.request(
-            method, template.format(v=RANDOM, g=RANDOM, j=RANDOM), json=body
+            method, template.format(v=RANDOM, g=RANDOM, j=RANDOM, k=RANDOM), json=body
         )
         assert theirs.status_code == 404, (method, template, theirs.text)
         assert missing.status_code == 404
         # Same body as for an id that does not exist (apart from echoing the id that was sent).
-        echoed = theirs.text.replace(vid, RANDOM).replace(gid, RANDOM).replace(job["id"], RANDOM)
+        echoed = theirs.text
+        for real in (vid, gid, job["id"], kid):
+            echoed = echoed.replace(real, RANDOM)
         assert echoed == missing.text
     used = await client_b.post("/api/v1/speech", json={"voice_id": vid, "text": "Use it."})
     assert used.status_code == 404
@@ -56,6 +61,7 @@ async def test_cross_tenant_matrix(client, client_b, container: Container) -> No
     assert (await client_b.get("/api/v1/voices")).json()["items"] == []
     assert (await client_b.get("/api/v1/generations")).json()["items"] == []
     assert (await client_b.get("/api/v1/jobs")).json() == []
+    assert kid in [k["id"] for k in (await client.get("/api/v1/api-keys")).json()]
     after = (await client.get(f"/api/v1/voices/{vid}")).json()
     assert after == before
 
