@@ -150,11 +150,12 @@ def measure(client: httpx.Client) -> dict[str, float | str | int]:
         }
         t0 = time.perf_counter()
         with client.stream("POST", "/api/v1/speech", json=body) as s:
-            for chunk in s.iter_bytes():
+            chunks = s.iter_bytes()
+            for chunk in chunks:
                 if chunk:
                     ttfb.append(time.perf_counter() - t0)
                     break
-            for _ in s.iter_bytes():
+            for _ in chunks:  # drain, so the server records the whole stream
                 pass
     return {
         "register_10s_reference_s_median": median(register),
