@@ -122,3 +122,9 @@ def test_expand_english_leaves_no_digits() -> None:
     text = "Call 555-0199, room 4B, v2.5.1 on 3/4/2025 at 7:45, ref 12345678901234567890."
     out = expand_english(normalize_text(text))
     assert not any(ch.isdigit() for ch in out), out
+
+
+def test_day_month_after_an_article_is_not_doubled() -> None:
+    assert expand_english("The 12th of May") == "The twelfth of May"
+    assert expand_english("On the 1st of June") == "On the first of June"
+    assert expand_english("12th May") == "the twelfth of May"

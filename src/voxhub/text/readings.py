@@ -178,9 +178,10 @@ def month_day(m: re.Match[str]) -> str:
 
 
 def day_month(m: re.Match[str]) -> str:
-    """`5 January` -> "the fifth of January"."""
+    """`5 January` -> "the fifth of January" (no second "the" after "on the 5th of May")."""
     month = _MONTH_ABBR[m.group(2).lower()[:3]]
-    return f"the {ordinal(int(m.group(1)))} of {month}"
+    article = "" if m.string[: m.start()].lower().endswith("the ") else "the "
+    return f"{article}{ordinal(int(m.group(1)))} of {month}"
 
 
 def unit(m: re.Match[str]) -> str:
