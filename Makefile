@@ -37,5 +37,9 @@ check: lint typecheck test
 bench: $(STAMP)
 	$(BIN)/python -m bench.run | tee bench/out.json
 
+# Quality and speed of the embedded engine on ../shared/data/speech (results in bench/results/).
+eval: $(STAMP)
+	$(BIN)/python -m voxhub.evaluation --home bench/out/eval-home --out bench/results
+
 clean:
 	rm -rf $(VENV) .voxhub .pytest_cache .mypy_cache .ruff_cache

@@ -50,3 +50,12 @@ def test_errors_are_reported_not_raised(env: Path) -> None:
     r = CliRunner().invoke(app, ["say", "--voice", "00000000-0000-4000-8000-000000000000", "hi"])
     assert r.exit_code == 2
     assert "voice_not_found" in r.output
+
+
+def test_voices_eval_prints_similarity_and_word_error(env: Path) -> None:
+    runner = CliRunner()
+    r = runner.invoke(app, ["clone", str(SPEECH / "vctk_p227_003.wav"), "--name", "Eval me"])
+    voice_id = r.stdout.strip().splitlines()[-1]
+    r = runner.invoke(app, ["voices", "eval", voice_id])
+    assert r.exit_code == 0, r.output
+    assert "similarity to reference" in r.stdout and "word error" in r.stdout

@@ -182,6 +182,44 @@ def voices_list(limit: Annotated[int, typer.Option(min=1, max=100)] = 50) -> Non
     _run(go)
 
 
+@voices_app.command("eval")
+def voices_eval(
+    voice_id: Annotated[str, typer.Argument(help="Voice id")],
+    dnsmos: Annotated[bool, typer.Option(help="Also score DNSMOS quality")] = False,
+) -> None:
+    """Speak the test sentences in a voice: similarity to its reference and word error."""
+    from voxhub.evaluation.voice import evaluate_voice, make_meters
+    from voxhub.voices import service
+    from voxhub.voices.profiles import load_reference_audio, profile_for
+
+    async def go(c: Container) -> None:
+        engine = c.engines.get()
+        async with c.sessions() as session:
+            voice = await service.get_voice(session, voice_id, await _as_admin(c))
+            profile = await profile_for(c, session, voice, engine)
+            reference = await load_reference_audio(c, voice)
+        meters = make_meters(encoder=c.speaker, dnsmos=dnsmos)
+        with console.status("Loading the recogniser..."):
+            await asyncio.to_thread(meters.load)
+        with console.status("Speaking and scoring the test sentences..."):
+            from voxhub.audio.types import Audio
+
+            result = await evaluate_voice(
+                engine, profile, Audio(reference.samples, reference.sample_rate), meters
+            )
+        table = Table("metric", "value")
+        table.add_row("voice", f"{voice.name} ({voice.profile_status})")
+        table.add_row("similarity to reference (cosine)", f"{result.similarity:.3f}")
+        table.add_row("word error (Whisper tiny.en)", f"{result.wer:.1%}")
+        table.add_row("real-time factor", f"{result.rtf:.2f}")
+        table.add_row("first chunk", f"{result.first_chunk_s:.2f} s")
+        if result.dnsmos is not None:
+            table.add_row("DNSMOS overall", f"{result.dnsmos:.2f}")
+        Console().print(table)
+
+    _run(go)
+
+
 @users_app.command("create")
 def users_create(
     email: Annotated[str, typer.Argument(help="Email address")],
