@@ -39,7 +39,8 @@ from voxhub.settings import Settings
 log = logging.getLogger(__name__)
 
 NAME = "embedded"
-VERSION = f"kokoro-82m-v1.0-int8/{PROFILE_ALGORITHM}"
+# Bump the suffix when the audio for the same text and profile changes (the cache keys on it).
+VERSION = f"kokoro-82m-v1.0-int8/{PROFILE_ALGORITHM}/plan-2"
 LANGUAGES = ("en", "en-us", "en-gb", "es", "fr", "it", "pt-br", "hi")
 _SPEED_RANGE = (0.5, 2.0)
 
