@@ -39,6 +39,16 @@ def login_key(request: Request, email: str) -> str:
     return f"{client_ip(request)}|{service.normalise_email(email)}"
 
 
+async def sign_up(
+    c: Container, session: AsyncSession, request: Request, email: str, password: str, name: str
+) -> tuple[User, str, str]:
+    """A new account with the starting credits, signed in at once."""
+    credits = c.settings.security.tokens_to_give
+    user = await service.signup(session, email, password, name, credits, ip=client_ip(request))
+    access, refresh = await service.issue_tokens(session, c.tokens, user)
+    return user, access, refresh
+
+
 async def sign_in(
     c: Container, session: AsyncSession, request: Request, email: str, password: str
 ) -> tuple[User, str, str]:
@@ -64,15 +74,7 @@ async def signup(
     body: SignupRequest, request: Request, c: ContainerDep, session: SessionDep
 ) -> TokenPair:
     """Create an account and sign in."""
-    user = await service.signup(
-        session,
-        body.email,
-        body.password,
-        body.name,
-        c.settings.security.tokens_to_give,
-        ip=client_ip(request),
-    )
-    access, refresh = await service.issue_tokens(session, c.tokens, user)
+    user, access, refresh = await sign_up(c, session, request, body.email, body.password, body.name)
     return token_pair(c, user, access, refresh)
 
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 from voxhub.accounts import service
 from voxhub.accounts.deps import CurrentPrincipal
 from voxhub.accounts.models import User
-from voxhub.accounts.router import client_ip, sign_in
+from voxhub.accounts.router import client_ip, sign_in, sign_up
 from voxhub.accounts.tokens import InvalidToken, issue, verify
 from voxhub.api.deps import ContainerDep, SessionDep
 from voxhub.bootstrap import Container
@@ -91,15 +91,7 @@ async def signup(
     body: Seed001Signup, request: Request, c: ContainerDep, session: SessionDep
 ) -> Seed001Auth:
     """Create a user account (initial credit balance from TOKENS_TO_GIVE)."""
-    user = await service.signup(
-        session,
-        body.email,
-        body.password,
-        body.name,
-        c.settings.security.tokens_to_give,
-        ip=client_ip(request),
-    )
-    access, refresh = await service.issue_tokens(session, c.tokens, user)
+    user, access, refresh = await sign_up(c, session, request, body.email, body.password, body.name)
     return _auth(c, user, "User created successfully", access, refresh)
 
 
