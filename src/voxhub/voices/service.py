@@ -1,4 +1,7 @@
-"""Voice use cases. Blobs are written before the commit and removed again if it fails."""
+"""Voice use cases. Blobs are written before the commit and removed again if it fails.
+
+Reads live in `voxhub.voices.queries`; they are imported here so callers need one module.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +10,17 @@ import hashlib
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from voxhub.accounts.principal import Principal, readable
+from voxhub.accounts.principal import Principal
 from voxhub.audio.encode import encode
 from voxhub.audio.reference import PreparedReference, prepare_reference
 from voxhub.audio.speaker import mean_embedding
 from voxhub.audit import service as audit
 from voxhub.bootstrap import Container
 from voxhub.core.clock import utcnow
-from voxhub.core.errors import Forbidden, InvalidInput, VoiceNotFound
-from voxhub.core.ids import is_id, new_id
-from voxhub.core.pagination import decode_cursor, encode_cursor
+from voxhub.core.errors import InvalidInput
+from voxhub.core.ids import new_id
 from voxhub.engines.base import ProfileStatus, Reference, RefiningEngine
 from voxhub.jobs.service import new_job
 from voxhub.voices.filenames import clean_filename, file_type
@@ -31,6 +32,7 @@ from voxhub.voices.profiles import (
     seed_for,
     store_profile,
 )
+from voxhub.voices.queries import get_owned_voice, get_voice, list_voices, visible_to
 from voxhub.voices.schemas import ReferenceReportRead, VoiceCreate, VoiceUpdate
 
 
@@ -48,11 +50,6 @@ class _Processed:
     prepared: PreparedReference
     embedding: np.ndarray
     sha256: str
-
-
-def visible_to(p: Principal) -> ColumnElement[bool]:
-    """Voices the caller may read and use: their own and public ones (all, for admins)."""
-    return readable(p, Voice.owner_id, Voice.visibility)
 
 
 async def _process(c: Container, upload: Upload, denoise: bool) -> _Processed:
@@ -220,80 +217,6 @@ async def _after_commit(c: Container, job_id: str | None, old_key: str | None) -
         c.jobs.submit(job_id)
 
 
-async def get_voice(session: AsyncSession, voice_id: str, p: Principal) -> Voice:
-    """A voice the caller may read (their own or a public one)."""
-    voice = None
-    if is_id(voice_id):
-        voice = await session.scalar(select(Voice).where(Voice.id == voice_id, visible_to(p)))
-    if voice is None:
-        raise VoiceNotFound(f"no voice {voice_id}", voice_id=voice_id)
-    return voice
-
-
-async def get_owned_voice(session: AsyncSession, voice_id: str, p: Principal) -> Voice:
-    """A voice the caller may change: others' private voices look missing, public ones are 403."""
-    voice = await get_voice(session, voice_id, p)
-    if not p.may_change(voice.owner_id):
-        raise Forbidden("only the owner or an admin may change this voice", voice_id=voice_id)
-    return voice
-
-
-def _filtered(
-    p: Principal,
-    language: str | None,
-    is_kids_voice: bool | None,
-    q: str | None,
-    mine: bool,
-) -> Select[Voice]:
-    stmt = select(Voice).where(visible_to(p))
-    if mine:
-        stmt = stmt.where(Voice.owner_id == p.user_id)
-    if language:
-        stmt = stmt.where(Voice.language == language)
-    if is_kids_voice is not None:
-        stmt = stmt.where(Voice.is_kids_voice == is_kids_voice)
-    if q:
-        pattern = f"%{q.strip().lower()}%"
-        stmt = stmt.where(
-            or_(func.lower(Voice.name).like(pattern), func.lower(Voice.description).like(pattern))
-        )
-    return stmt
-
-
-async def list_voices(
-    session: AsyncSession,
-    p: Principal,
-    *,
-    mine: bool = False,
-    language: str | None = None,
-    is_kids_voice: bool | None = None,
-    q: str | None = None,
-    tag: str | None = None,
-    limit: int = 20,
-    cursor: str | None = None,
-) -> tuple[list[Voice], str | None]:
-    """A page of visible voices, newest first, with the cursor of the next page."""
-    stmt = _filtered(p, language, is_kids_voice, q, mine)
-    if cursor:
-        at, last_id = decode_cursor(cursor)
-        stmt = stmt.where(
-            or_(Voice.created_at < at, and_(Voice.created_at == at, Voice.id < last_id))
-        )
-    stmt = stmt.order_by(Voice.created_at.desc(), Voice.id.desc())
-    wanted = tag.strip().lower() if tag else None
-    items: list[Voice] = []
-    # Tags live in a JSON list; filtering them in Python keeps one query shape for both databases.
-    async for voice in await session.stream_scalars(stmt.execution_options(yield_per=200)):
-        if wanted and wanted not in voice.tags:
-            continue
-        items.append(voice)
-        if len(items) > limit:
-            break
-    page, more = items[:limit], len(items) > limit
-    next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if more and page else None
-    return page, next_cursor
-
-
 async def update_voice(
     session: AsyncSession, voice_id: str, changes: VoiceUpdate, p: Principal
 ) -> Voice:
@@ -322,3 +245,16 @@ async def delete_voice(c: Container, session: AsyncSession, voice_id: str, p: Pr
     )
     await session.commit()
     await c.blobs.delete_prefix(f"voices/{voice_id}/")
+
+
+__all__ = [
+    "Upload",
+    "add_reference",
+    "create_voice",
+    "delete_voice",
+    "get_owned_voice",
+    "get_voice",
+    "list_voices",
+    "update_voice",
+    "visible_to",
+]
