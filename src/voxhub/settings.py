@@ -55,6 +55,7 @@ class EngineSettings(BaseSettings):
     kokoro_download: bool = True
     engine_threads: int = 2
     refine_profiles: bool = True
+    refine_budget: int = Field(20, ge=0, le=200)  # syntheses tried by one refinement
 
 
 def _env(*names: str) -> AliasChoices:

@@ -353,3 +353,23 @@ async def test_instant_profile_sounds_more_like_the_speaker_than_the_other_gende
         report.append(f"{speaker}: instant {sim:.3f} vs other gender {rival} {rival_sim:.3f}")
     print("\n" + "\n".join(report))
     assert wins >= 3, report
+
+
+@pytest.mark.slow
+async def test_refined_profile_scores_at_least_the_instant_one(
+    engine: EmbeddedEngine, shared: Path, speaker_encoder: SpeakerEncoder
+) -> None:
+    samples, rate = _read(shared, "vctk_p225_003.wav")
+    reference = Reference(samples, rate, speaker_encoder.embed(samples, rate), seed=5)
+    instant = await engine.enroll(reference)
+    engine._settings.engine.refine_budget = 4  # a short search keeps the test quick
+    steps: list[float] = []
+    refined = await engine.refine(reference, instant, lambda f, _msg: steps.append(f))
+    again = await engine.refine(reference, instant, lambda f, _msg: None)
+    assert refined.status == ProfileStatus.ready
+    assert refined.metrics["similarity_estimate"] >= refined.metrics["instant_similarity"]
+    assert steps and steps[-1] == 1.0
+    assert again.data == refined.data  # deterministic for a given reference and seed
+    style = decode_profile(refined.data).style
+    chunks = await _speak(engine, "Refined voices still say their words.", refined)
+    assert np.isfinite(style).all() and _audio(chunks).size > 0

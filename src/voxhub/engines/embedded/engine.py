@@ -7,15 +7,17 @@ import logging
 import os
 import time
 from collections.abc import AsyncIterator
+from functools import partial
 
 import numpy as np
 
-from voxhub.audio.speaker import SpeakerEncoder
+from voxhub.audio.speaker import SpeakerEncoder, cosine
 from voxhub.core.errors import EngineFailure, EngineUnavailable, InvalidInput
 from voxhub.engines.base import (
     AudioChunk,
     EngineInfo,
     ProfileStatus,
+    ProgressCallback,
     Reference,
     SynthesisParams,
     VoiceProfile,
@@ -34,6 +36,8 @@ from voxhub.engines.embedded.profile import (
     encode_profile,
     norm_range,
 )
+from voxhub.engines.embedded.refine import CANDIDATES, search_timbre
+from voxhub.engines.embedded.refine import SENTENCES as REFINE_SENTENCES
 from voxhub.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -171,6 +175,57 @@ class EmbeddedEngine:
                 "nearest_pack_similarity": round(float(sims[order[0]]), 4),
             },
         )
+
+    async def refine(
+        self, reference: Reference, profile: VoiceProfile, progress: ProgressCallback
+    ) -> VoiceProfile:
+        """Listen to candidate timbres and keep the one that sounds most like the reference."""
+        self._require_loaded()
+        embedding = reference.embedding
+        if embedding is None:
+            embedding = await asyncio.to_thread(
+                self._encoder.embed, reference.samples, reference.sample_rate
+            )
+        start = decode_profile(profile.data)
+        order, weights, _ = choose_packs(np.asarray(embedding), self._pack_embeddings, k=CANDIDATES)
+        budget = self._settings.engine.refine_budget
+        result = await asyncio.to_thread(
+            search_timbre,
+            start.style,
+            self._clone_styles[order],
+            weights,
+            self._norm_limits,
+            partial(self._listen, np.asarray(embedding)),
+            budget,
+            reference.seed,
+            progress,
+        )
+        names = tuple(self._clone_packs[i].name for i in order)
+        data = encode_profile(
+            StyleProfile(
+                result.style,
+                names,
+                tuple(float(w) for w in result.weights),
+                reference.seed,
+                algorithm=f"{PROFILE_ALGORITHM}+refine-1",
+            )
+        )
+        return VoiceProfile(
+            NAME,
+            VERSION,
+            data,
+            ProfileStatus.ready,
+            {
+                "similarity_estimate": round(result.best_score, 4),
+                "instant_similarity": round(result.start_score, 4),
+                "evaluations": float(result.evaluations),
+            },
+        )
+
+    def _listen(self, target: np.ndarray, style: np.ndarray) -> tuple[float, float]:
+        """Blocking: (similarity to `target`, seconds of speech) of the refinement sentences."""
+        audio = np.concatenate([self._synthesise_text(style, text) for text in REFINE_SENTENCES])
+        return cosine(self._encoder.embed(audio, SAMPLE_RATE), target), len(audio) / SAMPLE_RATE
 
     # ---- speech ------------------------------------------------------------------------------
 

@@ -1,0 +1,86 @@
+"""Refinement: search the timbre half of a blend of nearby packs for a closer-sounding voice.
+
+The instant profile blends the packs whose *stock* voices sound nearest. Refinement listens:
+it synthesises short sentences with candidate styles and keeps the one whose output sounds most
+like the reference (resemblyzer cosine). What is searched is deliberately narrow, because a
+search scored on speaker similarity alone finds garbled styles that fool the encoder:
+- only convex blends of stock packs (never free vectors), with half-row norms clipped to the
+  range the stock packs span;
+- only the timbre half (dims 0-127); the prosody half stays the instant blend's, which keeps
+  a native English rhythm and the words clear;
+- a candidate whose speech runs much shorter or longer than the instant profile's is refused.
+The instant style is the starting point and the baseline: refinement never returns a worse one
+by its own measure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from voxhub.engines.embedded.profile import blend_styles
+
+SENTENCES = (
+    "The morning train was quiet, and the river looked grey.",
+    "Could you bring the blue folder to my desk before lunch?",
+)
+CANDIDATES = 8
+STEP = 0.6  # initial step of the (1+1) evolution strategy, in logit units
+DURATION_BAND = (0.75, 1.35)  # allowed speech length relative to the instant style's
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    style: np.ndarray
+    weights: np.ndarray
+    start_score: float
+    best_score: float
+    evaluations: int
+
+
+Scorer = Callable[[np.ndarray], tuple[float, float]]  # style -> (similarity, seconds of speech)
+
+
+def search_timbre(
+    instant: np.ndarray,
+    candidates: np.ndarray,
+    start_weights: np.ndarray,
+    limits: tuple[np.ndarray, np.ndarray],
+    score: Scorer,
+    budget: int,
+    seed: int,
+    progress: Callable[[float, str], None],
+) -> SearchResult:
+    """A (1+1) evolution strategy with the one-fifth rule over blend logits. Blocking."""
+    rng = np.random.default_rng(seed)
+    start_score, start_seconds = score(instant)
+    low, high = DURATION_BAND[0] * start_seconds, DURATION_BAND[1] * start_seconds
+    best_style, best_score = instant, start_score
+    logits = np.log(np.clip(start_weights, 1e-3, None))
+    best_weights = _softmax(logits)
+    step = STEP
+    for i in range(budget):
+        trial = logits + step * rng.standard_normal(len(logits))
+        weights = _softmax(trial)
+        style = _with_timbre(instant, blend_styles(candidates, weights, limits))
+        similarity, seconds = score(style)
+        better = low <= seconds <= high and similarity > best_score
+        if better:
+            logits, best_style, best_score, best_weights = trial, style, similarity, weights
+        # One-fifth success rule: widen after a success, narrow after a failure.
+        step *= 1.5 if better else 0.9
+        progress((i + 1) / budget, f"search {i + 1}/{budget}: best {best_score:.3f}")
+    return SearchResult(best_style, best_weights, start_score, best_score, budget + 1)
+
+
+def _with_timbre(instant: np.ndarray, blended: np.ndarray) -> np.ndarray:
+    style = np.array(instant, dtype=np.float32, copy=True)
+    style[:, :128] = blended[:, :128]
+    return style
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max())
+    return e / e.sum()
