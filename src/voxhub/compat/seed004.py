@@ -129,9 +129,7 @@ async def voice_profile(
 ) -> VoiceProfileExport:
     """The speaker embedding as a base64 `.npy` (float32 [256])."""
     voice = await voices.get_voice(session, voice_id, p)
-    return VoiceProfileExport(
-        voice_id=voice.id, profile_base64=base64.b64encode(voice.embedding).decode()
-    )
+    return VoiceProfileExport.of(voice.id, voice.embedding)
 
 
 @router.get(

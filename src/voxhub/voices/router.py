@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
@@ -157,9 +156,7 @@ async def get_profile(
 ) -> VoiceProfileExport:
     """The speaker embedding as a base64 `.npy` (seed 004's profile export)."""
     voice = await service.get_voice(session, voice_id, p)
-    return VoiceProfileExport(
-        voice_id=voice.id, profile_base64=base64.b64encode(voice.embedding).decode()
-    )
+    return VoiceProfileExport.of(voice.id, voice.embedding)
 
 
 @router.post(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime
 from typing import Literal
 
@@ -126,3 +127,8 @@ class VoiceProfileExport(BaseModel):
 
     voice_id: str
     profile_base64: str
+
+    @classmethod
+    def of(cls, voice_id: str, embedding: bytes) -> VoiceProfileExport:
+        """The export of a voice's stored `.npy` embedding."""
+        return cls(voice_id=voice_id, profile_base64=base64.b64encode(embedding).decode())
