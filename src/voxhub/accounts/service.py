@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,7 +37,7 @@ async def signup(
         name=name.strip(),
         role=role,
         credits=credits,
-        password_hash=passwords.hash_password(password),
+        password_hash=await asyncio.to_thread(passwords.hash_password, password),
     )
     session.add(user)
     try:
@@ -59,7 +61,10 @@ async def signup(
 async def authenticate(session: AsyncSession, email: str, password: str, ip: str | None) -> User:
     """The user these credentials belong to; the same error (and time) for every failure."""
     user = await session.scalar(select(User).where(User.email == normalise_email(email)))
-    ok = passwords.verify_password(user.password_hash if user else None, password)
+    # argon2 costs tens of milliseconds of CPU: never on the event loop.
+    ok = await asyncio.to_thread(
+        passwords.verify_password, user.password_hash if user else None, password
+    )
     if user is None or not ok or user.disabled:
         audit.record(
             session,
@@ -71,7 +76,7 @@ async def authenticate(session: AsyncSession, email: str, password: str, ip: str
         await session.commit()
         raise InvalidCredentials("wrong email or password")
     if user.password_hash and passwords.needs_rehash(user.password_hash):
-        user.password_hash = passwords.hash_password(password)
+        user.password_hash = await asyncio.to_thread(passwords.hash_password, password)
     audit.record(session, "login", actor_id=user.id, target_type="user", target_id=user.id, ip=ip)
     await session.commit()
     return user
@@ -186,9 +191,9 @@ async def change_password(
     session: AsyncSession, user: User, old: str, new: str, ip: str | None
 ) -> None:
     """Change the password and sign out every other session."""
-    if not passwords.verify_password(user.password_hash, old):
+    if not await asyncio.to_thread(passwords.verify_password, user.password_hash, old):
         raise InvalidCredentials("current password is wrong")
-    user.password_hash = passwords.hash_password(new)
+    user.password_hash = await asyncio.to_thread(passwords.hash_password, new)
     user.updated_at = utcnow()
     await session.execute(
         update(RefreshToken)
