@@ -59,3 +59,19 @@ def test_voices_eval_prints_similarity_and_word_error(env: Path) -> None:
     r = runner.invoke(app, ["voices", "eval", voice_id])
     assert r.exit_code == 0, r.output
     assert "similarity to reference" in r.stdout and "word error" in r.stdout
+
+
+def test_users_create_admin_and_migrate(env: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(app, ["migrate"]).exit_code == 0
+    r = runner.invoke(
+        app,
+        ["users", "create", "ops@example.com", "--admin"],
+        input="a long admin password\na long admin password\n",
+    )
+    assert r.exit_code == 0, r.output
+    assert "ops@example.com (admin)" in r.output
+    again = runner.invoke(
+        app, ["users", "create", "ops@example.com"], input="another password\nanother password\n"
+    )
+    assert again.exit_code == 2 and "conflict" in again.output
