@@ -5,10 +5,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import os
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import numpy as np
@@ -28,29 +28,11 @@ from voxhub.engines.base import (
 from voxhub.engines.embedded import EmbeddedEngine
 from voxhub.engines.embedded.phonemes import phonemize, tokenize
 from voxhub.engines.embedded.profile import decode_profile
-from voxhub.settings import EngineSettings, Settings
+from voxhub.settings import Settings
 from voxhub.text import expand_english, normalize_text
 
 SAMPLE_WAV = Path("/tmp/voxhub_embedded_sample.wav")  # for a person (or a recogniser) to check
 EN = SynthesisParams(language="en")
-
-
-def _settings(home: Path, shared: Path) -> Settings:
-    voices = shared / "models" / "kokoro" / "voices"
-    engine = EngineSettings(kokoro_voices_dir=voices, kokoro_download=False, engine_threads=2)
-    return Settings(home=home, engine=engine)
-
-
-@pytest.fixture(scope="session")
-async def engine(
-    tmp_path_factory: pytest.TempPathFactory, shared: Path, speaker_encoder: SpeakerEncoder
-) -> AsyncIterator[EmbeddedEngine]:
-    """One loaded engine (model, packs, pack embeddings) for the whole run."""
-    eng = EmbeddedEngine(_settings(tmp_path_factory.mktemp("embedded"), shared), speaker_encoder)
-    await eng.load()
-    print(f"\nembedded engine first load: {eng.load_stats}")
-    yield eng
-    await eng.aclose()
 
 
 async def _speak(
@@ -151,7 +133,7 @@ async def test_second_start_uses_the_cached_pack_embeddings(
 
 
 async def test_not_loaded_engine_refuses(tmp_path: Path, shared: Path) -> None:
-    idle = EmbeddedEngine(_settings(tmp_path, shared), SpeakerEncoder())
+    idle = EmbeddedEngine(Settings(home=tmp_path), SpeakerEncoder())
     with pytest.raises(EngineUnavailable):
         await idle.enroll(Reference(np.zeros(16_000, np.float32), 16_000))
 
@@ -235,6 +217,42 @@ async def test_streams_sentence_by_sentence(engine: EmbeddedEngine, heart: Voice
     tail = chunks[0].samples[-int(0.15 * 24_000) :]
     assert np.abs(tail).max() < 1e-6
     assert first is not None and first < elapsed
+
+
+@pytest.mark.slow
+async def test_a_consumer_that_stops_early_leaves_nothing_running(
+    engine: EmbeddedEngine, heart: VoiceProfile
+) -> None:
+    text = "One short sentence. " * 6
+    stream = engine.synthesize(text, heart, EN)
+    first = await anext(stream)
+    assert first.text == "One short sentence."
+    await stream.aclose()
+    await asyncio.sleep(0)
+    producers = [t for t in asyncio.all_tasks() if "produce" in repr(t.get_coro())]
+    assert all(t.done() for t in producers)
+
+
+@pytest.mark.slow
+async def test_a_failing_piece_fails_the_stream(
+    engine: EmbeddedEngine, heart: VoiceProfile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = 0
+    real = engine._model.infer
+
+    def second_call_fails(*args: object) -> np.ndarray:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise EngineFailure("the model fell over")
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine._model, "infer", second_call_fails)
+    received = []
+    with pytest.raises(EngineFailure, match="fell over"):
+        async for chunk in engine.synthesize("First one. Second one. Third one.", heart, EN):
+            received.append(chunk.text)
+    assert received == ["First one."]
 
 
 @pytest.mark.slow

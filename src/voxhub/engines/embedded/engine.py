@@ -7,9 +7,11 @@ import logging
 import os
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
+import soxr
 
 from voxhub.audio.speaker import SpeakerEncoder, cosine
 from voxhub.core.errors import EngineFailure, EngineUnavailable, InvalidInput
@@ -22,11 +24,18 @@ from voxhub.engines.base import (
     SynthesisParams,
     VoiceProfile,
 )
+from voxhub.engines.embedded.adapt import (
+    Equaliser,
+    equaliser_gains,
+    long_term_spectrum,
+    median_f0,
+    pitch_ratio,
+)
 from voxhub.engines.embedded.embeddings import pack_embeddings
 from voxhub.engines.embedded.model import SAMPLE_RATE, KokoroModel, model_sha, style_row
 from voxhub.engines.embedded.packs import VoicePack, load_packs
 from voxhub.engines.embedded.phonemes import ESPEAK_VOICES, phonemize, tokenize
-from voxhub.engines.embedded.pieces import plan, trim_silence, with_pause, word_timings
+from voxhub.engines.embedded.pieces import Piece, plan, trim_silence, with_pause, word_timings
 from voxhub.engines.embedded.profile import (
     PROFILE_ALGORITHM,
     StyleProfile,
@@ -36,7 +45,7 @@ from voxhub.engines.embedded.profile import (
     encode_profile,
     norm_range,
 )
-from voxhub.engines.embedded.refine import CANDIDATES, search_timbre
+from voxhub.engines.embedded.refine import CANDIDATES, search_timbre, tune_pitch
 from voxhub.engines.embedded.refine import SENTENCES as REFINE_SENTENCES
 from voxhub.settings import Settings
 
@@ -44,9 +53,38 @@ log = logging.getLogger(__name__)
 
 NAME = "embedded"
 # Bump the suffix when the audio for the same text and profile changes (the cache keys on it).
-VERSION = f"kokoro-82m-v1.0-int8/{PROFILE_ALGORITHM}/plan-2"
+VERSION = f"kokoro-82m-v1.0-int8/{PROFILE_ALGORITHM}/plan-3"
 LANGUAGES = ("en", "en-us", "en-gb", "es", "fr", "it", "pt-br", "hi")
 _SPEED_RANGE = (0.5, 2.0)
+
+
+@dataclass(frozen=True)
+class _Target:
+    """What refinement listens for: the reference's embedding, long-term spectrum and pitch."""
+
+    embedding: np.ndarray
+    spectrum: np.ndarray
+    f0: float
+
+    @classmethod
+    def of(cls, reference: Reference, embedding: np.ndarray) -> _Target:
+        samples = np.asarray(reference.samples, dtype=np.float32)
+        if reference.sample_rate != SAMPLE_RATE:
+            samples = soxr.resample(samples, reference.sample_rate, SAMPLE_RATE)
+        return cls(
+            embedding, long_term_spectrum(samples, SAMPLE_RATE), median_f0(samples, SAMPLE_RATE)
+        )
+
+
+@dataclass(frozen=True)
+class _Delivery:
+    """How one request is spoken: the voice's style and adaptation, speed and language."""
+
+    style: np.ndarray
+    f0_scale: float
+    equaliser: Equaliser | None
+    speed: float
+    language: str
 
 
 def _max_concurrency(threads: int) -> int:
@@ -188,6 +226,9 @@ class EmbeddedEngine:
             )
         start = decode_profile(profile.data)
         order, weights, _ = choose_packs(np.asarray(embedding), self._pack_embeddings, k=CANDIDATES)
+        target = await asyncio.to_thread(_Target.of, reference, np.asarray(embedding))
+        # The instant profile as it is served (no equaliser): what refinement must beat.
+        instant_score, _ = await asyncio.to_thread(self._listen, target, start.style, 1.0, False)
         budget = self._settings.engine.refine_budget
         result = await asyncio.to_thread(
             search_timbre,
@@ -195,11 +236,23 @@ class EmbeddedEngine:
             self._clone_styles[order],
             weights,
             self._norm_limits,
-            partial(self._listen, np.asarray(embedding)),
+            partial(self._listen, target),
             budget,
             reference.seed,
-            progress,
+            lambda done, message: progress(0.9 * done, message),
         )
+        progress(0.9, "fitting pitch and equaliser")
+        f0_scale, gains, score = await asyncio.to_thread(
+            self._fit_adaptation, target, result.style, result.best_score
+        )
+        progress(1.0, f"refined: {score:.3f} (instant {instant_score:.3f})")
+        metrics = {
+            "similarity_estimate": round(max(score, instant_score), 4),
+            "instant_similarity": round(instant_score, 4),
+            "evaluations": float(result.evaluations),
+        }
+        if score <= instant_score:  # never hand back a voice that sounds less like the speaker
+            return VoiceProfile(NAME, VERSION, profile.data, ProfileStatus.ready, metrics)
         names = tuple(self._clone_packs[i].name for i in order)
         data = encode_profile(
             StyleProfile(
@@ -207,7 +260,9 @@ class EmbeddedEngine:
                 names,
                 tuple(float(w) for w in result.weights),
                 reference.seed,
-                algorithm=f"{PROFILE_ALGORITHM}+refine-1",
+                algorithm=f"{PROFILE_ALGORITHM}+refine-2",
+                f0_scale=f0_scale,
+                eq_db=gains,
             )
         )
         return VoiceProfile(
@@ -215,17 +270,42 @@ class EmbeddedEngine:
             VERSION,
             data,
             ProfileStatus.ready,
-            {
-                "similarity_estimate": round(result.best_score, 4),
-                "instant_similarity": round(result.start_score, 4),
-                "evaluations": float(result.evaluations),
-            },
+            metrics
+            | {"f0_scale": round(f0_scale, 4), "eq_range_db": round(float(np.ptp(gains)), 2)},
         )
 
-    def _listen(self, target: np.ndarray, style: np.ndarray) -> tuple[float, float]:
-        """Blocking: (similarity to `target`, seconds of speech) of the refinement sentences."""
-        audio = np.concatenate([self._synthesise_text(style, text) for text in REFINE_SENTENCES])
-        return cosine(self._encoder.embed(audio, SAMPLE_RATE), target), len(audio) / SAMPLE_RATE
+    def _refinement_speech(self, style: np.ndarray, f0_scale: float) -> np.ndarray:
+        """Blocking: the refinement sentences spoken with `style`, joined."""
+        return np.concatenate(
+            [self._synthesise_text(style, text, f0_scale) for text in REFINE_SENTENCES]
+        )
+
+    def _listen(
+        self, target: _Target, style: np.ndarray, f0_scale: float, equalise: bool = True
+    ) -> tuple[float, float]:
+        """Blocking: (similarity to the target, seconds of speech), heard through the equaliser
+        fitted to this candidate, so that what scores is what an equaliser cannot fix."""
+        audio = heard = self._refinement_speech(style, f0_scale)
+        if equalise:
+            spectrum = long_term_spectrum(audio, SAMPLE_RATE)
+            gains = equaliser_gains(target.spectrum, spectrum, SAMPLE_RATE)
+            heard = Equaliser.from_gains(gains).apply(audio)
+        similarity = cosine(self._encoder.embed(heard, SAMPLE_RATE), target.embedding)
+        return similarity, len(audio) / SAMPLE_RATE
+
+    def _fit_adaptation(
+        self, target: _Target, style: np.ndarray, score: float
+    ) -> tuple[float, np.ndarray, float]:
+        """Blocking: the pitch scale and equaliser gains for `style`, and the score they reach."""
+        voice = self._refinement_speech(style, 1.0)
+        ratio = pitch_ratio(target.f0, median_f0(voice, SAMPLE_RATE))
+        f0_scale, score = tune_pitch(style, ratio, partial(self._listen, target), score)
+        if f0_scale != 1.0:
+            voice = self._refinement_speech(style, f0_scale)
+        gains = equaliser_gains(
+            target.spectrum, long_term_spectrum(voice, SAMPLE_RATE), SAMPLE_RATE
+        )
+        return f0_scale, gains, score
 
     # ---- speech ------------------------------------------------------------------------------
 
@@ -238,30 +318,64 @@ class EmbeddedEngine:
         if language not in ESPEAK_VOICES:
             raise InvalidInput(f"the embedded engine does not speak {params.language!r}")
         try:
-            style = decode_profile(voice.data).style
+            profile = decode_profile(voice.data)
         except ValueError as exc:
             raise EngineFailure("the voice profile cannot be read by this engine") from exc
-        speed = float(min(max(params.speed, _SPEED_RANGE[0]), _SPEED_RANGE[1]))
-        for piece in plan(text, language):
-            phonemes = await asyncio.to_thread(phonemize, piece.text, language)
-            tokens = tokenize(phonemes)
-            if not tokens:
-                continue  # only emoji, symbols, ... : nothing to say
-            async with self._semaphore:
-                audio = await asyncio.to_thread(
-                    self._model.infer, tokens, style_row(style, len(tokens)), speed
-                )
-            speech = trim_silence(audio, SAMPLE_RATE)
-            words = await asyncio.to_thread(
-                word_timings, piece.text, len(speech) / SAMPLE_RATE, language
-            )
-            samples = np.clip(with_pause(speech, piece.pause, SAMPLE_RATE), -1.0, 1.0)
-            yield AudioChunk(samples, SAMPLE_RATE, text=piece.text, words=words)
+        delivery = _Delivery(
+            style=profile.style,
+            f0_scale=profile.f0_scale,
+            equaliser=None if profile.eq_db is None else Equaliser.from_gains(profile.eq_db),
+            speed=float(min(max(params.speed, _SPEED_RANGE[0]), _SPEED_RANGE[1])),
+            language=language,
+        )
+        # Work ahead: the next piece computes while this one is encoded and sent, instead of
+        # waiting for the consumer to ask for it. One producer keeps the pieces in order.
+        ready: asyncio.Queue[AudioChunk | Exception | None] = asyncio.Queue(maxsize=1)
 
-    def _synthesise_text(self, style: np.ndarray, text: str) -> np.ndarray:
-        """Blocking: the whole text as one utterance (used for the pack embeddings)."""
+        async def produce() -> None:
+            try:
+                for piece in plan(text, language):
+                    chunk = await self._render(delivery, piece)
+                    if chunk is not None:
+                        await ready.put(chunk)
+            except Exception as exc:  # handed to the consumer, which raises it
+                await ready.put(exc)
+                return
+            await ready.put(None)
+
+        producer = asyncio.create_task(produce())
+        try:
+            while (item := await ready.get()) is not None:
+                if isinstance(item, Exception):
+                    raise item
+                yield item
+        finally:  # a consumer that stops early leaves nothing running on its behalf
+            producer.cancel()
+
+    async def _render(self, voice: _Delivery, piece: Piece) -> AudioChunk | None:
+        """One planned piece as a chunk; None when it has nothing speakable."""
+        phonemes = await asyncio.to_thread(phonemize, piece.text, voice.language)
+        tokens = tokenize(phonemes)
+        if not tokens:
+            return None  # only emoji, symbols, ... : nothing to say
+        row = style_row(voice.style, len(tokens))
+        async with self._semaphore:
+            audio = await asyncio.to_thread(
+                self._model.infer, tokens, row, voice.speed, voice.f0_scale
+            )
+        speech = trim_silence(audio, SAMPLE_RATE)
+        if voice.equaliser is not None:
+            speech = voice.equaliser.apply(speech)
+        seconds = len(speech) / SAMPLE_RATE
+        words = await asyncio.to_thread(word_timings, piece.text, seconds, voice.language)
+        samples = np.clip(with_pause(speech, piece.pause, SAMPLE_RATE), -1.0, 1.0)
+        return AudioChunk(samples, SAMPLE_RATE, text=piece.text, words=words)
+
+    def _synthesise_text(self, style: np.ndarray, text: str, f0_scale: float = 1.0) -> np.ndarray:
+        """Blocking: the whole text as one utterance (pack embeddings, refinement)."""
         tokens = tokenize(phonemize(text, "en-us"))
-        return trim_silence(self._model.infer(tokens, style_row(style, len(tokens))), SAMPLE_RATE)
+        audio = self._model.infer(tokens, style_row(style, len(tokens)), 1.0, f0_scale)
+        return trim_silence(audio, SAMPLE_RATE)
 
     def _require_loaded(self) -> None:
         if not self._model.loaded or not self._packs:

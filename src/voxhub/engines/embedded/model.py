@@ -10,9 +10,14 @@ from typing import Any
 
 import numpy as np
 
+from voxhub.engines.embedded.graph import ensure_patched
+
 SAMPLE_RATE = 24_000
 MAX_TOKENS = 510  # the model's context is 512 including the two padding tokens
 STYLE_DIM = 256
+# The leading pad token's duration, in 25 ms frames (the model gives it about 13: silence).
+LEAD_FRAMES = 2
+_NO_CAP = 1e9
 
 
 def model_sha() -> str:
@@ -50,7 +55,7 @@ class KokoroModel:
             previous = os.environ.get("KOKORO_JA_CACHE")
             os.environ["KOKORO_JA_CACHE"] = str(self._cache_dir)
             try:
-                self.path = Path(core.model_path())
+                self.path = ensure_patched(Path(core.model_path()))
             finally:
                 if previous is None:
                     os.environ.pop("KOKORO_JA_CACHE", None)
@@ -74,18 +79,27 @@ class KokoroModel:
         """Whether `load` has run."""
         return self._session is not None
 
-    def infer(self, token_ids: list[int], style: np.ndarray, speed: float = 1.0) -> np.ndarray:
-        """24 kHz float32 audio for phoneme token ids; longer inputs run in 510-token slices."""
+    def infer(
+        self, token_ids: list[int], style: np.ndarray, speed: float = 1.0, f0_scale: float = 1.0
+    ) -> np.ndarray:
+        """24 kHz float32 audio for phoneme token ids; longer inputs run in 510-token slices.
+
+        `f0_scale` multiplies the predicted pitch (1.0: the style's own).
+        """
         if self._session is None:
             raise RuntimeError("KokoroModel.load() has not run")
         if not token_ids:
             return np.zeros(0, dtype=np.float32)
         ref = np.asarray(style, dtype=np.float32).reshape(1, STYLE_DIM)
         rate = np.array([speed], dtype=np.float32)
+        pitch = np.array([f0_scale], dtype=np.float32)
         pieces = []
         for start in range(0, len(token_ids), MAX_TOKENS):
             chunk = token_ids[start : start + MAX_TOKENS]
             tokens = np.array([[0, *chunk, 0]], dtype=np.int64)
-            out = self._session.run(None, {"tokens": tokens, "style": ref, "speed": rate})[0]
+            caps = np.full((1, tokens.shape[1]), _NO_CAP, dtype=np.float32)
+            caps[0, 0] = LEAD_FRAMES
+            feeds = {"tokens": tokens, "style": ref, "speed": rate, "max_frames": caps}
+            out = self._session.run(None, feeds | {"f0_scale": pitch})[0]
             pieces.append(np.asarray(out, dtype=np.float32).reshape(-1))
         return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from voxhub.engines.embedded.adapt import N_FFT
 from voxhub.engines.embedded.packs import PACK_SHAPE
 
 # Bump when the choice or blend changes: stored profiles say which algorithm made them.
@@ -20,6 +21,7 @@ TEMPERATURE = 0.05
 # Kokoro reads a style row as two vectors: [:128] conditions the decoder (timbre), [128:] the
 # prosody predictor. Their norms are kept in range separately.
 _HALVES = (slice(0, 128), slice(128, 256))
+EQ_BINS = N_FFT // 2 + 1
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,9 @@ class StyleProfile:
     weights: tuple[float, ...]
     seed: int = 0
     algorithm: str = PROFILE_ALGORITHM
+    # Post-adaptation (adapt.py), fitted by refinement: pitch scale and equaliser gains in dB.
+    f0_scale: float = 1.0
+    eq_db: np.ndarray | None = None
 
 
 def choose_packs(
@@ -96,7 +101,10 @@ def encode_profile(profile: StyleProfile) -> bytes:
         "weights": np.array(profile.weights, dtype=np.float32),
         "seed": np.array(profile.seed, dtype=np.int64),
         "algorithm": np.array(profile.algorithm, dtype=np.str_),
+        "f0_scale": np.array(profile.f0_scale, dtype=np.float32),
     }
+    if profile.eq_db is not None:
+        members["eq_db"] = np.asarray(profile.eq_db, dtype=np.float32)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as zf:
         for name, array in members.items():
@@ -114,8 +122,16 @@ def decode_profile(data: bytes) -> StyleProfile:
             weights = tuple(float(w) for w in npz["weights"]) if "weights" in npz.files else ()
             seed = int(npz["seed"]) if "seed" in npz.files else 0
             algorithm = str(npz["algorithm"]) if "algorithm" in npz.files else ""
+            f0_scale = float(npz["f0_scale"]) if "f0_scale" in npz.files else 1.0
+            eq_db = np.asarray(npz["eq_db"], dtype=np.float32) if "eq_db" in npz.files else None
     except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
         raise ValueError(f"not an embedded-engine voice profile: {exc}") from exc
     if style.shape != PACK_SHAPE or not np.all(np.isfinite(style)):
         raise ValueError(f"voice profile style has shape {style.shape}, expected {PACK_SHAPE}")
-    return StyleProfile(style, packs, weights, seed, algorithm)
+    if not (np.isfinite(f0_scale) and 0.5 <= f0_scale <= 2.0):
+        raise ValueError(f"voice profile pitch scale {f0_scale} is outside 0.5-2")
+    if eq_db is not None and (
+        eq_db.shape != (EQ_BINS,) or not np.all(np.isfinite(eq_db)) or np.abs(eq_db).max() > 24
+    ):
+        raise ValueError("voice profile equaliser is not a curve of finite gains within 24 dB")
+    return StyleProfile(style, packs, weights, seed, algorithm, f0_scale, eq_db)

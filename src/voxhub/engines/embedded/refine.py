@@ -11,6 +11,11 @@ search scored on speaker similarity alone finds garbled styles that fool the enc
 - a candidate whose speech runs much shorter or longer than the instant profile's is refused.
 The instant style is the starting point and the baseline: refinement never returns a worse one
 by its own measure.
+
+Candidates are heard through the equaliser fitted to each of them (adapt.py), so the search
+looks for what an equaliser cannot fix. Once the timbre is chosen, the pitch scale that moves
+the voice to the speaker's median F0 is tried in full and halfway, and kept only if it scores
+higher: on some voices the measured pitch gap is real, on others the estimate misleads.
 """
 
 from __future__ import annotations
@@ -40,7 +45,8 @@ class SearchResult:
     evaluations: int
 
 
-Scorer = Callable[[np.ndarray], tuple[float, float]]  # style -> (similarity, seconds of speech)
+# (style, pitch scale) -> (similarity, seconds of speech)
+Scorer = Callable[[np.ndarray, float], tuple[float, float]]
 
 
 def search_timbre(
@@ -55,7 +61,7 @@ def search_timbre(
 ) -> SearchResult:
     """A (1+1) evolution strategy with the one-fifth rule over blend logits. Blocking."""
     rng = np.random.default_rng(seed)
-    start_score, start_seconds = score(instant)
+    start_score, start_seconds = score(instant, 1.0)
     low, high = DURATION_BAND[0] * start_seconds, DURATION_BAND[1] * start_seconds
     best_style, best_score = instant, start_score
     logits = np.log(np.clip(start_weights, 1e-3, None))
@@ -65,7 +71,7 @@ def search_timbre(
         trial = logits + step * rng.standard_normal(len(logits))
         weights = _softmax(trial)
         style = _with_timbre(instant, blend_styles(candidates, weights, limits))
-        similarity, seconds = score(style)
+        similarity, seconds = score(style, 1.0)
         better = low <= seconds <= high and similarity > best_score
         if better:
             logits, best_style, best_score, best_weights = trial, style, similarity, weights
@@ -73,6 +79,20 @@ def search_timbre(
         step *= 1.5 if better else 0.9
         progress((i + 1) / budget, f"search {i + 1}/{budget}: best {best_score:.3f}")
     return SearchResult(best_style, best_weights, start_score, best_score, budget + 1)
+
+
+def tune_pitch(
+    style: np.ndarray, ratio: float, score: Scorer, baseline: float
+) -> tuple[float, float]:
+    """The best of pitch scales 1 (scored `baseline`), `ratio` and halfway: (scale, score)."""
+    best = (1.0, baseline)
+    if abs(np.log(ratio)) < 0.02:  # under a third of a semitone: not worth a listen
+        return best
+    for scale in (float(np.sqrt(ratio)), float(ratio)):
+        similarity, _ = score(style, scale)
+        if similarity > best[1]:
+            best = (scale, similarity)
+    return best
 
 
 def _with_timbre(instant: np.ndarray, blended: np.ndarray) -> np.ndarray:

@@ -1,0 +1,67 @@
+"""Two small edits to the Kokoro ONNX graph, made once when the model is first reassembled.
+
+- `max_frames` ([1, tokens], float): a cap on each token's predicted duration, in 25 ms frames.
+  The model gives the leading pad token about 0.3 s, which is only silence that
+  `trim_silence` throws away: capping it saves that much decoder work on every call, which
+  matters most for the short first piece of a stream.
+- `f0_scale` ([1], float): multiplies the predicted pitch contour before the decoder and the
+  harmonic source see it, so a voice can be moved toward its speaker's pitch without a
+  vocoder round trip (1.0 leaves the model unchanged).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+# Bump when the edits change: the patched file's name carries it.
+PATCH_VERSION = "voxhub-1"
+FRAME_SECONDS = 0.025  # one duration unit of the model (600 samples at 24 kHz)
+_DURATIONS = "/encoder/Clip_output_0"  # per-token durations after rounding and the min of 1
+_PITCH = "/encoder/F0_proj/Conv_output_0"  # the predicted F0 contour
+
+
+def patched_path(original: Path) -> Path:
+    """Where the patched copy of `original` lives (beside it)."""
+    return original.with_name(f"{original.stem}.{PATCH_VERSION}.onnx")
+
+
+def ensure_patched(original: Path) -> Path:
+    """The patched model, written atomically beside `original` the first time."""
+    target = patched_path(original)
+    if target.exists():
+        return target
+    import onnx
+    from onnx import TensorProto, helper
+
+    model = onnx.load(str(original))
+    graph = model.graph
+    nodes = list(graph.node)
+    _splice(nodes, _DURATIONS, "Min", "max_frames", helper)
+    _splice(nodes, _PITCH, "Mul", "f0_scale", helper)
+    del graph.node[:]
+    graph.node.extend(nodes)
+    graph.input.append(helper.make_tensor_value_info("max_frames", TensorProto.FLOAT, [1, "n"]))
+    graph.input.append(helper.make_tensor_value_info("f0_scale", TensorProto.FLOAT, [1]))
+    onnx.checker.check_model(model)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        onnx.save(model, str(tmp))
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target
+
+
+def _splice(nodes: list, tensor: str, op: str, operand: str, helper: object) -> None:
+    """Put `op(tensor, operand)` between `tensor` and every node that reads it."""
+    edited = f"{tensor}_voxhub"
+    producer = next((i for i, n in enumerate(nodes) if tensor in n.output), None)
+    if producer is None:
+        raise RuntimeError(f"the Kokoro graph has no tensor {tensor!r}; unknown model export")
+    for node in nodes:
+        for k, name in enumerate(node.input):
+            if name == tensor:
+                node.input[k] = edited
+    make_node = helper.make_node  # type: ignore[attr-defined]
+    nodes.insert(producer + 1, make_node(op, [tensor, operand], [edited], name=f"voxhub_{op}"))
