@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import time
+from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from functools import partial
@@ -31,12 +32,13 @@ from voxhub.engines.embedded.adapt import (
     median_f0,
     pitch_ratio,
 )
-from voxhub.engines.embedded.embeddings import pack_embeddings
+from voxhub.engines.embedded.embeddings import pack_voices
 from voxhub.engines.embedded.model import SAMPLE_RATE, KokoroModel, model_sha, style_row
 from voxhub.engines.embedded.packs import VoicePack, load_packs
 from voxhub.engines.embedded.phonemes import ESPEAK_VOICES, phonemize, tokenize
 from voxhub.engines.embedded.pieces import Piece, plan, trim_silence, with_pause, word_timings
 from voxhub.engines.embedded.profile import (
+    EQ_BINS,
     PROFILE_ALGORITHM,
     StyleProfile,
     blend_styles,
@@ -68,12 +70,21 @@ class _Target:
 
     @classmethod
     def of(cls, reference: Reference, embedding: np.ndarray) -> _Target:
-        samples = np.asarray(reference.samples, dtype=np.float32)
-        if reference.sample_rate != SAMPLE_RATE:
-            samples = soxr.resample(samples, reference.sample_rate, SAMPLE_RATE)
+        samples = _at_model_rate(reference)
         return cls(
             embedding, long_term_spectrum(samples, SAMPLE_RATE), median_f0(samples, SAMPLE_RATE)
         )
+
+
+def _at_model_rate(reference: Reference) -> np.ndarray:
+    samples = np.asarray(reference.samples, dtype=np.float32)
+    if reference.sample_rate != SAMPLE_RATE:
+        samples = soxr.resample(samples, reference.sample_rate, SAMPLE_RATE)
+    return samples
+
+
+def _spectrum_at_model_rate(reference: Reference) -> np.ndarray:
+    return long_term_spectrum(_at_model_rate(reference), SAMPLE_RATE)
 
 
 @dataclass(frozen=True)
@@ -87,10 +98,11 @@ class _Delivery:
     language: str
 
 
-def _max_concurrency(threads: int) -> int:
-    # Each synthesis already uses `threads` cores; more parallel calls than cores/threads only
-    # make every stream slower.
-    return max(1, min(4, (os.cpu_count() or 1) // max(1, threads)))
+def _sessions(threads: int) -> int:
+    """Model calls that may run at once: cores / threads, but two wherever there are two cores
+    (two 2-thread calls on two cores still finish sooner together, see `KokoroModel`)."""
+    cores = os.cpu_count() or 1
+    return max(2 if cores >= 2 else 1, min(4, cores // max(1, threads)))
 
 
 class EmbeddedEngine:
@@ -107,16 +119,17 @@ class EmbeddedEngine:
             languages=LANGUAGES,
             supports_cloning=True,
             supports_streaming=True,
-            max_concurrency=_max_concurrency(threads),
+            max_concurrency=_sessions(threads),
             description="Kokoro-82M int8 ONNX on the CPU; instant voices blend stock packs.",
         )
-        self._model = KokoroModel(settings.cache_dir / "kokoro", threads)
+        self._model = KokoroModel(settings.cache_dir / "kokoro", threads, _sessions(threads))
         self._semaphore = asyncio.Semaphore(self.info.max_concurrency)
         self._packs: list[VoicePack] = []
         self._clone_packs: list[VoicePack] = []
         self._clone_styles = np.zeros((0, 510, 256), dtype=np.float32)
         self._norm_limits = (np.zeros((510, 2)), np.zeros((510, 2)))
         self._pack_embeddings = np.zeros((0, 256), dtype=np.float32)
+        self._pack_spectra = np.zeros((0, EQ_BINS))
         self.pack_source = ""
         self.load_stats: dict[str, float] = {}
 
@@ -139,13 +152,14 @@ class EmbeddedEngine:
         self._clone_packs = english or list(self._packs)
         self._clone_styles = np.stack([p.style for p in self._clone_packs])
         self._norm_limits = norm_range(self._clone_styles)
-        self._pack_embeddings, cached = pack_embeddings(
-            self._settings.cache_dir / "kokoro_pack_embeddings.npz",
+        voices, cached = pack_voices(
+            self._settings.cache_dir / "kokoro_pack_voices.npz",
             self._clone_packs,
             model_sha(),
             self._synthesise_text,
             lambda audio: self._encoder.embed(audio, SAMPLE_RATE),
         )
+        self._pack_embeddings, self._pack_spectra = voices
         t3 = time.perf_counter()
         self.load_stats = {
             "model_s": t1 - t0,
@@ -197,8 +211,15 @@ class EmbeddedEngine:
         order, weights, sims = choose_packs(np.asarray(embedding), self._pack_embeddings)
         style = blend_styles(self._clone_styles[order], weights, self._norm_limits)
         names = tuple(self._clone_packs[i].name for i in order)
+        # The blend's spectrum is close to the blend of its packs' spectra (measured on the
+        # shared speakers: the equaliser fitted this way scores as well as one fitted to the
+        # blend's own speech), so the instant profile gets its equaliser without synthesis.
+        spectrum = await asyncio.to_thread(_spectrum_at_model_rate, reference)
+        gains = equaliser_gains(spectrum, weights @ self._pack_spectra[order], SAMPLE_RATE)
         data = encode_profile(
-            StyleProfile(style, names, tuple(float(w) for w in weights), reference.seed)
+            StyleProfile(
+                style, names, tuple(float(w) for w in weights), reference.seed, eq_db=gains
+            )
         )
         # The expected similarity of the blend: the weighted similarity of its parts. An
         # estimate, since measuring it would mean synthesising during the upload.
@@ -227,8 +248,11 @@ class EmbeddedEngine:
         start = decode_profile(profile.data)
         order, weights, _ = choose_packs(np.asarray(embedding), self._pack_embeddings, k=CANDIDATES)
         target = await asyncio.to_thread(_Target.of, reference, np.asarray(embedding))
-        # The instant profile as it is served (no equaliser): what refinement must beat.
-        instant_score, _ = await asyncio.to_thread(self._listen, target, start.style, 1.0, False)
+        # The instant profile as it is served (its own equaliser): what refinement must beat.
+        served = start.eq_db if start.eq_db is not None else np.zeros(EQ_BINS, np.float32)
+        instant_score, _ = await asyncio.to_thread(
+            self._listen, target, start.style, start.f0_scale, served
+        )
         budget = self._settings.engine.refine_budget
         result = await asyncio.to_thread(
             search_timbre,
@@ -281,15 +305,20 @@ class EmbeddedEngine:
         )
 
     def _listen(
-        self, target: _Target, style: np.ndarray, f0_scale: float, equalise: bool = True
+        self,
+        target: _Target,
+        style: np.ndarray,
+        f0_scale: float,
+        gains: np.ndarray | None = None,
     ) -> tuple[float, float]:
-        """Blocking: (similarity to the target, seconds of speech), heard through the equaliser
-        fitted to this candidate, so that what scores is what an equaliser cannot fix."""
-        audio = heard = self._refinement_speech(style, f0_scale)
-        if equalise:
+        """Blocking: (similarity to the target, seconds of speech), heard through `gains` or,
+        by default, the equaliser fitted to this candidate, so that what scores is what an
+        equaliser cannot fix."""
+        audio = self._refinement_speech(style, f0_scale)
+        if gains is None:
             spectrum = long_term_spectrum(audio, SAMPLE_RATE)
             gains = equaliser_gains(target.spectrum, spectrum, SAMPLE_RATE)
-            heard = Equaliser.from_gains(gains).apply(audio)
+        heard = Equaliser.from_gains(gains).apply(audio)
         similarity = cosine(self._encoder.embed(heard, SAMPLE_RATE), target.embedding)
         return similarity, len(audio) / SAMPLE_RATE
 
@@ -332,15 +361,28 @@ class EmbeddedEngine:
         # waiting for the consumer to ask for it. One producer keeps the pieces in order.
         ready: asyncio.Queue[AudioChunk | Exception | None] = asyncio.Queue(maxsize=1)
 
+        async def hand_over(task: asyncio.Task[AudioChunk | None]) -> None:
+            chunk = await task
+            if chunk is not None:
+                await ready.put(chunk)
+
         async def produce() -> None:
+            in_flight: deque[asyncio.Task[AudioChunk | None]] = deque()
             try:
-                for piece in plan(text, language):
-                    chunk = await self._render(delivery, piece)
-                    if chunk is not None:
-                        await ready.put(chunk)
+                for n, piece in enumerate(plan(text, language)):
+                    in_flight.append(asyncio.create_task(self._render(delivery, piece)))
+                    # The first piece computes alone: its latency is the stream's first byte.
+                    # After it, as many pieces compute at once as there are model sessions.
+                    if n == 0 or len(in_flight) >= self._model.sessions:
+                        await hand_over(in_flight.popleft())
+                while in_flight:
+                    await hand_over(in_flight.popleft())
             except Exception as exc:  # handed to the consumer, which raises it
                 await ready.put(exc)
                 return
+            finally:
+                for task in in_flight:
+                    task.cancel()
             await ready.put(None)
 
         producer = asyncio.create_task(produce())
@@ -351,6 +393,7 @@ class EmbeddedEngine:
                 yield item
         finally:  # a consumer that stops early leaves nothing running on its behalf
             producer.cancel()
+            await asyncio.gather(producer, return_exceptions=True)
 
     async def _render(self, voice: _Delivery, piece: Piece) -> AudioChunk | None:
         """One planned piece as a chunk; None when it has nothing speakable."""

@@ -12,7 +12,7 @@ from voxhub.engines.embedded.adapt import N_FFT
 from voxhub.engines.embedded.packs import PACK_SHAPE
 
 # Bump when the choice or blend changes: stored profiles say which algorithm made them.
-PROFILE_ALGORITHM = "blend-2"
+PROFILE_ALGORITHM = "blend-3"
 # Tried on the shared speech samples (k 1-28, temperature 0.01-0.1, with and without norm
 # rescaling, pitch-aware choice): five neighbours at 0.05 was among the best everywhere and the
 # plain convex blend beat rescaling each row to its sources' mean norm on 7 of 9 speakers.
