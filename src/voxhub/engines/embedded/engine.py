@@ -9,12 +9,10 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from functools import partial
 
 import numpy as np
-import soxr
 
-from voxhub.audio.speaker import SpeakerEncoder, cosine
+from voxhub.audio.speaker import SpeakerEncoder
 from voxhub.core.errors import EngineFailure, EngineUnavailable, InvalidInput
 from voxhub.engines.base import (
     AudioChunk,
@@ -28,11 +26,9 @@ from voxhub.engines.base import (
 from voxhub.engines.embedded.adapt import (
     Equaliser,
     equaliser_gains,
-    long_term_spectrum,
-    median_f0,
-    pitch_ratio,
 )
 from voxhub.engines.embedded.embeddings import pack_voices
+from voxhub.engines.embedded.listening import Listener, Target, reference_spectrum
 from voxhub.engines.embedded.model import SAMPLE_RATE, KokoroModel, model_sha, style_row
 from voxhub.engines.embedded.packs import VoicePack, load_packs
 from voxhub.engines.embedded.phonemes import ESPEAK_VOICES, phonemize, tokenize
@@ -47,8 +43,7 @@ from voxhub.engines.embedded.profile import (
     encode_profile,
     norm_range,
 )
-from voxhub.engines.embedded.refine import CANDIDATES, search_timbre, tune_pitch
-from voxhub.engines.embedded.refine import SENTENCES as REFINE_SENTENCES
+from voxhub.engines.embedded.refine import CANDIDATES, search_timbre
 from voxhub.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -58,33 +53,6 @@ NAME = "embedded"
 VERSION = f"kokoro-82m-v1.0-int8/{PROFILE_ALGORITHM}/plan-3"
 LANGUAGES = ("en", "en-us", "en-gb", "es", "fr", "it", "pt-br", "hi")
 _SPEED_RANGE = (0.5, 2.0)
-
-
-@dataclass(frozen=True)
-class _Target:
-    """What refinement listens for: the reference's embedding, long-term spectrum and pitch."""
-
-    embedding: np.ndarray
-    spectrum: np.ndarray
-    f0: float
-
-    @classmethod
-    def of(cls, reference: Reference, embedding: np.ndarray) -> _Target:
-        samples = _at_model_rate(reference)
-        return cls(
-            embedding, long_term_spectrum(samples, SAMPLE_RATE), median_f0(samples, SAMPLE_RATE)
-        )
-
-
-def _at_model_rate(reference: Reference) -> np.ndarray:
-    samples = np.asarray(reference.samples, dtype=np.float32)
-    if reference.sample_rate != SAMPLE_RATE:
-        samples = soxr.resample(samples, reference.sample_rate, SAMPLE_RATE)
-    return samples
-
-
-def _spectrum_at_model_rate(reference: Reference) -> np.ndarray:
-    return long_term_spectrum(_at_model_rate(reference), SAMPLE_RATE)
 
 
 @dataclass(frozen=True)
@@ -214,7 +182,7 @@ class EmbeddedEngine:
         # The blend's spectrum is close to the blend of its packs' spectra (measured on the
         # shared speakers: the equaliser fitted this way scores as well as one fitted to the
         # blend's own speech), so the instant profile gets its equaliser without synthesis.
-        spectrum = await asyncio.to_thread(_spectrum_at_model_rate, reference)
+        spectrum = await asyncio.to_thread(reference_spectrum, reference)
         gains = equaliser_gains(spectrum, weights @ self._pack_spectra[order], SAMPLE_RATE)
         data = encode_profile(
             StyleProfile(
@@ -247,11 +215,12 @@ class EmbeddedEngine:
             )
         start = decode_profile(profile.data)
         order, weights, _ = choose_packs(np.asarray(embedding), self._pack_embeddings, k=CANDIDATES)
-        target = await asyncio.to_thread(_Target.of, reference, np.asarray(embedding))
+        target = await asyncio.to_thread(Target.of, reference, np.asarray(embedding))
+        listener = Listener(self._synthesise_text, self._encoder, target)
         # The instant profile as it is served (its own equaliser): what refinement must beat.
         served = start.eq_db if start.eq_db is not None else np.zeros(EQ_BINS, np.float32)
         instant_score, _ = await asyncio.to_thread(
-            self._listen, target, start.style, start.f0_scale, served
+            listener.score, start.style, start.f0_scale, served
         )
         budget = self._settings.engine.refine_budget
         result = await asyncio.to_thread(
@@ -260,14 +229,14 @@ class EmbeddedEngine:
             self._clone_styles[order],
             weights,
             self._norm_limits,
-            partial(self._listen, target),
+            listener.score,
             budget,
             reference.seed,
             lambda done, message: progress(0.9 * done, message),
         )
         progress(0.9, "fitting pitch and equaliser")
         f0_scale, gains, score = await asyncio.to_thread(
-            self._fit_adaptation, target, result.style, result.best_score
+            listener.fit_adaptation, result.style, result.best_score
         )
         progress(1.0, f"refined: {score:.3f} (instant {instant_score:.3f})")
         metrics = {
@@ -297,44 +266,6 @@ class EmbeddedEngine:
             metrics
             | {"f0_scale": round(f0_scale, 4), "eq_range_db": round(float(np.ptp(gains)), 2)},
         )
-
-    def _refinement_speech(self, style: np.ndarray, f0_scale: float) -> np.ndarray:
-        """Blocking: the refinement sentences spoken with `style`, joined."""
-        return np.concatenate(
-            [self._synthesise_text(style, text, f0_scale) for text in REFINE_SENTENCES]
-        )
-
-    def _listen(
-        self,
-        target: _Target,
-        style: np.ndarray,
-        f0_scale: float,
-        gains: np.ndarray | None = None,
-    ) -> tuple[float, float]:
-        """Blocking: (similarity to the target, seconds of speech), heard through `gains` or,
-        by default, the equaliser fitted to this candidate, so that what scores is what an
-        equaliser cannot fix."""
-        audio = self._refinement_speech(style, f0_scale)
-        if gains is None:
-            spectrum = long_term_spectrum(audio, SAMPLE_RATE)
-            gains = equaliser_gains(target.spectrum, spectrum, SAMPLE_RATE)
-        heard = Equaliser.from_gains(gains).apply(audio)
-        similarity = cosine(self._encoder.embed(heard, SAMPLE_RATE), target.embedding)
-        return similarity, len(audio) / SAMPLE_RATE
-
-    def _fit_adaptation(
-        self, target: _Target, style: np.ndarray, score: float
-    ) -> tuple[float, np.ndarray, float]:
-        """Blocking: the pitch scale and equaliser gains for `style`, and the score they reach."""
-        voice = self._refinement_speech(style, 1.0)
-        ratio = pitch_ratio(target.f0, median_f0(voice, SAMPLE_RATE))
-        f0_scale, score = tune_pitch(style, ratio, partial(self._listen, target), score)
-        if f0_scale != 1.0:
-            voice = self._refinement_speech(style, f0_scale)
-        gains = equaliser_gains(
-            target.spectrum, long_term_spectrum(voice, SAMPLE_RATE), SAMPLE_RATE
-        )
-        return f0_scale, gains, score
 
     # ---- speech ------------------------------------------------------------------------------
 
