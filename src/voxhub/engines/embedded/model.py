@@ -33,8 +33,9 @@ class KokoroModel:
     """A few onnxruntime sessions over one model; `infer` is thread-safe and blocking.
 
     Two sessions let two pieces compute at once: on two cores a single 2-thread call leaves the
-    cores idle in its many small operators, and a 30 s paragraph streams at RTF 0.31 with two
-    sessions against 0.38 with one (`make bench-engine`). Idle worker threads sleep rather than
+    cores idle in its many small operators, and a 30 s paragraph streamed at RTF 0.31-0.34
+    with two sessions against 0.36-0.38 with one in two runs of `make bench-engine` (texts of
+    one or two pieces gain nothing; the price is one more session's memory). Idle worker threads sleep rather than
     spin, or two sessions would burn each other's cores while waiting.
     """
 
