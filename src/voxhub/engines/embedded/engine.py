@@ -23,10 +23,7 @@ from voxhub.engines.base import (
     SynthesisParams,
     VoiceProfile,
 )
-from voxhub.engines.embedded.adapt import (
-    Equaliser,
-    equaliser_gains,
-)
+from voxhub.engines.embedded.adapt import Equaliser, equaliser_gains
 from voxhub.engines.embedded.embeddings import pack_voices
 from voxhub.engines.embedded.listening import Listener, Target, reference_spectrum
 from voxhub.engines.embedded.model import SAMPLE_RATE, KokoroModel, model_sha, style_row
