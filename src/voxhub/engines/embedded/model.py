@@ -35,8 +35,8 @@ class KokoroModel:
     Two sessions let two pieces compute at once: on two cores a single 2-thread call leaves the
     cores idle in its many small operators, and a 30 s paragraph streamed at RTF 0.31-0.34
     with two sessions against 0.36-0.38 with one in two runs of `make bench-engine` (texts of
-    one or two pieces gain nothing; the price is one more session's memory). Idle worker threads sleep rather than
-    spin, or two sessions would burn each other's cores while waiting.
+    one or two pieces gain nothing; the price is one more session's memory). Idle worker
+    threads sleep rather than spin, or two sessions would burn each other's cores while waiting.
     """
 
     def __init__(self, cache_dir: Path, threads: int = 2, sessions: int = 1) -> None:
