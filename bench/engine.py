@@ -16,8 +16,8 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-import voxhub.engines.embedded.engine as embedded
 from voxhub.audio.speaker import SpeakerEncoder
+from voxhub.engines.embedded import EmbeddedEngine
 from voxhub.evaluation.voice import TEST_SENTENCES, speak
 from voxhub.settings import EngineSettings, Settings
 
@@ -30,21 +30,17 @@ VOICE = "af_heart"
 
 async def measure(sessions: int) -> dict[str, Any]:
     """First-chunk and RTF figures with `sessions` model sessions."""
-    chosen = embedded._sessions
-    embedded._sessions = lambda threads: sessions  # type: ignore[assignment]
-    try:
-        settings = Settings(
-            home=HOME,
-            engine=EngineSettings(
-                kokoro_voices_dir=SHARED / "models" / "kokoro" / "voices",
-                kokoro_download=False,
-                engine_threads=2,
-            ),
-        )
-        engine = embedded.EmbeddedEngine(settings, SpeakerEncoder(threads=2))
-        await engine.load()
-    finally:
-        embedded._sessions = chosen  # type: ignore[assignment]
+    settings = Settings(
+        home=HOME,
+        engine=EngineSettings(
+            kokoro_voices_dir=SHARED / "models" / "kokoro" / "voices",
+            kokoro_download=False,
+            engine_threads=2,
+            engine_sessions=sessions,
+        ),
+    )
+    engine = EmbeddedEngine(settings, SpeakerEncoder(threads=2))
+    await engine.load()
     voice = engine.stock_profile(VOICE)
     await speak(engine, "Warming up the engine.", voice)
     firsts, rtfs, engine_s, audio_s = [], [], 0.0, 0.0

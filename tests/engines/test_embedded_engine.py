@@ -141,6 +141,15 @@ async def test_not_loaded_engine_refuses(tmp_path: Path, shared: Path) -> None:
         await idle.enroll(Reference(np.zeros(16_000, np.float32), 16_000))
 
 
+def test_session_count_follows_the_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VOXHUB_ENGINE_SESSIONS", "1")
+    one = EmbeddedEngine(Settings(home=tmp_path), SpeakerEncoder())
+    assert one.info.max_concurrency == 1 and one._model.sessions == 1
+    monkeypatch.setenv("VOXHUB_ENGINE_SESSIONS", "0")
+    auto = EmbeddedEngine(Settings(home=tmp_path), SpeakerEncoder())
+    assert auto._model.sessions == (2 if (os.cpu_count() or 1) >= 2 else 1)
+
+
 # ---- speech ----------------------------------------------------------------------------------
 
 TEXTS = {

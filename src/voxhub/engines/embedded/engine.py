@@ -77,6 +77,7 @@ class EmbeddedEngine:
         self._settings = settings
         self._encoder = speaker_encoder
         threads = settings.engine.engine_threads
+        sessions = settings.engine.engine_sessions or _sessions(threads)
         self.info = EngineInfo(
             name=NAME,
             version=VERSION,
@@ -84,10 +85,10 @@ class EmbeddedEngine:
             languages=LANGUAGES,
             supports_cloning=True,
             supports_streaming=True,
-            max_concurrency=_sessions(threads),
+            max_concurrency=sessions,
             description="Kokoro-82M int8 ONNX on the CPU; instant voices blend stock packs.",
         )
-        self._model = KokoroModel(settings.cache_dir / "kokoro", threads, _sessions(threads))
+        self._model = KokoroModel(settings.cache_dir / "kokoro", threads, sessions)
         self._semaphore = asyncio.Semaphore(self.info.max_concurrency)
         self._packs: list[VoicePack] = []
         self._clone_packs: list[VoicePack] = []
