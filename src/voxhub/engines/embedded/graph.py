@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
-# Bump when the edits change: the patched file's name carries it.
+# Bump when the edit changes: the patched file's name carries it.
 PATCH_VERSION = "voxhub-2"
 _PITCH = "/encoder/F0_proj/Conv_output_0"  # the predicted F0 contour
 
@@ -36,7 +37,8 @@ def ensure_patched(original: Path) -> Path:
     model = onnx.load(str(original))
     graph = model.graph
     nodes = list(graph.node)
-    _splice(nodes, _PITCH, "Mul", "f0_scale", helper)
+    scale = helper.make_node("Mul", [_PITCH, "f0_scale"], [f"{_PITCH}_scaled"], name="voxhub_f0")
+    _splice(nodes, scale)
     del graph.node[:]
     graph.node.extend(nodes)
     graph.input.append(helper.make_tensor_value_info("f0_scale", TensorProto.FLOAT, [1]))
@@ -50,15 +52,15 @@ def ensure_patched(original: Path) -> Path:
     return target
 
 
-def _splice(nodes: list, tensor: str, op: str, operand: str, helper: object) -> None:
-    """Put `op(tensor, operand)` between `tensor` and every node that reads it."""
-    edited = f"{tensor}_voxhub"
+def _splice(nodes: list[Any], node: Any) -> None:
+    """Insert `node` after the producer of its first input, and make every other reader of
+    that tensor read the node's output instead."""
+    tensor, edited = node.input[0], node.output[0]
     producer = next((i for i, n in enumerate(nodes) if tensor in n.output), None)
     if producer is None:
         raise RuntimeError(f"the Kokoro graph has no tensor {tensor!r}; unknown model export")
-    for node in nodes:
-        for k, name in enumerate(node.input):
+    for reader in nodes:
+        for k, name in enumerate(reader.input):
             if name == tensor:
-                node.input[k] = edited
-    make_node = helper.make_node  # type: ignore[attr-defined]
-    nodes.insert(producer + 1, make_node(op, [tensor, operand], [edited], name=f"voxhub_{op}"))
+                reader.input[k] = edited
+    nodes.insert(producer + 1, node)
