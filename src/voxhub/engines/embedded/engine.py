@@ -236,13 +236,20 @@ class EmbeddedEngine:
         f0_scale, gains, score = await asyncio.to_thread(
             listener.fit_adaptation, result.style, result.best_score
         )
-        progress(1.0, f"refined: {score:.3f} (instant {instant_score:.3f})")
+        checked = await asyncio.to_thread(listener.validate, result.style, f0_scale, gains)
+        instant_checked = await asyncio.to_thread(
+            listener.validate, start.style, start.f0_scale, served
+        )
+        better = score > instant_score and checked > instant_checked
+        progress(1.0, f"refined: {checked:.3f} (instant {instant_checked:.3f})")
         metrics = {
-            "similarity_estimate": round(max(score, instant_score), 4),
+            "similarity_estimate": round(score if better else instant_score, 4),
             "instant_similarity": round(instant_score, 4),
+            "validation_similarity": round(checked, 4),
+            "instant_validation_similarity": round(instant_checked, 4),
             "evaluations": float(result.evaluations),
         }
-        if score <= instant_score:  # never hand back a voice that sounds less like the speaker
+        if not better:  # never hand back a voice that sounds less like the speaker
             return VoiceProfile(NAME, VERSION, profile.data, ProfileStatus.ready, metrics)
         names = tuple(self._clone_packs[i].name for i in order)
         data = encode_profile(
@@ -251,7 +258,7 @@ class EmbeddedEngine:
                 names,
                 tuple(float(w) for w in result.weights),
                 reference.seed,
-                algorithm=f"{PROFILE_ALGORITHM}+refine-2",
+                algorithm=f"{PROFILE_ALGORITHM}+refine-3",
                 f0_scale=f0_scale,
                 eq_db=gains,
             )

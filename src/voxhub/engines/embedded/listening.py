@@ -18,7 +18,7 @@ from voxhub.engines.embedded.adapt import (
     pitch_ratio,
 )
 from voxhub.engines.embedded.model import SAMPLE_RATE
-from voxhub.engines.embedded.refine import SENTENCES, tune_pitch
+from voxhub.engines.embedded.refine import SENTENCES, VALIDATION_SENTENCES, tune_pitch
 
 # (style table, text, pitch scale) -> 24 kHz speech
 Synthesise = Callable[[np.ndarray, str, float], np.ndarray]
@@ -62,9 +62,17 @@ class Listener:
         self._encoder = encoder
         self.target = target
 
-    def speech(self, style: np.ndarray, f0_scale: float) -> np.ndarray:
-        """The refinement sentences spoken with `style`, joined."""
-        return np.concatenate([self._synthesise(style, text, f0_scale) for text in SENTENCES])
+    def speech(
+        self, style: np.ndarray, f0_scale: float, sentences: tuple[str, ...] = SENTENCES
+    ) -> np.ndarray:
+        """The refinement sentences (or `sentences`) spoken with `style`, joined."""
+        return np.concatenate([self._synthesise(style, text, f0_scale) for text in sentences])
+
+    def validate(self, style: np.ndarray, f0_scale: float, gains: np.ndarray) -> float:
+        """Similarity to the target of sentences the search never heard, through `gains`."""
+        audio = self.speech(style, f0_scale, VALIDATION_SENTENCES)
+        heard = Equaliser.from_gains(gains).apply(audio)
+        return cosine(self._encoder.embed(heard, SAMPLE_RATE), self.target.embedding)
 
     def score(
         self, style: np.ndarray, f0_scale: float, gains: np.ndarray | None = None
