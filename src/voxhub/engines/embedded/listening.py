@@ -20,6 +20,7 @@ from voxhub.engines.embedded.adapt import (
 from voxhub.engines.embedded.model import SAMPLE_RATE
 from voxhub.engines.embedded.refine import SENTENCES, VALIDATION_SENTENCES, tune_pitch
 
+_PITCH_SECONDS = 30
 # (style table, text, pitch scale) -> 24 kHz speech
 Synthesise = Callable[[np.ndarray, str, float], np.ndarray]
 
@@ -49,9 +50,10 @@ class Target:
     def of(cls, reference: Reference, embedding: np.ndarray) -> Target:
         """Blocking (pitch tracking takes a few seconds)."""
         samples = at_model_rate(reference)
-        return cls(
-            embedding, long_term_spectrum(samples, SAMPLE_RATE), median_f0(samples, SAMPLE_RATE)
-        )
+        # Pitch tracking costs about half a second per second of audio: half a minute of a
+        # reference (which may run to five) pins the median down well enough.
+        pitch = median_f0(samples[: _PITCH_SECONDS * SAMPLE_RATE], SAMPLE_RATE)
+        return cls(embedding, long_term_spectrum(samples, SAMPLE_RATE), pitch)
 
 
 class Listener:

@@ -48,7 +48,6 @@ DURATION_BAND = (0.75, 1.35)  # allowed speech length relative to the instant st
 class SearchResult:
     style: np.ndarray
     weights: np.ndarray
-    start_score: float
     best_score: float
     evaluations: int
 
@@ -86,7 +85,7 @@ def search_timbre(
         # One-fifth success rule: widen after a success, narrow after a failure.
         step *= 1.5 if better else 0.9
         progress((i + 1) / budget, f"search {i + 1}/{budget}: best {best_score:.3f}")
-    return SearchResult(best_style, best_weights, start_score, best_score, budget + 1)
+    return SearchResult(best_style, best_weights, best_score, budget + 1)
 
 
 def tune_pitch(
