@@ -33,6 +33,23 @@ class User(IdMixin, TimestampMixin, Base):
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class AuthSession(TimestampMixin, Base):
+    """One sign-in: its refresh tokens form one family and its access tokens carry its id (`sid`).
+
+    Revoking the session (logout, password change, reuse detection, a disabled account) ends
+    every token minted from it at once.
+    """
+
+    __tablename__ = "auth_sessions"
+
+    # The same value as the refresh family id of its refresh tokens.
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Why it ended: "logout", "password_changed", "refresh_reuse", "disabled", ...
+    revoked_reason: Mapped[str | None] = mapped_column(String(32), default=None)
+
+
 class RefreshToken(IdMixin, TimestampMixin, Base):
     """One issued refresh token; its id is the JWT's `jti`. Only its hash is stored."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, LargeBinary, String
+from sqlalchemy import Boolean, Integer, LargeBinary, String, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from voxhub.db.base import Base
@@ -23,5 +23,8 @@ class IdempotencyRecord(Base):
     status: Mapped[int | None] = mapped_column(Integer, default=None)
     headers: Mapped[dict[str, Any]] = mapped_column(default=dict)
     body: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    # False for answers that carried a credential (tokens, API keys): their body is not kept,
+    # and a retry is told so instead of being given the secret again.
+    replayable: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)

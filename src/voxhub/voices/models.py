@@ -76,3 +76,5 @@ class VoiceProfileRow(IdMixin, TimestampMixin, Base):
     status: Mapped[str] = mapped_column(String(16))
     blob_key: Mapped[str] = mapped_column(String(512))
     metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Bumped on every replacement, so a slow writer (refinement) can tell it was overtaken.
+    revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
