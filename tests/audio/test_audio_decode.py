@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
+import re
 import struct
 import time
 
@@ -14,6 +16,7 @@ import pytest
 from tests.audio.conftest import RATE, correlation, envelope_similarity, make_media
 from tests.conftest import ODD, SPEECH
 from tests.media import HTML, PNG, lying_flac, zip_bytes
+from voxhub.api.errors import domain_problem
 from voxhub.audio.decode import decode, probe
 from voxhub.core.errors import (
     AudioParametersRejected,
@@ -278,3 +281,31 @@ def test_random_damage_never_escapes_as_another_error(speech, limits) -> None:
             damaged[pos : pos + 500] = rng.bytes(len(damaged[pos : pos + 500]))
             with contextlib.suppress(InvalidInput):
                 decode(bytes(damaged), limits, RATE)
+
+
+STANDARD_MEMBERS = {"type", "title", "status", "code", "detail"}
+
+
+def _ffmpeg_words(data: bytes) -> list[str]:
+    """What PyAV itself says about `data`, opening and decoding it plainly."""
+    said = []
+    try:
+        with av.open(io.BytesIO(data)) as container:
+            for _ in container.decode(audio=0):
+                pass
+    except Exception as exc:
+        said.append(str(exc))
+    return [s for s in said if s]
+
+
+@pytest.mark.parametrize("name,data,exc", BAD_INPUTS, ids=[b[0] for b in BAD_INPUTS])
+def test_ffmpeg_error_text_never_reaches_the_client(name, data, exc, limits) -> None:
+    with pytest.raises(exc) as refused:
+        decode(data, limits, RATE)
+    body = domain_problem(refused.value).body.decode()
+    for words in _ffmpeg_words(data):
+        assert words not in body
+    # Beyond the standard members only numbers and names (a container, a codec), never prose.
+    extra = {k: v for k, v in json.loads(body).items() if k not in STANDARD_MEMBERS}
+    for value in extra.values():
+        assert isinstance(value, int | float) or re.fullmatch(r"[a-z0-9_.,-]{1,40}", value), value

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +25,8 @@ from voxhub.core.errors import (
     VoxhubError,
 )
 from voxhub.settings import LimitSettings
+
+log = logging.getLogger(__name__)
 
 # FFmpeg probes every demuxer it has, including playlists (hls, concat) that open further URLs or
 # files, and image/text demuxers that are no use here; after probing it refuses any format not on
@@ -166,14 +169,17 @@ def _opened(data: bytes) -> Iterator[Any]:
         if _wav_sample_rate(data) == 0:
             raise AudioParametersRejected("Sample rate is 0", sample_rate=0) from exc
         if _looks_like_audio(data):
-            raise AudioUndecodable("Audio could not be opened", reason=str(exc)) from exc
+            # FFmpeg's own words stay in the log: they name internals (demuxers, offsets, paths).
+            log.info("upload could not be opened: %s", exc)
+            raise AudioUndecodable("Audio could not be opened") from exc
         raise UnsupportedMediaType("Not an audio or video file") from exc
     try:
         yield container
     except VoxhubError:
         raise
     except Exception as exc:  # PyAV raises many types on hostile input; none may escape
-        raise AudioUndecodable("Audio could not be decoded", reason=str(exc)) from exc
+        log.info("upload could not be decoded: %s", exc)
+        raise AudioUndecodable("Audio could not be decoded") from exc
     finally:
         container.close()
 

@@ -20,6 +20,7 @@ from voxhub.jobs.errors import PermanentJobError
 from voxhub.jobs.models import JobStatus
 
 log = logging.getLogger(__name__)
+UNEXPECTED = "the job failed on an unexpected error (logged on the server)"
 
 
 @dataclass
@@ -125,14 +126,16 @@ class JobRunner:
                 JobStatus.failed,
                 error={"code": code, "message": str(exc)},
             )
-        except Exception as exc:
+        except Exception:
+            # An unexpected failure's text (a library's, a driver's) is for the log, not the
+            # job's owner: it can name files, queries and internals.
             log.exception("job %s (%s) failed on attempt %d", job_id, job.kind, job.attempts)
             if job.attempts < job.max_attempts:
                 await service.finish(
                     self._sessions,
                     job_id,
                     JobStatus.queued,
-                    error={"code": "retrying", "message": str(exc)},
+                    error={"code": "retrying", "message": UNEXPECTED + "; it will be retried"},
                 )
                 await asyncio.sleep(self._retry_delay * job.attempts)
                 self.submit(job_id)
@@ -141,7 +144,7 @@ class JobRunner:
                     self._sessions,
                     job_id,
                     JobStatus.failed,
-                    error={"code": "job_failed", "message": str(exc)},
+                    error={"code": "job_failed", "message": UNEXPECTED},
                 )
         else:
             await service.finish(self._sessions, job_id, JobStatus.succeeded, result=result)
