@@ -12,13 +12,18 @@ import numpy as np
 import pytest
 import torch
 
+from tests.conftest import KOKORO_VOICES
+from voxhub.engines.embedded.pack_sums import PACK_SHA256
 from voxhub.engines.embedded.packs import (
+    OFFICIAL_VOICES,
     PACK_SHAPE,
     download_packs,
     load_folder,
     load_packs,
     load_wheel_packs,
+    pack_sha256,
     parse_pt,
+    read_pack_file,
 )
 from voxhub.settings import EngineSettings, Settings
 
@@ -36,14 +41,18 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 @pytest.fixture
 def pt_server(tmp_path: Path) -> Iterator[tuple[str, dict[str, np.ndarray]]]:
-    """A loopback HTTP server with two hub-style `.pt` packs ([510, 1, 256] tensors)."""
+    """A loopback HTTP server with hub-style `.pt` packs ([510, 1, 256] tensors).
+
+    Two are the official packs; `af_bella` has one value changed, as a tampered mirror would.
+    """
     root = tmp_path / "hub"
     root.mkdir()
-    rng = np.random.default_rng(7)
     arrays = {}
-    for name in ("af_alloy", "bm_lewis"):
-        arrays[name] = rng.standard_normal(PACK_SHAPE).astype(np.float32)
-        torch.save(torch.from_numpy(arrays[name]).reshape(510, 1, 256), root / f"{name}.pt")
+    for name in ("af_alloy", "bm_lewis", "af_bella"):
+        arrays[name] = read_pack_file(KOKORO_VOICES / f"{name}.bin")
+    arrays["af_bella"][100, 7] += 1e-3
+    for name, array in arrays.items():
+        torch.save(torch.from_numpy(array).reshape(510, 1, 256), root / f"{name}.pt")
     handler = functools.partial(_QuietHandler, directory=str(root))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -103,14 +112,42 @@ def test_download_fills_the_cache_from_a_server(
 ) -> None:
     url, arrays = pt_server
     folder = tmp_path / "cache"
-    fetched = download_packs(folder, names=["af_alloy", "bm_lewis", "am_missing"], base_url=url)
+    names = ["af_alloy", "bm_lewis", "am_missing"]
+    fetched = download_packs(folder, names=names, base_url=url)
     assert fetched == ["af_alloy", "bm_lewis"]  # the missing one is logged and skipped
     packs = {p.name: p for p in load_folder(folder)}
     assert set(packs) == {"af_alloy", "bm_lewis"}
-    for name, array in arrays.items():
-        np.testing.assert_array_equal(packs[name].style, array)
+    for name in packs:
+        np.testing.assert_array_equal(packs[name].style, arrays[name])
     # Packs already in the cache are not fetched again.
     assert download_packs(folder, names=["af_alloy", "bm_lewis"], base_url=url) == []
+
+
+def test_download_refuses_a_pack_that_does_not_match_its_pinned_sum(
+    tmp_path: Path, pt_server: tuple[str, dict[str, np.ndarray]], caplog
+) -> None:
+    url, _ = pt_server
+    folder = tmp_path / "cache"
+    assert download_packs(folder, names=["af_bella", "af_alloy"], base_url=url) == ["af_alloy"]
+    assert not (folder / "af_bella.bin").exists()
+    assert "af_bella: sha256 does not match" in caplog.text
+
+
+def test_cache_skips_a_pack_changed_after_download(tmp_path: Path) -> None:
+    folder = tmp_path / "cache"
+    folder.mkdir()
+    for name in ("af_alloy", "bm_lewis"):
+        (folder / f"{name}.bin").write_bytes((KOKORO_VOICES / f"{name}.bin").read_bytes())
+    changed = bytearray((folder / "bm_lewis.bin").read_bytes())
+    changed[40] ^= 1
+    (folder / "bm_lewis.bin").write_bytes(bytes(changed))
+    assert [p.name for p in load_folder(folder, pinned=PACK_SHA256)] == ["af_alloy"]
+    assert [p.name for p in load_folder(folder)] == ["af_alloy", "bm_lewis"]
+
+
+def test_pinned_sums_match_the_official_packs() -> None:
+    for name in OFFICIAL_VOICES:
+        assert pack_sha256(read_pack_file(KOKORO_VOICES / f"{name}.bin")) == PACK_SHA256[name]
 
 
 def test_load_packs_downloads_into_settings_cache(

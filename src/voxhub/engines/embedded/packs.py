@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import os
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -13,6 +15,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
+from voxhub.engines.embedded.pack_sums import PACK_SHA256
 from voxhub.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -79,14 +82,35 @@ def read_pack_file(path: Path) -> np.ndarray:
     return np.asarray(array, dtype=np.float32).reshape(PACK_SHAPE)
 
 
-def load_folder(folder: Path) -> list[VoicePack]:
-    """Every readable `*.bin` / `*.npy` pack in a folder, sorted by name; bad files are skipped."""
+def pack_sha256(array: np.ndarray) -> str:
+    """sha256 of a pack's values as little-endian float32 (what `PACK_SHA256` pins)."""
+    return hashlib.sha256(np.ascontiguousarray(array, dtype="<f4").tobytes()).hexdigest()
+
+
+def check_pinned(name: str, array: np.ndarray, sums: Mapping[str, str]) -> None:
+    """Raise `ValueError` unless `array` is exactly the pack pinned under `name`."""
+    expected = sums.get(name)
+    if expected is None:
+        raise ValueError(f"{name}: no pinned sha256, refusing an unknown pack")
+    if pack_sha256(array) != expected:
+        raise ValueError(f"{name}: sha256 does not match the pinned sum")
+
+
+def load_folder(folder: Path, pinned: Mapping[str, str] | None = None) -> list[VoicePack]:
+    """Every readable `*.bin` / `*.npy` pack in a folder, sorted by name; bad files are skipped.
+
+    With `pinned`, a pack must match its pinned sum (the download cache); a configured folder
+    may hold packs of the user's own.
+    """
     packs: dict[str, VoicePack] = {}
     for path in sorted([*folder.glob("*.bin"), *folder.glob("*.npy")]):
         if path.stem in packs:
             continue
         try:
-            packs[path.stem] = make_pack(path.stem, read_pack_file(path))
+            array = read_pack_file(path)
+            if pinned is not None:
+                check_pinned(path.stem, array, pinned)
+            packs[path.stem] = make_pack(path.stem, array)
         except (OSError, ValueError) as exc:
             log.warning("skipping voice pack %s: %s", path, exc)
     return [packs[name] for name in sorted(packs)]
@@ -122,11 +146,12 @@ def download_packs(
     base_url: str = HF_VOICES_URL,
     probe_timeout: float = 3.0,
     timeout: float = 30.0,
+    sums: Mapping[str, str] = PACK_SHA256,
 ) -> list[str]:
     """Fetch missing packs as `<name>.bin` into `folder`; returns the names fetched now.
 
     A quick probe first, so a machine without network starts in seconds rather than waiting
-    out one timeout per pack.
+    out one timeout per pack. A pack whose values do not match its pinned sha256 is not kept.
     """
     missing = [n for n in names if not (folder / f"{n}.bin").exists()]
     if not missing:
@@ -146,7 +171,9 @@ def download_packs(
             try:
                 response = client.get(f"{base}/{name}.pt")
                 response.raise_for_status()
-                _write_atomic(folder / f"{name}.bin", parse_pt(response.content))
+                array = parse_pt(response.content)
+                check_pinned(name, array, sums)
+                _write_atomic(folder / f"{name}.bin", array)
                 fetched.append(name)
             except (httpx.HTTPError, ValueError, RuntimeError, OSError) as exc:
                 log.warning("voice pack %s not downloaded: %s", name, exc)
@@ -173,7 +200,7 @@ def load_packs(
     cache = settings.cache_dir / "kokoro_voices"
     if settings.engine.kokoro_download:
         download_packs(cache, base_url=base_url, probe_timeout=probe_timeout)
-    packs = load_folder(cache) if cache.is_dir() else []
+    packs = load_folder(cache, pinned=PACK_SHA256) if cache.is_dir() else []
     if packs:
         return packs, "cache"
     return load_wheel_packs(), "wheel"
