@@ -8,6 +8,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import boto3
@@ -16,6 +17,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from tests.conftest_seaweed import SeaweedS3
+from voxhub.core.clock import utcnow
 from voxhub.settings import Settings, StorageSettings
 from voxhub.storage.base import BlobNotFound, BlobStore
 from voxhub.storage.factory import build_blob_store, open_blob_store
@@ -160,6 +162,21 @@ async def test_list_sorted_and_filtered(store: BlobStore) -> None:
     assert await store.list("missing/") == []
 
 
+async def test_list_info_gives_each_key_its_write_time(store: BlobStore) -> None:
+    # S3 reports LastModified in whole seconds: allow a second either side.
+    before = utcnow() - timedelta(seconds=1.5)
+    for key in ["a/2", "a/1", "a/sub/3", "b/4"]:
+        await store.put(key, b".")
+    after = utcnow() + timedelta(seconds=1.5)
+    infos = await store.list_info("a/")
+    assert [info.key for info in infos] == ["a/1", "a/2", "a/sub/3"]
+    for info in infos:
+        assert info.modified_at.utcoffset() == timedelta(0)
+        assert before <= info.modified_at <= after
+    assert [info.key for info in await store.list_info()] == await store.list()
+    assert await store.list_info("missing/") == []
+
+
 async def test_binary_5mb(store: BlobStore) -> None:
     data = bytes(range(256)) * 4 + os.urandom(5 * MB)
     await store.put("big/blob.bin", data)
@@ -273,6 +290,17 @@ async def test_local_sweep_temp(tmp_path: Path) -> None:
     assert temp_files(root) == []
     assert not (root / "fresh").exists()  # folders the crash created are gone too
     assert await store.get("keep/me") == b"x"
+
+
+async def test_local_list_info_reads_file_times_and_skips_temp_files(tmp_path: Path) -> None:
+    root = tmp_path / "blobs"
+    store = LocalBlobStore(root)
+    await store.put("voices/v/old.flac", b"x")
+    os.utime(root / "voices/v/old.flac", (1_000_000_000, 1_000_000_000))
+    crash_put(root, "voices/v/new.flac")
+    [info] = await store.list_info("voices/")
+    assert info.key == "voices/v/old.flac"
+    assert info.modified_at.timestamp() == 1_000_000_000
 
 
 async def test_local_delete_prunes_empty_folders_not_root(tmp_path: Path) -> None:

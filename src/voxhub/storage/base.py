@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import builtins
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 
 class BlobNotFound(KeyError):
     """No blob under that key."""
+
+
+@dataclass(frozen=True)
+class BlobInfo:
+    """A stored key and when it was last written (timezone-aware UTC)."""
+
+    key: str
+    modified_at: datetime
 
 
 @runtime_checkable
@@ -30,6 +41,13 @@ class BlobStore(Protocol):
 
     async def list(self, prefix: str = "") -> list[str]:
         """Keys under `prefix`, sorted."""
+
+    async def list_info(self, prefix: str = "") -> builtins.list[BlobInfo]:
+        """Keys under `prefix` with their last-write times, sorted by key.
+
+        The orphan sweep needs the times: a blob younger than its grace period may belong to an
+        upload whose rows are not committed yet.
+        """
 
     async def aclose(self) -> None:
         """Release connections."""

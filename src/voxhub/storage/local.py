@@ -11,9 +11,10 @@ import secrets
 import stat
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
-from voxhub.storage.base import BlobNotFound
+from voxhub.storage.base import BlobInfo, BlobNotFound
 from voxhub.storage.keys import TEMP_PREFIX, validate_key, validate_prefix
 
 # Voice recordings are biometric data: only the service's own user may read them.
@@ -61,6 +62,10 @@ class LocalBlobStore:
     async def list(self, prefix: str = "") -> builtins.list[str]:
         """Keys under `prefix`, sorted; in-flight and crashed temp files are never listed."""
         return await asyncio.to_thread(self._list, validate_prefix(prefix))
+
+    async def list_info(self, prefix: str = "") -> builtins.list[BlobInfo]:
+        """Keys under `prefix` with their files' modification times, sorted by key."""
+        return await asyncio.to_thread(self._list_info, validate_prefix(prefix))
 
     async def sweep_temp(self, older_than_s: float) -> int:
         """Remove temp files left by crashed writes, older than `older_than_s`; returns how many."""
@@ -223,15 +228,28 @@ class LocalBlobStore:
             os.close(base_fd)
 
     def _list(self, prefix: str) -> _Names:
-        keys = []
-        for folder, _, files, dirnames in self._walk(prefix, topdown=True):
+        return sorted(key for key, _ in self._keys(prefix))
+
+    def _list_info(self, prefix: str) -> builtins.list[BlobInfo]:
+        infos = []
+        for key, (name, dir_fd) in self._keys(prefix):
+            try:
+                mtime = os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mtime
+            except FileNotFoundError:
+                continue  # removed since the walk saw it
+            infos.append(BlobInfo(key, datetime.fromtimestamp(mtime, UTC)))
+        return sorted(infos, key=lambda info: info.key)
+
+    def _keys(self, prefix: str) -> Iterator[tuple[str, tuple[str, int]]]:
+        """(key, (file name, folder fd)) of every blob under `prefix`; the fd is open only
+        until the walk moves on."""
+        for folder, dir_fd, files, dirnames in self._walk(prefix, topdown=True):
             # Top-down walks let us skip subtrees that cannot hold a matching key.
             dirnames[:] = [d for d in dirnames if _may_match(f"{folder}/{d}/".lstrip("/"), prefix)]
             for name in files:
                 key = f"{folder}/{name}" if folder else name
                 if not name.startswith(TEMP_PREFIX) and key.startswith(prefix):
-                    keys.append(key)
-        return sorted(keys)
+                    yield key, (name, dir_fd)
 
     def _delete_prefix(self, prefix: str) -> int:
         removed = 0

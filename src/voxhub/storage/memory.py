@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import builtins
+from datetime import datetime
 
-from voxhub.storage.base import BlobNotFound
+from voxhub.core.clock import utcnow
+from voxhub.storage.base import BlobInfo, BlobNotFound
 from voxhub.storage.keys import validate_key, validate_prefix
 
 
@@ -14,12 +16,15 @@ class MemoryBlobStore:
     def __init__(self) -> None:
         self._blobs: dict[str, bytes] = {}
         self.content_types: dict[str, str | None] = {}
+        # Public so tests can age a blob past the orphan sweep's grace period.
+        self.modified: dict[str, datetime] = {}
 
     async def put(self, key: str, data: bytes, content_type: str | None = None) -> None:
         """Store a copy of `data` under `key`."""
         # bytes() copies a bytearray, so a caller mutating its buffer cannot change the blob.
         self._blobs[validate_key(key)] = bytes(data)
         self.content_types[key] = content_type
+        self.modified[key] = utcnow()
 
     async def get(self, key: str) -> bytes:
         """The blob under `key`; raises `BlobNotFound`."""
@@ -36,6 +41,7 @@ class MemoryBlobStore:
         """Remove the blob; no error if it is already gone."""
         self._blobs.pop(validate_key(key), None)
         self.content_types.pop(key, None)
+        self.modified.pop(key, None)
 
     async def delete_prefix(self, prefix: str) -> int:
         """Remove every blob whose key starts with `prefix`; returns how many."""
@@ -48,6 +54,10 @@ class MemoryBlobStore:
         """Keys under `prefix`, sorted."""
         validate_prefix(prefix)
         return sorted(key for key in self._blobs if key.startswith(prefix))
+
+    async def list_info(self, prefix: str = "") -> builtins.list[BlobInfo]:
+        """Keys under `prefix` with their last-write times, sorted by key."""
+        return [BlobInfo(key, self.modified[key]) for key in await self.list(prefix)]
 
     async def aclose(self) -> None:
         """Nothing to release."""

@@ -7,13 +7,14 @@ import builtins
 import functools
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, cast
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from voxhub.storage.base import BlobNotFound
+from voxhub.storage.base import BlobInfo, BlobNotFound
 from voxhub.storage.keys import validate_key, validate_prefix
 
 if TYPE_CHECKING:
@@ -52,6 +53,14 @@ def _client_config(region: str) -> Config:
         request_checksum_calculation="when_required",
         response_checksum_validation="when_required",
     )
+
+
+def _utc(at: datetime | None) -> datetime:
+    # A gateway that leaves LastModified out gets "just written": its blobs are never too old
+    # for the orphan sweep to be sure of.
+    if at is None:
+        return datetime.now(UTC)
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
 def _error_code(exc: ClientError) -> str:
@@ -127,6 +136,13 @@ class S3BlobStore:
         keys = await asyncio.to_thread(lambda: builtins.list(self._iter_keys(full)))
         return sorted(key.removeprefix(self.prefix) for key in keys)
 
+    async def list_info(self, prefix: str = "") -> builtins.list[BlobInfo]:
+        """Keys under `prefix` with the store's LastModified times, sorted by key."""
+        full = self.prefix + validate_prefix(prefix)
+        objects = await asyncio.to_thread(lambda: builtins.list(self._iter_objects(full)))
+        infos = [BlobInfo(key.removeprefix(self.prefix), _utc(at)) for key, at in objects]
+        return sorted(infos, key=lambda info: info.key)
+
     async def aclose(self) -> None:
         """Close the client's connection pool."""
         await asyncio.to_thread(self._client.close)
@@ -174,11 +190,15 @@ class S3BlobStore:
             body.close()
 
     def _iter_keys(self, full_prefix: str) -> Iterator[str]:
+        for key, _ in self._iter_objects(full_prefix):
+            yield key
+
+    def _iter_objects(self, full_prefix: str) -> Iterator[tuple[str, datetime | None]]:
         paginator = self._client.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=self.bucket, Prefix=full_prefix):
             for obj in page.get("Contents", []):
                 if "Key" in obj:
-                    yield obj["Key"]
+                    yield obj["Key"], obj.get("LastModified")
 
     def _delete_prefix(self, full_prefix: str) -> int:
         # Deleting page by page keeps memory flat however many blobs match; list_objects_v2
