@@ -13,10 +13,14 @@ import logging
 import re
 import time
 from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.routing import APIRoute
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.responses import Response
 from starlette.routing import Match
 from starlette.types import Scope
@@ -26,8 +30,11 @@ from voxhub.accounts.models import Role, User
 from voxhub.accounts.principal import Principal
 from voxhub.api.deps import ContainerDep, SessionDep
 from voxhub.api.errors import domain_problem
-from voxhub.core.errors import Forbidden, InvalidInput, Unauthenticated
+from voxhub.core.clock import utcnow
+from voxhub.core.errors import Forbidden, InvalidInput, Unauthenticated, VoxhubError
+from voxhub.db.claims import attach_claim
 from voxhub.security.deps import enforce
+from voxhub.security.signature_models import UsedSignature
 from voxhub.settings import SecuritySettings
 
 log = logging.getLogger(__name__)
@@ -45,6 +52,11 @@ CHALLENGE = 'HMAC-SHA256 realm="voxhub-internal", headers="X-Daezend-Timestamp X
 class InvalidSignature(Unauthenticated):
     code = "invalid_signature"
     title = "Invalid signature"
+
+
+class SignatureReplayed(Unauthenticated):
+    code = "signature_replayed"
+    title = "Signature already used"
 
 
 class IdempotencyKeyRequired(InvalidInput):
@@ -140,10 +152,56 @@ class HmacRoute(APIRoute):
                     f"send X-Idempotency-Key (1-{MAX_KEY_CHARS} characters) with internal calls"
                 )
                 return domain_problem(missing, status=400)
+            container = request.app.state.container
+            claim = SignatureClaim.of(request.headers[SIGNATURE], sec.hmac_max_skew_s)
+            if await claim.already_used(container.sessions):
+                # The same signed bytes under a new idempotency key: a captured call replayed.
+                # (Under the same key the idempotency layer has already replayed the answer.)
+                log.warning(
+                    "refused replayed internal call %s %s", request.method, request.url.path
+                )
+                resp = domain_problem(SignatureReplayed(REPLAYED))
+                resp.headers["WWW-Authenticate"] = CHALLENGE
+                return resp
+            attach_claim(request.scope.setdefault("state", {}), claim)
             request.state.hmac_verified = True
             return await original(request)
 
         return handler
+
+
+REPLAYED = "this signed request was already accepted; sign each call afresh"
+
+
+@dataclass(frozen=True)
+class SignatureClaim:
+    """An accepted signature, remembered with the call's effect for twice the skew window.
+
+    Inside the window the timestamp alone cannot tell a retry from a replay; after it the
+    timestamp refuses the call, so the row can go.
+    """
+
+    digest: str
+    expires_at: datetime
+
+    @classmethod
+    def of(cls, signature: str, skew_s: int) -> SignatureClaim:
+        digest = hashlib.sha256(signature.strip().lower().encode()).hexdigest()
+        return cls(digest, utcnow() + timedelta(seconds=2 * skew_s))
+
+    async def already_used(self, sessions: async_sessionmaker[AsyncSession]) -> bool:
+        async with sessions() as session:
+            row = await session.get(UsedSignature, self.digest)
+        return row is not None and row.expires_at > utcnow()
+
+    def record(self) -> UsedSignature:
+        return UsedSignature(digest=self.digest, expires_at=self.expires_at)
+
+    def conflict(self, exc: IntegrityError) -> VoxhubError | None:
+        """A racing copy of this call committed first."""
+        if "hmac_signatures" not in str(getattr(exc, "orig", exc)):
+            return None
+        return SignatureReplayed(REPLAYED)
 
 
 def signed_call(scope: Scope, body: bytes) -> bool | None:

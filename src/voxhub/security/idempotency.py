@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from voxhub.accounts import api_keys
 from voxhub.accounts.tokens import InvalidToken, verify
 from voxhub.bootstrap import Container
+from voxhub.db.claims import attach_claim
 from voxhub.security import idempotency_store as store
 from voxhub.security.hmac import signed_call
 
@@ -117,7 +118,7 @@ class IdempotencyMiddleware:
             await _answer_from(existing, fingerprint, send)
             return
         claim = store.pending(who, route, key, fingerprint, c.settings.security.idempotency_ttl_s)
-        scope.setdefault("state", {})["idempotency_claim"] = claim
+        attach_claim(scope.setdefault("state", {}), claim)
         await self._run_and_record(scope, body, receive, send, c, claim)
 
     async def _run_and_record(

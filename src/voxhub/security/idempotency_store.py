@@ -7,9 +7,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from voxhub.core.clock import utcnow
+from voxhub.core.errors import IdempotencyInFlight, VoxhubError
 from voxhub.security.idempotency_models import IdempotencyRecord
 
 
@@ -34,6 +36,14 @@ class PendingClaim:
             headers={},
             created_at=utcnow(),
             expires_at=self.expires_at,
+        )
+
+    def conflict(self, exc: IntegrityError) -> VoxhubError | None:
+        """Another request with this key committed first."""
+        if "idempotency_keys" not in str(getattr(exc, "orig", exc)):
+            return None
+        return IdempotencyInFlight(
+            "a request with this Idempotency-Key is still running or just finished"
         )
 
 
@@ -81,8 +91,3 @@ async def complete(
             .values(state="done", status=status, headers=headers, body=body)
         )
         await session.commit()
-
-
-def is_claim_conflict(exc: BaseException) -> bool:
-    """Whether a failed commit lost the race for an idempotency key (SQLite and PostgreSQL)."""
-    return "idempotency_keys" in str(getattr(exc, "orig", exc))
