@@ -104,12 +104,6 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         docs_url="/docs" if docs else None,
         redoc_url="/redoc" if docs else None,
         openapi_url="/openapi.json" if docs else None,
-        # A voice upload needs a few files and a dozen fields; refuse floods before parsing them.
-        form_limits={
-            "max_files": settings.limits.max_files_per_upload,
-            "max_fields": 32,
-            "max_part_size": 64 * 1024,
-        },
     )
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(

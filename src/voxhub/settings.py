@@ -27,6 +27,9 @@ class LimitSettings(BaseSettings):
     max_text_chars: int = 5_000
     max_job_text_chars: int = 100_000
     max_files_per_upload: int = 5
+    # A voice upload has a dozen short form fields (tags may repeat); nothing needs more.
+    max_form_fields: int = Field(32, ge=1)
+    max_form_part_bytes: int = Field(64 * 1024, ge=1024)
 
 
 class StorageSettings(BaseSettings):

@@ -23,6 +23,7 @@ STATUS: list[tuple[type[e.VoxhubError], int]] = [
     (e.PayloadTooLarge, 413),
     (e.TextTooLong, 413),
     (e.UnsupportedMediaType, 415),
+    (e.InvalidMultipart, 400),
     (e.InvalidInput, 422),
     (e.Conflict, 409),
     (e.RateLimited, 429),

@@ -6,15 +6,15 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import Response
 
 from voxhub.api.errors import domain_problem, validation_problem
+from voxhub.api.forms import FormRoute
 from voxhub.core.errors import AudioUndecodable, InvalidText, UnsupportedMediaType
 
 
-class BadRequestRoute(APIRoute):
+class BadRequestRoute(FormRoute):
     """Seed 002 answers bad files, empty text and unknown formats with 400 rather than 415/422."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:

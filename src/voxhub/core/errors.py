@@ -11,6 +11,11 @@ Tree (each leaf has a stable `code` that clients may rely on):
     │   └── EngineNotFound            engine_not_found
     ├── InvalidInput                  invalid_input
     │   ├── PayloadTooLarge           payload_too_large
+    │   │   ├── TooManyFiles          too_many_files
+    │   │   ├── TooManyFields         too_many_fields
+    │   │   └── PartTooLarge          part_too_large
+    │   ├── InvalidMultipart          invalid_multipart
+    │   ├── InvalidCursor             invalid_cursor
     │   ├── TextTooLong               text_too_long
     │   ├── UnsupportedMediaType      unsupported_media_type
     │   ├── AudioUndecodable          audio_undecodable
@@ -84,6 +89,31 @@ class InvalidInput(VoxhubError):
 class PayloadTooLarge(InvalidInput):
     code = "payload_too_large"
     title = "Payload too large"
+
+
+class TooManyFiles(PayloadTooLarge):
+    code = "too_many_files"
+    title = "Too many files"
+
+
+class TooManyFields(PayloadTooLarge):
+    code = "too_many_fields"
+    title = "Too many form fields"
+
+
+class PartTooLarge(PayloadTooLarge):
+    code = "part_too_large"
+    title = "Form field too large"
+
+
+class InvalidMultipart(InvalidInput):
+    code = "invalid_multipart"
+    title = "Malformed form body"
+
+
+class InvalidCursor(InvalidInput):
+    code = "invalid_cursor"
+    title = "Invalid cursor"
 
 
 class TextTooLong(InvalidInput):

@@ -9,6 +9,7 @@ from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
 
 from voxhub.accounts.deps import CurrentPrincipal
 from voxhub.api.deps import ContainerDep, SessionDep
+from voxhub.api.forms import FormRoute
 from voxhub.api.validation import parse
 from voxhub.audio.encode import FORMATS, encode
 from voxhub.security.deps import limited
@@ -25,7 +26,7 @@ from voxhub.voices.schemas import (
 )
 from voxhub.voices.service import Upload
 
-router = APIRouter(prefix="/api/v1/voices", tags=["voices"])
+router = APIRouter(prefix="/api/v1/voices", tags=["voices"], route_class=FormRoute)
 
 
 async def read_uploads(file: UploadFile | None, files: list[UploadFile] | None) -> list[Upload]:
