@@ -20,6 +20,7 @@ from voxhub.security.ratelimit import RateLimiter
 from voxhub.settings import Settings
 from voxhub.storage.base import BlobStore
 from voxhub.storage.factory import open_blob_store
+from voxhub.storage.sweep import start_sweep, stop_sweep
 
 log = logging.getLogger(__name__)
 
@@ -90,12 +91,14 @@ async def build_container(
     jobs.register("voice.refine", lambda ctx: refine_job(container, ctx))
     if run_jobs:
         await jobs.start()
+        start_sweep(container)
     return container
 
 
 async def close_container(container: Container) -> None:
     """Stop jobs, release engines, storage and the database pool."""
     await container.jobs.stop()
+    await stop_sweep(container)
     await container.limiter.aclose()
     await container.engines.aclose()
     await container.blobs.aclose()

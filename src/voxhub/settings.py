@@ -45,6 +45,10 @@ class StorageSettings(BaseSettings):
     s3_access_key: str | None = None
     s3_secret_key: str | None = None
     s3_prefix: str = ""
+    # The sweep retries promised blob removals and removes blobs no row refers to; 0: never.
+    sweep_interval_s: float = Field(300.0, ge=0)
+    # Younger blobs may belong to an upload whose rows are not committed yet.
+    sweep_grace_s: float = Field(3600.0, ge=60)
 
 
 class EngineSettings(BaseSettings):

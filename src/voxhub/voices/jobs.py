@@ -5,16 +5,22 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from sqlalchemy import select
+
 from voxhub.bootstrap import Container
 from voxhub.engines.base import ProfileStatus, RefiningEngine
 from voxhub.jobs.errors import PermanentJobError
 from voxhub.jobs.runner import JobContext
-from voxhub.voices.models import Voice
-from voxhub.voices.profiles import load_reference_audio, profile_for, store_profile
+from voxhub.storage.outbox import discard, drain
+from voxhub.voices.models import Voice, VoiceProfileRow
+from voxhub.voices.profiles import current_profile, load_reference_audio, store_profile
+
+SUPERSEDED = "superseded: a newer profile was stored while this one was refined; kept that one"
 
 
 async def refine_job(c: Container, ctx: JobContext) -> dict[str, Any]:
-    """Improve the voice's profile and replace the instant one when done."""
+    """Improve the voice's profile and replace the instant one when done, unless the profile
+    was replaced meanwhile (a new reference, an engine upgrade): the newer one is kept."""
     voice_id = str(ctx.payload["voice_id"])
     engine = c.engines.get(ctx.payload.get("engine"))
     if not isinstance(engine, RefiningEngine):
@@ -23,8 +29,10 @@ async def refine_job(c: Container, ctx: JobContext) -> dict[str, Any]:
         voice = await session.get(Voice, voice_id)
         if voice is None:
             raise PermanentJobError("voice_not_found", "the voice was deleted")
+        instant, revision = await current_profile(c, session, voice, engine)
+        # Read after the revision: a reference added since then bumps it, and the write fails.
+        await session.refresh(voice, ["references"])
         reference = await load_reference_audio(c, voice)
-        instant = await profile_for(c, session, voice, engine)
     loop = asyncio.get_running_loop()
 
     def report(fraction: float, message: str) -> None:
@@ -34,27 +42,38 @@ async def refine_job(c: Container, ctx: JobContext) -> dict[str, Any]:
     try:
         refined = await engine.refine(reference, instant, report)
     except Exception:
-        await _mark(c, voice_id, ProfileStatus.failed, None)
+        await _mark_failed(c, voice_id, engine.info.name, revision)
         raise
     await ctx.progress(95, "store")
     async with c.sessions() as session:
-        voice = await session.get(Voice, voice_id)
-        if voice is None:
-            raise PermanentJobError("voice_not_found", "the voice was deleted")
-        _, old_key = await store_profile(c, session, voice_id, refined)
-        voice.profile_status = ProfileStatus.ready
-        voice.profile_similarity = refined.metrics.get("similarity_estimate")
-        await session.commit()
-    if old_key:
-        await c.blobs.delete(old_key)
-    return {"voice_id": voice_id, "metrics": refined.metrics}
+        stored = await store_profile(c, session, voice_id, refined, if_revision=revision)
+        if stored is None:  # also when the voice was deleted: its profile row went with it
+            await ctx.progress(99, "store", SUPERSEDED)
+            return {"voice_id": voice_id, "superseded": True, "metrics": refined.metrics}
+        try:
+            voice = await session.get(Voice, voice_id)
+            if voice is not None:
+                voice.profile_status = ProfileStatus.ready
+                voice.profile_similarity = refined.metrics.get("similarity_estimate")
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            await discard(c.blobs, [stored.blob_key])
+            raise
+    if stored.removal_id:
+        await drain(c.sessions, c.blobs, [stored.removal_id])
+    return {"voice_id": voice_id, "superseded": False, "metrics": refined.metrics}
 
 
-async def _mark(c: Container, voice_id: str, status: ProfileStatus, sim: float | None) -> None:
+async def _mark_failed(c: Container, voice_id: str, engine: str, revision: int) -> None:
+    """The voice's status says the refinement failed, unless a newer profile owns it now."""
     async with c.sessions() as session:
+        current = await session.scalar(
+            select(VoiceProfileRow.revision).where(
+                VoiceProfileRow.voice_id == voice_id, VoiceProfileRow.engine == engine
+            )
+        )
         voice = await session.get(Voice, voice_id)
-        if voice is not None:
-            voice.profile_status = status
-            if sim is not None:
-                voice.profile_similarity = sim
+        if voice is not None and current == revision:
+            voice.profile_status = ProfileStatus.failed
             await session.commit()

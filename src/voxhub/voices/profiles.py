@@ -3,18 +3,30 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import io
+from dataclasses import dataclass
+from typing import Any, overload
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voxhub.audio.decode import decode
 from voxhub.bootstrap import Container
+from voxhub.core.clock import utcnow
+from voxhub.core.errors import Conflict
 from voxhub.core.ids import new_id
 from voxhub.engines.base import Engine, ProfileStatus, Reference, VoiceProfile
+from voxhub.storage.base import BlobNotFound
+from voxhub.storage.outbox import discard, drain, enqueue
 from voxhub.voices.models import Voice, VoiceProfileRow
+
+# How often a profile read may find the row replaced under it before giving up.
+_RACES = 3
 
 
 def embedding_to_npy(embedding: np.ndarray) -> bytes:
@@ -50,48 +62,169 @@ async def load_reference_audio(c: Container, voice: Voice) -> Reference:
     return Reference(samples, rate, npy_to_embedding(voice.embedding), seed=seed)
 
 
+@dataclass(frozen=True)
+class StoredProfile:
+    """A profile written in the caller's transaction; drain `removal_id` after the commit."""
+
+    blob_key: str
+    removal_id: str | None  # the outbox row removing the blob it replaced
+
+
+@overload
 async def store_profile(
     c: Container, session: AsyncSession, voice_id: str, profile: VoiceProfile
-) -> tuple[VoiceProfileRow, str | None]:
-    """Write the profile blob and upsert its row (uncommitted); returns the replaced blob key."""
+) -> StoredProfile: ...
+
+
+@overload
+async def store_profile(
+    c: Container, session: AsyncSession, voice_id: str, profile: VoiceProfile, *, if_revision: int
+) -> StoredProfile | None: ...
+
+
+async def store_profile(
+    c: Container,
+    session: AsyncSession,
+    voice_id: str,
+    profile: VoiceProfile,
+    *,
+    if_revision: int | None = None,
+) -> StoredProfile | None:
+    """Write the profile blob and insert or replace its row (uncommitted), bumping its revision.
+
+    A writer whose work started from the row at `if_revision` (0: no row yet) must not replace
+    a profile stored meanwhile: then the newer one is kept, the answer is None and this
+    profile's blob is already removed. Without it (a new reference: the newest input there is)
+    the row is replaced whatever it holds.
+    """
+    return await _store(c, session, voice_id, profile, if_revision)
+
+
+async def _store(
+    c: Container,
+    session: AsyncSession,
+    voice_id: str,
+    profile: VoiceProfile,
+    if_revision: int | None,
+) -> StoredProfile | None:
+    # The replaced blob's removal is promised in the same transaction, so it happens exactly
+    # when (and only if) the replacement commits.
     key = f"voices/{voice_id}/profiles/{profile.engine}-{new_id()}.bin"
     await c.blobs.put(key, profile.data, "application/octet-stream")
-    row = await session.scalar(
-        select(VoiceProfileRow).where(
-            VoiceProfileRow.voice_id == voice_id, VoiceProfileRow.engine == profile.engine
-        )
+    try:
+        stored, old_key = await _replace_row(session, voice_id, profile, key, if_revision)
+    except BaseException:
+        await discard(c.blobs, [key])
+        raise
+    if not stored:
+        await discard(c.blobs, [key])
+        return None
+    removal = enqueue(session, old_key, "profile_replaced") if old_key else None
+    return StoredProfile(key, removal.id if removal else None)
+
+
+async def _replace_row(
+    session: AsyncSession,
+    voice_id: str,
+    profile: VoiceProfile,
+    key: str,
+    if_revision: int | None,
+) -> tuple[bool, str | None]:
+    """(whether the row was written, the blob key it held before)."""
+    mine = (VoiceProfileRow.voice_id == voice_id, VoiceProfileRow.engine == profile.engine)
+    values = {
+        "engine_version": profile.engine_version,
+        "status": str(profile.status),
+        "blob_key": key,
+        "metrics": dict(profile.metrics),
+    }
+    if if_revision == 0:
+        return await _insert_if_absent(session, voice_id, profile.engine, values), None
+    current = select(VoiceProfileRow.blob_key).where(*mine)
+    if if_revision is not None:
+        current = current.where(VoiceProfileRow.revision == if_revision)
+    old_key = await session.scalar(current)
+    if old_key is None:
+        if if_revision is not None:
+            return False, None
+        session.add(VoiceProfileRow(voice_id=voice_id, engine=profile.engine, **values))
+        return True, None
+    replace = update(VoiceProfileRow).where(*mine)
+    if if_revision is not None:
+        # Revisions only grow, so one still at `if_revision` still holds `old_key`.
+        replace = replace.where(VoiceProfileRow.revision == if_revision)
+    done = await session.execute(
+        replace.values(
+            **values, revision=VoiceProfileRow.revision + 1, updated_at=utcnow()
+        ).execution_options(synchronize_session=False)
     )
-    old_key = None
-    if row is None:
-        row = VoiceProfileRow(voice_id=voice_id, engine=profile.engine)
-        session.add(row)
-    else:
-        old_key = row.blob_key
-    row.engine_version = profile.engine_version
-    row.status = str(profile.status)
-    row.blob_key = key
-    row.metrics = dict(profile.metrics)
-    return row, old_key
+    return getattr(done, "rowcount", 0) == 1, old_key
+
+
+async def _insert_if_absent(
+    session: AsyncSession, voice_id: str, engine: str, values: dict[str, Any]
+) -> bool:
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    now = utcnow()
+    done = await session.execute(
+        insert(VoiceProfileRow)
+        .values(
+            id=new_id(),
+            voice_id=voice_id,
+            engine=engine,
+            revision=1,
+            created_at=now,
+            updated_at=now,
+            **values,
+        )
+        .on_conflict_do_nothing(index_elements=["voice_id", "engine"])
+    )
+    return getattr(done, "rowcount", 0) == 1
+
+
+async def current_profile(
+    c: Container, session: AsyncSession, voice: Voice, engine: Engine
+) -> tuple[VoiceProfile, int]:
+    """The voice's profile for `engine` and the row revision it is, enrolled afresh (and
+    committed) if missing or made by an older engine version."""
+    for _ in range(_RACES):
+        row = await session.scalar(
+            select(VoiceProfileRow)
+            .where(VoiceProfileRow.voice_id == voice.id, VoiceProfileRow.engine == engine.info.name)
+            .execution_options(populate_existing=True)
+        )
+        if row is not None and row.engine_version == engine.info.version:
+            # Missing when replaced since the row was read (then the rebuild below loses its
+            # revision check and the next round reads the new row), or lost: then rebuilt.
+            with contextlib.suppress(BlobNotFound):
+                data = await c.blobs.get(row.blob_key)
+                metrics = dict(row.metrics)
+                status = ProfileStatus(row.status)
+                return VoiceProfile(row.engine, row.engine_version, data, status, metrics), (
+                    row.revision
+                )
+        revision = row.revision if row is not None else 0
+        reference = await load_reference_audio(c, voice)
+        profile = await engine.enroll(reference)
+        stored = await store_profile(c, session, voice.id, profile, if_revision=revision)
+        if stored is None:
+            continue  # another writer stored one meanwhile: serve that one
+        try:
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            await discard(c.blobs, [stored.blob_key])
+            raise
+        if stored.removal_id:
+            await drain(c.sessions, c.blobs, [stored.removal_id])
+        return profile, revision + 1
+    raise Conflict("the voice's profile kept changing; try again")
 
 
 async def profile_for(
     c: Container, session: AsyncSession, voice: Voice, engine: Engine
 ) -> VoiceProfile:
     """The voice's profile for `engine`, enrolled afresh if missing or made by an older version."""
-    row = await session.scalar(
-        select(VoiceProfileRow).where(
-            VoiceProfileRow.voice_id == voice.id, VoiceProfileRow.engine == engine.info.name
-        )
-    )
-    if row is not None and row.engine_version == engine.info.version:
-        data = await c.blobs.get(row.blob_key)
-        return VoiceProfile(
-            row.engine, row.engine_version, data, ProfileStatus(row.status), dict(row.metrics)
-        )
-    reference = await load_reference_audio(c, voice)
-    profile = await engine.enroll(reference)
-    _, old_key = await store_profile(c, session, voice.id, profile)
-    await session.commit()
-    if old_key:
-        await c.blobs.delete(old_key)
+    profile, _ = await current_profile(c, session, voice, engine)
     return profile

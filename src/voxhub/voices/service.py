@@ -1,4 +1,5 @@
-"""Voice use cases. Blobs are written before the commit and removed again if it fails.
+"""Voice use cases. Blobs are written before the commit and removed again if it fails; blobs
+the rows stop needing are promised to the blob outbox in the same transaction.
 
 Reads live in `voxhub.voices.queries`; they are imported here so callers need one module.
 """
@@ -10,6 +11,7 @@ import hashlib
 from dataclasses import dataclass
 
 import numpy as np
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voxhub.accounts.principal import Principal
@@ -19,10 +21,11 @@ from voxhub.audio.speaker import mean_embedding
 from voxhub.audit import service as audit
 from voxhub.bootstrap import Container
 from voxhub.core.clock import utcnow
-from voxhub.core.errors import InvalidInput
+from voxhub.core.errors import Conflict, InvalidInput
 from voxhub.core.ids import new_id
 from voxhub.engines.base import ProfileStatus, Reference, RefiningEngine
 from voxhub.jobs.service import new_job
+from voxhub.storage.outbox import discard, drain, enqueue
 from voxhub.voices.filenames import clean_filename, file_type
 from voxhub.voices.models import Voice, VoiceReference
 from voxhub.voices.profiles import (
@@ -50,16 +53,21 @@ class _Processed:
     prepared: PreparedReference
     embedding: np.ndarray
     sha256: str
+    flac: bytes  # the cleaned reference as it is stored
 
 
 async def _process(c: Container, upload: Upload, denoise: bool) -> _Processed:
+    # Hashing 25 MB alone holds a core for tens of milliseconds: none of it runs on the loop.
+    return await asyncio.to_thread(_process_blocking, c, upload, denoise)
+
+
+def _process_blocking(c: Container, upload: Upload, denoise: bool) -> _Processed:
     s = c.settings
-    prepared = await asyncio.to_thread(
-        prepare_reference, upload.data, s.limits, s.working_sample_rate, denoise=denoise
-    )
+    prepared = prepare_reference(upload.data, s.limits, s.working_sample_rate, denoise=denoise)
     audio = prepared.audio
-    embedding = await asyncio.to_thread(c.speaker.embed, audio.samples, audio.sample_rate)
-    return _Processed(upload, prepared, embedding, hashlib.sha256(upload.data).hexdigest())
+    embedding = c.speaker.embed(audio.samples, audio.sample_rate)
+    flac = encode(audio.samples, audio.sample_rate, "flac")
+    return _Processed(upload, prepared, embedding, hashlib.sha256(upload.data).hexdigest(), flac)
 
 
 def _report(p: _Processed) -> ReferenceReportRead:
@@ -73,9 +81,7 @@ async def _store_references(
     for p in processed:
         ref_id = new_id()
         key = f"voices/{voice.id}/refs/{ref_id}.flac"
-        audio = p.prepared.audio
-        flac = await asyncio.to_thread(encode, audio.samples, audio.sample_rate, "flac")
-        await c.blobs.put(key, flac, "audio/flac")
+        await c.blobs.put(key, p.flac, "audio/flac")
         written.append(key)
         report = p.prepared.report
         voice.references.append(
@@ -99,12 +105,13 @@ async def _enroll(
 ) -> tuple[str | None, str | None]:
     """Instant profile now, plus a refinement job when the engine can refine.
 
-    Returns the job id to submit and the replaced profile blob to delete, both after commit.
+    Returns the job id to submit and the outbox row of the replaced profile blob to drain, both
+    after commit.
     """
     engine = c.engines.get()
     profile = await engine.enroll(reference)
-    row, old_key = await store_profile(c, session, voice.id, profile)
-    written.append(row.blob_key)
+    stored = await store_profile(c, session, voice.id, profile)
+    written.append(stored.blob_key)
     voice.profile_similarity = profile.metrics.get("similarity_estimate")
     voice.profile_status = str(profile.status)
     if isinstance(engine, RefiningEngine) and c.settings.engine.refine_profiles:
@@ -117,8 +124,8 @@ async def _enroll(
             steps=["search", "verify", "store"],
         )
         await session.flush()
-        return job.id, old_key
-    return None, old_key
+        return job.id, stored.removal_id
+    return None, stored.removal_id
 
 
 async def create_voice(
@@ -147,7 +154,7 @@ async def create_voice(
         embedding=embedding_to_npy(mean_embedding([p.embedding for p in processed])),
     )
     reference = Reference(
-        samples=np.concatenate([p.prepared.audio.samples for p in processed]),
+        samples=await _joined([p.prepared.audio.samples for p in processed]),
         sample_rate=c.settings.working_sample_rate,
         embedding=npy_to_embedding(voice.embedding),
         seed=seed_for(*(p.sha256.encode() for p in processed)),
@@ -156,17 +163,16 @@ async def create_voice(
     try:
         session.add(voice)
         await _store_references(c, voice, processed, written)
-        job_id, old_key = await _enroll(c, session, voice, reference, written)
+        job_id, removal_id = await _enroll(c, session, voice, reference, written)
         audit.record(
             session, "voice_cloned", actor_id=p.user_id, target_type="voice", target_id=voice.id
         )
         await session.commit()
     except BaseException:
         await session.rollback()
-        for key in written:
-            await c.blobs.delete(key)
+        await discard(c.blobs, written)
         raise
-    await _after_commit(c, job_id, old_key)
+    await _after_commit(c, job_id, removal_id)
     return voice, [_report(x) for x in processed]
 
 
@@ -182,13 +188,14 @@ async def add_reference(
     voice = await get_owned_voice(session, voice_id, p)
     if len(voice.references) >= c.settings.limits.max_files_per_upload * 4:
         raise InvalidInput("this voice has the most references allowed")
+    read = {r.id for r in voice.references}
     processed = await _process(c, upload, denoise)
     previous = await load_reference_audio(c, voice)
     embeddings = [npy_to_embedding(r.embedding) for r in voice.references] + [processed.embedding]
     voice.embedding = embedding_to_npy(mean_embedding(embeddings))
     voice.updated_at = utcnow()
     reference = Reference(
-        samples=np.concatenate([previous.samples, processed.prepared.audio.samples]),
+        samples=await _joined([previous.samples, processed.prepared.audio.samples]),
         sample_rate=c.settings.working_sample_rate,
         embedding=npy_to_embedding(voice.embedding),
         seed=seed_for(*(r.sha256.encode() for r in voice.references), processed.sha256.encode()),
@@ -196,23 +203,46 @@ async def add_reference(
     written: list[str] = []
     try:
         await _store_references(c, voice, [processed], written)
-        job_id, old_key = await _enroll(c, session, voice, reference, written)
+        job_id, removal_id = await _enroll(c, session, voice, reference, written)
+        await _check_references_unchanged(session, voice, read)
         audit.record(
             session, "reference_added", actor_id=p.user_id, target_type="voice", target_id=voice.id
         )
         await session.commit()
     except BaseException:
         await session.rollback()
-        for key in written:
-            await c.blobs.delete(key)
+        await discard(c.blobs, written)
         raise
-    await _after_commit(c, job_id, old_key)
+    await _after_commit(c, job_id, removal_id)
     return voice, _report(processed)
 
 
-async def _after_commit(c: Container, job_id: str | None, old_key: str | None) -> None:
-    if old_key:
-        await c.blobs.delete(old_key)
+async def _check_references_unchanged(session: AsyncSession, voice: Voice, read: set[str]) -> None:
+    """Refuse to store a profile made without a reference another upload added meanwhile.
+
+    The voice row stays locked until commit (PostgreSQL; SQLite holds its one write lock since
+    the flush), so of two concurrent uploads the second sees the first's reference.
+    """
+    await session.scalar(select(Voice.id).where(Voice.id == voice.id).with_for_update())
+    mine = {r.id for r in voice.references} - read
+    stored = set(
+        await session.scalars(select(VoiceReference.id).where(VoiceReference.voice_id == voice.id))
+    )
+    if stored != read | mine:
+        raise Conflict(
+            "the voice's references changed while this one was processed; send it again",
+            voice_id=voice.id,
+        )
+
+
+async def _joined(parts: list[np.ndarray]) -> np.ndarray:
+    # Minutes of audio from several references: a copy of hundreds of megabytes.
+    return await asyncio.to_thread(np.concatenate, parts)
+
+
+async def _after_commit(c: Container, job_id: str | None, removal_id: str | None) -> None:
+    if removal_id:
+        await drain(c.sessions, c.blobs, [removal_id])
     if job_id:
         c.jobs.submit(job_id)
 
@@ -232,9 +262,14 @@ async def update_voice(
 
 
 async def delete_voice(c: Container, session: AsyncSession, voice_id: str, p: Principal) -> None:
-    """Delete a voice, its references, profiles and generations: rows first, then blobs."""
+    """Delete a voice, its references, profiles and generations.
+
+    The rows and the promise to remove every blob under the voice commit together; the blobs go
+    right after, or, if the store fails, on a later sweep: the deletion stands either way.
+    """
     voice = await get_owned_voice(session, voice_id, p)
     await session.delete(voice)
+    removal = enqueue(session, f"voices/{voice_id}/", "voice_deleted")
     audit.record(
         session,
         "voice_deleted",
@@ -244,7 +279,7 @@ async def delete_voice(c: Container, session: AsyncSession, voice_id: str, p: Pr
         owner_id=voice.owner_id,
     )
     await session.commit()
-    await c.blobs.delete_prefix(f"voices/{voice_id}/")
+    await drain(c.sessions, c.blobs, [removal.id])
 
 
 __all__ = [
