@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 
-from voxhub.core.errors import InvalidInput
+from voxhub.core.errors import InvalidCursor
 
 
 def encode_cursor(created_at: datetime, row_id: str) -> str:
@@ -16,10 +17,27 @@ def encode_cursor(created_at: datetime, row_id: str) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    """The (created_at, id) a cursor points after; InvalidInput if it was not made here."""
+    """The (created_at, id) a cursor points after; InvalidCursor if it was not made here."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        stamp, row_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        return datetime.fromisoformat(stamp), str(row_id)
-    except (ValueError, TypeError) as exc:
-        raise InvalidInput("cursor is not valid", field="cursor") from exc
+        decoded = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, binascii.Error) as exc:
+        raise _invalid() from exc
+    if not (
+        isinstance(decoded, list) and len(decoded) == 2 and all(isinstance(x, str) for x in decoded)
+    ):
+        raise _invalid()
+    stamp, row_id = decoded
+    try:
+        at = datetime.fromisoformat(stamp)
+        # Rows are compared in UTC: a naive time could mean any zone, and SQLite compares text.
+        utc = at.astimezone(UTC) if at.tzinfo is not None else None
+    except (ValueError, OverflowError) as exc:
+        raise _invalid() from exc
+    if utc is None:
+        raise _invalid()
+    return utc, row_id
+
+
+def _invalid() -> InvalidCursor:
+    return InvalidCursor("cursor is not one this API made; start again without it", field="cursor")

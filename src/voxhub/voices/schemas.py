@@ -4,30 +4,54 @@ from __future__ import annotations
 
 import base64
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 LANGUAGE = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$"
 Visibility = Literal["private", "public"]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Language = Annotated[str, StringConstraints(pattern=LANGUAGE)]
+
+
+def _no_default(schema: dict[str, Any]) -> None:
+    # Omitting a field keeps it; "default: null" would tell clients that null is allowed.
+    schema.pop("default", None)
 
 
 class VoiceUpdate(BaseModel):
-    """Fields a PATCH may change; anything else is refused."""
+    """Fields a PATCH may change; anything else is refused. Omitted fields stay as they are.
+
+    null clears what may be empty (`description` to "", `tags` to []); the other fields always
+    have a value, so null for them is a 422 (their schema does not allow it either).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(None, min_length=1, max_length=200)
+    name: Name | SkipJsonSchema[None] = Field(None, json_schema_extra=_no_default)
     description: str | None = Field(None, max_length=2000)
-    language: str | None = Field(None, pattern=LANGUAGE)
-    is_kids_voice: bool | None = None
+    language: Language | SkipJsonSchema[None] = Field(None, json_schema_extra=_no_default)
+    is_kids_voice: bool | SkipJsonSchema[None] = Field(None, json_schema_extra=_no_default)
     tags: list[str] | None = Field(None, max_length=20)
-    visibility: Visibility | None = None
+    visibility: Visibility | SkipJsonSchema[None] = Field(None, json_schema_extra=_no_default)
+
+    @field_validator("name", "language", "is_kids_voice", "visibility")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("may not be null; leave the field out to keep its value")
+        return value
+
+    @field_validator("description")
+    @classmethod
+    def _clear_description(cls, description: str | None) -> str:
+        return description or ""
 
     @field_validator("tags")
     @classmethod
-    def _clean_tags(cls, tags: list[str] | None) -> list[str] | None:
-        return clean_tags(tags) if tags is not None else None
+    def _clean_tags(cls, tags: list[str] | None) -> list[str]:
+        return clean_tags(tags) if tags is not None else []
 
 
 class VoiceCreate(BaseModel):
