@@ -6,12 +6,15 @@ principal and route. A retry with the same body replays the stored first respons
 409; a key over 255 characters is 400. A new key is claimed by inserting its row in the same
 transaction as the request's effect (see `voxhub.api.deps.get_session`): a request that fails
 before committing stores nothing, and of two racing requests only one commits; the other's
-commit fails on the key's primary key, is rolled back, and answers 409. After the response, the
-committed claim is completed with the status, replayed headers and body.
+commit fails on the key's primary key, is rolled back, and answers 409. Before the answer
+leaves, the committed claim is completed with the status, replayed headers and body; answers
+that carry a credential (`Cache-Control: no-store`), are streamed, or are too large are recorded
+without their body, and a retry with their key answers 409 `idempotency_replay_unavailable`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from typing import Any
@@ -28,6 +31,8 @@ from voxhub.security.hmac import signed_call
 HEADERS = (b"idempotency-key", b"x-idempotency-key")
 MAX_KEY = 255
 MAX_STORED_BODY = 16 * 1024 * 1024
+# Below this a hash costs less than handing it to a thread.
+INLINE_HASH_BYTES = 64 * 1024
 REPLAYED_HEADERS = {"content-type", "location", "content-disposition"}
 
 
@@ -106,55 +111,77 @@ class IdempotencyMiddleware:
             await self.app(scope, _replay(body, receive), send)
             return
         route = f"POST {scope['path']}"
-        fingerprint = hashlib.sha256(
-            headers.get(b"content-type", b"")
-            + b"\n"
-            + scope.get("query_string", b"")
-            + b"\n"
-            + body
-        ).hexdigest()
+        fingerprint = await _fingerprint(
+            headers.get(b"content-type", b""), scope.get("query_string", b""), body
+        )
         existing = await store.lookup(c.sessions, who, route, key)
         if existing is not None:
             await _answer_from(existing, fingerprint, send)
             return
         claim = store.pending(who, route, key, fingerprint, c.settings.security.idempotency_ttl_s)
         attach_claim(scope.setdefault("state", {}), claim)
-        await self._run_and_record(scope, body, receive, send, c, claim)
+        recorder = _Recorder(send, c, claim)
+        await self.app(scope, _replay(body, receive), recorder.capture)
+        await recorder.flush()
 
-    async def _run_and_record(
-        self,
-        scope: Scope,
-        body: bytes,
-        receive: Receive,
-        send: Send,
-        c: Container,
-        claim: store.PendingClaim,
-    ) -> None:
-        status = 500
-        kept: dict[str, Any] = {}
-        chunks: list[bytes] = []
-        size = 0
 
-        async def capture(message: Message) -> None:
-            nonlocal status, size
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                for name, value in message.get("headers", []):
-                    if name.decode().lower() in REPLAYED_HEADERS or name.startswith(b"x-voxhub"):
-                        kept[name.decode().lower()] = value.decode("latin-1")
-            elif message["type"] == "http.response.body":
-                size += len(message.get("body", b""))
-                if size <= MAX_STORED_BODY:
-                    chunks.append(message.get("body", b""))
-            await send(message)
+class _Recorder:
+    """Stores the answer before the client can read it, so an instant retry finds it.
 
-        await self.app(scope, _replay(body, receive), capture)
-        if size <= MAX_STORED_BODY:
-            await store.complete(c.sessions, claim, status, kept, b"".join(chunks))
+    A one-message answer (any JSON or audio `Response`) is held until its record is written. A
+    streamed answer cannot be held: before its first byte leaves, its record is completed as
+    not replayable, and so is an answer marked `Cache-Control: no-store` (tokens, API keys: a
+    credential is never stored) or one too large to keep. A retry of those is told so (409).
+    """
+
+    def __init__(self, send: Send, c: Container, claim: store.PendingClaim) -> None:
+        self.send = send
+        self.c = c
+        self.claim = claim
+        self.start: Message | None = None
+        self.done = False
+
+    async def capture(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.start = message
+            return
+        if message["type"] != "http.response.body" or self.start is None:
+            await self.send(message)
+            return
+        if not self.done:
+            chunk = message.get("body", b"")
+            whole = not message.get("more_body", False)
+            await self._complete(chunk if whole else None)
+            await self.send(self.start)
+        await self.send(message)
+
+    async def flush(self) -> None:
+        """An app that ended after the start message but sent no body still answers."""
+        if self.start is not None and not self.done:
+            await self._complete(b"")
+            await self.send(self.start)
+            await self.send({"type": "http.response.body", "body": b""})
+
+    async def _complete(self, body: bytes | None) -> None:
+        self.done = True
+        assert self.start is not None
+        status = self.start["status"]
+        headers = {
+            name.decode().lower(): value.decode("latin-1")
+            for name, value in self.start.get("headers", [])
+        }
+        kept = {
+            k: v for k, v in headers.items() if k in REPLAYED_HEADERS or k.startswith("x-voxhub")
+        }
+        secret = "no-store" in headers.get("cache-control", "").lower()
+        if body is None or secret or len(body) > MAX_STORED_BODY:
+            await store.complete(self.c.sessions, self.claim, status, kept, None, replayable=False)
+        else:
+            await store.complete(self.c.sessions, self.claim, status, kept, body)
 
 
 async def _answer_from(record: Any, fingerprint: str, send: Send) -> None:
-    """Answer a request whose key is known: mismatch, still running, or replay."""
+    """Answer a request whose key is known: mismatch, still running, unkept, or replay."""
     if record.fingerprint != fingerprint:
         await _respond(
             send,
@@ -173,10 +200,29 @@ async def _answer_from(record: Any, fingerprint: str, send: Send) -> None:
                 "a request with this Idempotency-Key is still running",
             ),
         )
+    elif not record.replayable:
+        await _respond(
+            send,
+            *_problem(
+                409,
+                "idempotency_replay_unavailable",
+                f"a request with this Idempotency-Key already answered {record.status}; that "
+                "answer carried a credential or was streamed, so it is not kept. Use a new key "
+                "to do it again",
+            ),
+        )
     else:
         replay = [(k.encode(), str(v).encode()) for k, v in record.headers.items()]
         headers = [*replay, (b"idempotent-replayed", b"true")]
         await _respond(send, record.status or 200, headers, record.body or b"")
+
+
+async def _fingerprint(content_type: bytes, query: bytes, body: bytes) -> str:
+    """What identifies a request's content; hashing 25 MB takes tens of ms, so not on the loop."""
+    material = content_type + b"\n" + query + b"\n" + body
+    if len(material) < INLINE_HASH_BYTES:
+        return hashlib.sha256(material).hexdigest()
+    return await asyncio.to_thread(lambda: hashlib.sha256(material).hexdigest())
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

@@ -75,9 +75,10 @@ async def complete(
     claim: PendingClaim,
     status: int,
     headers: dict[str, Any],
-    body: bytes,
+    body: bytes | None,
+    replayable: bool = True,
 ) -> None:
-    """Store the response for replay, if the request's transaction committed the claim."""
+    """Store the response (for replay, or only that there was one), if the claim committed."""
     async with sessions() as session:
         await session.execute(
             update(IdempotencyRecord)
@@ -88,6 +89,6 @@ async def complete(
                 IdempotencyRecord.state == "in_progress",
                 IdempotencyRecord.fingerprint == claim.fingerprint,
             )
-            .values(state="done", status=status, headers=headers, body=body)
+            .values(state="done", status=status, headers=headers, body=body, replayable=replayable)
         )
         await session.commit()
