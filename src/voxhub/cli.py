@@ -102,6 +102,27 @@ def migrate() -> None:
 
 
 @app.command()
+def sweep(
+    grace: Annotated[
+        float | None,
+        typer.Option(min=60, help="Seconds an unreferenced blob is left alone (may be in flight)"),
+    ] = None,
+) -> None:
+    """Remove blobs promised for deletion (retrying every one now) and blobs no row refers to."""
+    from voxhub.storage.sweep import sweep_standalone
+
+    r = asyncio.run(sweep_standalone(Settings(), grace))
+    console.print(
+        f"removals done {r.removals_done}, failed {r.removals_failed}; "
+        f"orphan blobs removed {r.orphans_removed}, failed {r.orphans_failed}; "
+        f"temp files removed {r.temp_files_removed}",
+        soft_wrap=True,
+    )
+    if r.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
 def clone(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Audio or video file")],
     name: Annotated[str, typer.Option("--name", "-n", help="Voice name")],
