@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from tests.api.conftest import create_voice, make_settings
+from tests.api.conftest import counts, create_voice, make_settings
 from voxhub.bootstrap import build_container, close_container
 from voxhub.engines.fake import FakeEngine
 from voxhub.engines.registry import EngineRegistry
@@ -50,13 +50,19 @@ async def test_restart_picks_up_queued_and_running_jobs(
 
 async def test_job_for_a_deleted_voice_fails_cleanly(client, container) -> None:
     v = await create_voice(client)
+    async with asyncio.timeout(60):
+        await container.jobs.wait_idle()
+    # No worker runs until the voice is gone, so the job cannot have finished before.
+    await container.jobs.stop()
     r = await client.post(
         "/api/v1/speech", json={"voice_id": v["id"], "text": "Hi.", "async": True}
     )
-    await client.delete(f"/api/v1/voices/{v['id']}")
+    assert r.status_code == 202, r.text
+    assert (await client.delete(f"/api/v1/voices/{v['id']}")).status_code == 204
+    await container.jobs.start()
     async with asyncio.timeout(60):
         await container.jobs.wait_idle()
     job = (await client.get(f"/api/v1/jobs/{r.json()['id']}")).json()
-    assert job["status"] in {"failed", "succeeded"}
-    if job["status"] == "failed":
-        assert job["error"]["code"] == "voice_not_found"
+    assert job["status"] == "failed", job
+    assert job["error"]["code"] == "voice_not_found"
+    assert await counts(container) == (0, 0)  # no generation row or audio was left behind

@@ -141,7 +141,7 @@ async def test_async_speech_runs_as_a_job(client, container: Container) -> None:
     )
     assert r.status_code == 202, r.text
     job = r.json()
-    assert job["status"] in {"queued", "running", "succeeded"}
+    assert job["status"] == "queued"  # the answer describes the job as it was committed
     assert r.headers["location"] == f"/api/v1/jobs/{job['id']}"
     async with asyncio.timeout(60):
         await container.jobs.wait_idle()
