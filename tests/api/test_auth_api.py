@@ -138,59 +138,102 @@ async def test_anonymous_is_401_with_www_authenticate(anon) -> None:
     assert (await anon.get("/health")).status_code == 200
 
 
-def _forge(container: Container, user_id: str, **changes) -> str:
+async def _login(anon, user: Account) -> dict:
+    r = await anon.post("/api/v1/auth/login", json={"email": user.email, "password": user.password})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def _claims(token: str) -> dict:
+    return jwt.decode(token, options={"verify_signature": False})
+
+
+def _sign(claims: dict, key: object, alg: str = "HS256") -> str:
+    return jwt.encode(claims, key, algorithm=alg, headers={"typ": "JWT"})
+
+
+JWT_NEGATIVES = [
+    "alg_none",
+    "wrong_key",
+    "hs384",
+    "hs512",
+    "rs256",
+    "expired_beyond_leeway",
+    "nbf_in_future",
+    "wrong_aud",
+    "wrong_iss",
+    "no_exp",
+    "no_sid",
+    "refresh_as_access",
+    "genuine_refresh_token",
+    "revoked_session",
+    "unknown_session",
+    "another_users_session",
+    "garbage",
+]
+
+
+@pytest.mark.parametrize("case", JWT_NEGATIVES)
+async def test_jwt_negative_suite(
+    anon, container: Container, user_a: Account, user_b: Account, case: str
+) -> None:
+    """Each token is a real, complete one changed in exactly the aspect under test."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     cfg = container.tokens
-    now = int(time.time())
-    claims = {
-        "iss": cfg.issuer,
-        "aud": cfg.audience,
-        "sub": user_id,
-        "typ": "access",
-        "jti": "j",
-        "iat": now,
-        "nbf": now,
-        "exp": now + 600,
-    }
-    claims.update(changes)
-    claims = {k: v for k, v in claims.items() if v is not None}
-    return jwt.encode(claims, cfg.secret, algorithm="HS256")
+    live = await _login(anon, user_a)
+    base = _claims(live["access_token"]) | {"jti": "forged"}
+    now, leeway = int(time.time()), cfg.leeway_s
+    control = _sign(base, cfg.secret)
+    ok = await anon.get("/api/v1/me", headers={"Authorization": f"Bearer {control}"})
+    assert ok.status_code == 200 and ok.json()["id"] == user_a.id, ok.text
 
+    def changed(**edits: object) -> str:
+        claims = {k: v for k, v in (base | edits).items() if v is not None}
+        return _sign(claims, cfg.secret)
 
-@pytest.mark.parametrize(
-    "case",
-    [
-        "alg_none",
-        "wrong_key",
-        "expired",
-        "future_nbf",
-        "wrong_aud",
-        "wrong_iss",
-        "no_exp",
-        "refresh_as_access",
-        "hs512",
-        "garbage",
-    ],
-)
-async def test_jwt_negative_suite(anon, container: Container, user_a: Account, case: str) -> None:
-    uid = user_a.id
-    token = {
-        "alg_none": f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64({'sub': uid, 'typ': 'access'})}.",
-        "wrong_key": jwt.encode({"sub": uid}, "x" * 48, algorithm="HS256"),
-        "expired": _forge(container, uid, exp=int(time.time()) - 31),
-        "future_nbf": _forge(container, uid, nbf=int(time.time()) + 120),
-        "wrong_aud": _forge(container, uid, aud="someone-else"),
-        "wrong_iss": _forge(container, uid, iss="evil"),
-        "no_exp": _forge(container, uid, exp=None),
-        "refresh_as_access": _forge(container, uid, typ="refresh"),
-        "hs512": jwt.encode({"sub": uid}, container.tokens.secret, algorithm="HS512"),
-        "garbage": "not.a.jwt",
-    }[case]
+    async def ended_session() -> str:
+        pair = await _login(anon, user_a)
+        r = await anon.post("/api/v1/auth/logout", json={"refresh_token": pair["refresh_token"]})
+        assert r.status_code == 204
+        return str(pair["access_token"])  # genuine, signed by us, of a logged-out session
+
+    if case == "alg_none":
+        token = f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(base)}."
+    elif case == "wrong_key":
+        token = _sign(base, b"k" * 64)
+    elif case in ("hs384", "hs512"):
+        token = _sign(base, cfg.secret, case.upper())
+    elif case == "rs256":
+        token = _sign(base, rsa.generate_private_key(public_exponent=65537, key_size=2048), "RS256")
+    elif case == "expired_beyond_leeway":
+        token = changed(iat=now - 900, nbf=now - 900, exp=now - leeway - 5)
+    elif case == "nbf_in_future":
+        token = changed(nbf=now + leeway + 60)
+    elif case == "wrong_aud":
+        token = changed(aud="someone-else")
+    elif case == "wrong_iss":
+        token = changed(iss="evil")
+    elif case == "no_exp":
+        token = changed(exp=None)
+    elif case == "no_sid":
+        token = changed(sid=None)
+    elif case == "refresh_as_access":
+        token = changed(typ="refresh", fam=base["sid"])
+    elif case == "genuine_refresh_token":
+        token = live["refresh_token"]
+    elif case == "revoked_session":
+        token = await ended_session()
+    elif case == "unknown_session":
+        token = changed(sid="00000000-0000-4000-8000-000000000000")
+    elif case == "another_users_session":
+        token = changed(sid=_claims((await _login(anon, user_b))["access_token"])["sid"])
+    else:
+        token = "not.a.jwt"
     r = await anon.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 401, r.text
+    assert r.json()["code"] == "invalid_token"
     assert 'error="invalid_token"' in r.headers["www-authenticate"]
-    assert (
-        await anon.get("/api/v1/me", headers={"Authorization": f"Bearer {_forge(container, uid)}"})
-    ).status_code == 200
 
 
 async def test_audit_log_is_admin_only_and_append_only(client, container: Container) -> None:

@@ -15,6 +15,26 @@ from voxhub.core.errors import InvalidInput, NotFound
 MAX_KEYS_PER_USER = 50
 
 
+async def add_key(
+    session: AsyncSession, user_id: str, name: str, ip: str | None = None
+) -> tuple[ApiKey, str]:
+    """A new key and its audit event, flushed but not committed; the plain key is returned once."""
+    plain, prefix = new_api_key()
+    key = ApiKey(user_id=user_id, name=name.strip(), prefix=prefix, key_hash=fingerprint(plain))
+    session.add(key)
+    await session.flush()
+    audit.record(
+        session,
+        "api_key_created",
+        actor_id=user_id,
+        target_type="api_key",
+        target_id=key.id,
+        ip=ip,
+        prefix=prefix,
+    )
+    return key, plain
+
+
 async def create_key(
     session: AsyncSession, p: Principal, name: str, ip: str | None = None
 ) -> tuple[ApiKey, str]:
@@ -22,19 +42,7 @@ async def create_key(
     active = await list_keys(session, p)
     if len(active) >= MAX_KEYS_PER_USER:
         raise InvalidInput(f"at most {MAX_KEYS_PER_USER} active keys per user")
-    plain, prefix = new_api_key()
-    key = ApiKey(user_id=p.user_id, name=name.strip(), prefix=prefix, key_hash=fingerprint(plain))
-    session.add(key)
-    await session.flush()
-    audit.record(
-        session,
-        "api_key_created",
-        actor_id=p.user_id,
-        target_type="api_key",
-        target_id=key.id,
-        ip=ip,
-        prefix=prefix,
-    )
+    key, plain = await add_key(session, p.user_id, name, ip)
     await session.commit()
     return key, plain
 
@@ -69,7 +77,7 @@ async def revoke_key(
 
 
 async def user_for_key(session: AsyncSession, plain: str) -> User | None:
-    """The active user owning this key, if the key is valid."""
+    """The user owning this key, if the key is not revoked and the user not disabled."""
     key = await session.scalar(select(ApiKey).where(ApiKey.key_hash == fingerprint(plain)))
     if key is None or key.revoked_at is not None:
         return None

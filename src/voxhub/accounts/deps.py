@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from voxhub.accounts import api_keys
+from voxhub.accounts import api_keys, sessions
 from voxhub.accounts.models import Role, User
 from voxhub.accounts.principal import Principal
 from voxhub.accounts.tokens import InvalidToken, verify
@@ -16,6 +16,11 @@ from voxhub.bootstrap import Container
 from voxhub.core.errors import Forbidden, InvalidTokenError, Unauthenticated
 
 API_KEY_PREFIX = "vxh_"
+
+
+def client_ip(request: Request) -> str | None:
+    """The peer address (proxies are not trusted for this)."""
+    return request.client.host if request.client else None
 
 
 async def _from_bearer(c: Container, session: AsyncSession, token: str) -> tuple[User, str]:
@@ -33,13 +38,15 @@ async def _from_bearer(c: Container, session: AsyncSession, token: str) -> tuple
         from voxhub.accounts.oidc import user_for_identity
 
         identity = await oidc.verify(token)
-        return await user_for_identity(
-            session, identity, c.settings.security.tokens_to_give
-        ), "oidc"
-    user = await session.get(User, claims.sub)
-    if user is None or user.disabled:
-        raise InvalidTokenError("account is not active")
-    return user, "jwt"
+        user = await user_for_identity(
+            session, identity, c.settings.security.tokens_to_give, c.tokens.secret
+        )
+        return user, "oidc"
+    # A signature only says the token was issued; its session says it still holds.
+    live = await sessions.live(session, claims.session_id, claims.sub)
+    if live is None:
+        raise InvalidTokenError("the session has ended or the account is not active")
+    return live[1], "jwt"
 
 
 async def optional_principal(

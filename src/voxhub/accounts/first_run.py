@@ -10,7 +10,6 @@ from sqlalchemy import select
 
 from voxhub.accounts import api_keys, service
 from voxhub.accounts.models import Role, User
-from voxhub.accounts.principal import Principal
 from voxhub.bootstrap import Container
 
 ADMIN_EMAIL = "admin@voxhub.internal"  # a name email validation accepts (not "localhost")
@@ -24,6 +23,24 @@ class FirstRunCredentials:
     login_token: str
 
 
+def announcement(creds: FirstRunCredentials, url: str) -> list[str]:
+    """What the person starting voxhub reads, once, on the terminal (never through logging).
+
+    The login link keeps its secret in the fragment, which no browser sends: the page it opens
+    POSTs it, so it reaches no access log, proxy log or Referer.
+    """
+    link = creds.login_token
+    return [
+        "first start: an admin account was created (shown once, keep it safe)",
+        f"  sign in:  {url}/api/v1/auth/login-link#token={link}  (once, 15 min)",
+        f"        or: curl -X POST {url}/api/v1/auth/login-link"
+        f" -H 'content-type: application/json' -d '{{\"token\":\"{link}\"}}'",
+        f"  login:    {creds.email} / {creds.password}",
+        f"  API key:  {creds.api_key}",
+        f"  try:      curl -H 'Authorization: Bearer {creds.api_key}' {url}/api/v1/me",
+    ]
+
+
 def is_loopback(host: str) -> bool:
     """Whether binding `host` keeps the server private to this machine."""
     if host == "localhost":
@@ -35,16 +52,21 @@ def is_loopback(host: str) -> bool:
 
 
 async def ensure_first_admin(c: Container) -> FirstRunCredentials | None:
-    """Create the first admin when there are no users; returns what to print, once."""
+    """Create the first admin when there are no users; returns what to print, once.
+
+    The admin, its API key and its login link are one commit: a start that fails half-way
+    leaves no admin whose secrets nobody was shown.
+    """
     async with c.sessions() as session:
         if await service.count_users(session):
             return None
         password = secrets.token_urlsafe(12)
-        user = await service.signup(session, ADMIN_EMAIL, password, "Admin", 10**6, role=Role.admin)
-        _, key = await api_keys.create_key(
-            session, Principal(user.id, Role.admin, "local"), "first run"
+        user = await service.add_user(
+            session, ADMIN_EMAIL, password, "Admin", 10**6, role=Role.admin
         )
-        link = await service.login_link_token(session, c.tokens, user)
+        _, key = await api_keys.add_key(session, user.id, "first run")
+        link = service.add_login_link(session, c.tokens, user)
+        await session.commit()
     return FirstRunCredentials(ADMIN_EMAIL, password, key, link)
 
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,14 +54,40 @@ class OidcVerifier:
             raise InvalidTokenError("identity token is not valid") from exc
 
 
-async def user_for_identity(session: AsyncSession, claims: dict[str, Any], credits: int) -> User:
-    """The local user of an external identity, created on first sight."""
+def local_id(key: bytes, external_id: str) -> str:
+    """The user id of an external identity, the same on every request, unguessable without `key`.
+
+    A first sign-in is committed only by a request that commits; until then each request adds
+    the same user again rather than a new stranger.
+    """
+    digest = hmac.new(key, b"oidc-user|" + external_id.encode(), hashlib.sha256).digest()
+    return str(uuid.UUID(bytes=digest[:16], version=4))
+
+
+async def user_for_identity(
+    session: AsyncSession, claims: dict[str, Any], credits: int, key: bytes
+) -> User:
+    """The local user of an external identity, added on first sight; disabled users are refused.
+
+    A new user joins the request's unit of work (flushed, committed with the request's effect),
+    so authentication never commits on its own.
+    """
     external_id = f"{claims['iss']}|{claims['sub']}"
     user = await session.scalar(select(User).where(User.external_id == external_id))
-    if user is not None:
-        return user
+    if user is None:
+        user = await _add_identity(session, claims, local_id(key, external_id), credits)
+    if user.disabled:
+        raise InvalidTokenError("account is not active")
+    return user
+
+
+async def _add_identity(
+    session: AsyncSession, claims: dict[str, Any], user_id: str, credits: int
+) -> User:
+    external_id = f"{claims['iss']}|{claims['sub']}"
     email = str(claims.get("email") or f"{claims['sub']}@external.invalid").lower()
     user = User(
+        id=user_id,
         email=email,
         name=str(claims.get("name") or ""),
         external_id=external_id,
@@ -70,7 +99,11 @@ async def user_for_identity(session: AsyncSession, claims: dict[str, Any], credi
     try:
         await session.flush()
     except IntegrityError as exc:
+        # Authentication runs first, so rolling back drops nothing of the request's own.
         await session.rollback()
+        raced = await session.scalar(select(User).where(User.external_id == external_id))
+        if raced is not None:  # another request's first sign-in committed meanwhile
+            return raced
         raise InvalidTokenError("this identity's email belongs to another account") from exc
     audit.record(
         session,
@@ -81,5 +114,4 @@ async def user_for_identity(session: AsyncSession, claims: dict[str, Any], credi
         via="oidc",
         issuer=str(claims["iss"]),
     )
-    await session.commit()
     return user

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Request, Response, status
+from fastapi.responses import HTMLResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voxhub.accounts import api_keys, service
-from voxhub.accounts.deps import CurrentPrincipal
+from voxhub.accounts.admin_router import router as admin_router
+from voxhub.accounts.deps import CurrentPrincipal, client_ip
+from voxhub.accounts.login_link import PAGE
 from voxhub.accounts.models import User
 from voxhub.accounts.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
     ApiKeyRead,
+    LoginLinkRequest,
     LoginRequest,
     PasswordChange,
     RefreshRequest,
@@ -27,11 +29,10 @@ from voxhub.core.errors import UserNotFound
 from voxhub.security.deps import enforce
 
 router = APIRouter(tags=["accounts"])
+router.include_router(admin_router)
+NO_STORE = {"Cache-Control": "no-store"}
 
-
-def client_ip(request: Request) -> str | None:
-    """The peer address (proxies are not trusted for this)."""
-    return request.client.host if request.client else None
+__all__ = ["client_ip", "router", "sign_in", "sign_up"]
 
 
 def login_key(request: Request, email: str) -> str:
@@ -41,31 +42,29 @@ def login_key(request: Request, email: str) -> str:
 
 async def sign_up(
     c: Container, session: AsyncSession, request: Request, email: str, password: str, name: str
-) -> tuple[User, str, str]:
+) -> service.SignedIn:
     """A new account with the starting credits, signed in at once."""
     credits = c.settings.security.tokens_to_give
-    user = await service.signup(session, email, password, name, credits, ip=client_ip(request))
-    access, refresh = await service.issue_tokens(session, c.tokens, user)
-    return user, access, refresh
+    return await service.register(
+        session, c.tokens, email, password, name, credits, client_ip(request)
+    )
 
 
 async def sign_in(
     c: Container, session: AsyncSession, request: Request, email: str, password: str
-) -> tuple[User, str, str]:
-    """Rate-limited password sign-in; returns the user with an access and a refresh token."""
+) -> service.SignedIn:
+    """Rate-limited password sign-in."""
     await enforce(c, request, "login", login_key(request, email))
-    user = await service.authenticate(session, email, password, client_ip(request))
-    access, refresh = await service.issue_tokens(session, c.tokens, user)
-    return user, access, refresh
+    return await service.login(session, c.tokens, email, password, client_ip(request))
 
 
-def token_pair(c: Container, user: User, access: str, refresh: str) -> TokenPair:
+def token_pair(c: Container, signed: service.SignedIn) -> TokenPair:
     """The token response."""
     return TokenPair(
-        access_token=access,
-        refresh_token=refresh,
+        access_token=signed.access,
+        refresh_token=signed.refresh,
         expires_in=c.settings.security.access_token_ttl_s,
-        user=UserRead.model_validate(user),
+        user=UserRead.model_validate(signed.user),
     )
 
 
@@ -74,8 +73,7 @@ async def signup(
     body: SignupRequest, request: Request, c: ContainerDep, session: SessionDep
 ) -> TokenPair:
     """Create an account and sign in."""
-    user, access, refresh = await sign_up(c, session, request, body.email, body.password, body.name)
-    return token_pair(c, user, access, refresh)
+    return token_pair(c, await sign_up(c, session, request, body.email, body.password, body.name))
 
 
 @router.post("/api/v1/auth/login", response_model=TokenPair)
@@ -83,8 +81,7 @@ async def login(
     body: LoginRequest, request: Request, c: ContainerDep, session: SessionDep
 ) -> TokenPair:
     """Exchange email and password for an access and a refresh token."""
-    user, access, refresh = await sign_in(c, session, request, body.email, body.password)
-    return token_pair(c, user, access, refresh)
+    return token_pair(c, await sign_in(c, session, request, body.email, body.password))
 
 
 @router.post("/api/v1/auth/refresh", response_model=TokenPair)
@@ -92,30 +89,35 @@ async def refresh(
     body: RefreshRequest, request: Request, c: ContainerDep, session: SessionDep
 ) -> TokenPair:
     """Rotate a refresh token: the old one stops working; reusing it revokes the session."""
-    user, access, new_refresh = await service.rotate(
-        session, c.tokens, body.refresh_token, client_ip(request)
-    )
-    return token_pair(c, user, access, new_refresh)
+    signed = await service.rotate(session, c.tokens, body.refresh_token, client_ip(request))
+    return token_pair(c, signed)
 
 
-@router.get("/api/v1/auth/login-link", response_model=TokenPair)
+@router.get("/api/v1/auth/login-link", response_class=HTMLResponse)
+async def login_link_page() -> HTMLResponse:
+    """The page the first-start link opens: it POSTs the link's `#token=` fragment back here."""
+    return HTMLResponse(PAGE, headers=NO_STORE)
+
+
+@router.post("/api/v1/auth/login-link", response_model=TokenPair)
 async def use_login_link(
-    token: Annotated[str, Query(max_length=4096)],
+    body: LoginLinkRequest,
     request: Request,
     response: Response,
     c: ContainerDep,
     session: SessionDep,
 ) -> TokenPair:
-    """Exchange a one-time login link (printed on first start) for tokens; it works once."""
-    response.headers["Cache-Control"] = "no-store"
-    user, access, new_refresh = await service.rotate(session, c.tokens, token, client_ip(request))
-    return token_pair(c, user, access, new_refresh)
+    """Exchange a one-time login link's token (printed on first start) for tokens; it works once."""
+    response.headers.update(NO_STORE)
+    return token_pair(c, await service.rotate(session, c.tokens, body.token, client_ip(request)))
 
 
 @router.post("/api/v1/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
-async def logout(body: RefreshRequest, c: ContainerDep, session: SessionDep) -> Response:
-    """End the session of this refresh token."""
-    await service.logout(session, c.tokens, body.refresh_token)
+async def logout(
+    body: RefreshRequest, request: Request, c: ContainerDep, session: SessionDep
+) -> Response:
+    """End the session of this refresh token: its access tokens stop working too."""
+    await service.logout(session, c.tokens, body.refresh_token, client_ip(request))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -132,7 +134,7 @@ async def me(p: CurrentPrincipal, session: SessionDep) -> UserRead:
 async def change_password(
     body: PasswordChange, p: CurrentPrincipal, request: Request, session: SessionDep
 ) -> Response:
-    """Change your password; every refresh token you hold is revoked."""
+    """Change your password; every session you hold ends, this one included (sign in again)."""
     user = await session.get(User, p.user_id)
     if user is None:
         raise UserNotFound("no such user")

@@ -31,6 +31,14 @@ class PasswordChange(Strict):
     new_password: str = Field(min_length=8, max_length=4096)
 
 
+class LoginLinkRequest(Strict):
+    token: str = Field(max_length=4096)
+
+
+class UserAdminUpdate(Strict):
+    disabled: bool
+
+
 class UserRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -43,6 +51,10 @@ class UserRead(BaseModel):
     subscription: str
     created_at: datetime
     updated_at: datetime
+
+
+class UserAdminRead(UserRead):
+    disabled: bool
 
 
 class TokenPair(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import jwt
@@ -16,6 +16,9 @@ from voxhub.core.ids import new_id
 ALGORITHM = "HS256"
 REQUIRED = ["iss", "aud", "exp", "iat", "sub", "typ", "jti"]
 TokenType = Literal["access", "refresh"]
+# What ties a token to its sign-in session: access tokens carry the session id, refresh tokens
+# their family id (the same value). A token without it could never be revoked, so it is refused.
+SESSION_CLAIM: dict[str, str] = {"access": "sid", "refresh": "fam"}
 
 
 class InvalidToken(Exception):
@@ -39,6 +42,11 @@ class Claims:
     jti: str
     exp: datetime
     extra: dict[str, Any]
+
+    @property
+    def session_id(self) -> str:
+        """The sign-in session the token belongs to (checked present by `verify`)."""
+        return str(self.extra[SESSION_CLAIM[self.typ]])
 
 
 def issue(
@@ -82,8 +90,9 @@ def verify(cfg: TokenConfig, token: str, typ: TokenType) -> Claims:
         raise InvalidToken(f"expected a {typ} token")
     if not isinstance(payload.get("sub"), str) or not payload["sub"]:
         raise InvalidToken("bad subject")
-    from datetime import UTC
-
+    session_id = payload.get(SESSION_CLAIM[typ])
+    if not isinstance(session_id, str) or not session_id:
+        raise InvalidToken("the token names no sign-in session")
     known = set(REQUIRED) | {"nbf"}
     extra = {k: v for k, v in payload.items() if k not in known}
     exp = datetime.fromtimestamp(payload["exp"], UTC)

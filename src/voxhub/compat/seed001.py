@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Request
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from voxhub.accounts import service
+from voxhub.accounts import service, sessions
 from voxhub.accounts.deps import CurrentPrincipal
 from voxhub.accounts.models import User
 from voxhub.accounts.router import client_ip, sign_in, sign_up
@@ -86,13 +86,17 @@ def _auth(c: Container, user: User, message: str, token: str, refresh: str | Non
     )
 
 
+def _signed(c: Container, signed: service.SignedIn, message: str) -> Seed001Auth:
+    return _auth(c, signed.user, message, signed.access, signed.refresh)
+
+
 @router.post("/api/signup", response_model=Seed001Auth)
 async def signup(
     body: Seed001Signup, request: Request, c: ContainerDep, session: SessionDep
 ) -> Seed001Auth:
     """Create a user account (initial credit balance from TOKENS_TO_GIVE)."""
-    user, access, refresh = await sign_up(c, session, request, body.email, body.password, body.name)
-    return _auth(c, user, "User created successfully", access, refresh)
+    signed = await sign_up(c, session, request, body.email, body.password, body.name)
+    return _signed(c, signed, "User created successfully")
 
 
 @router.post("/api/login", response_model=Seed001Auth)
@@ -100,8 +104,8 @@ async def login(
     body: Seed001Login, request: Request, c: ContainerDep, session: SessionDep
 ) -> Seed001Auth:
     """Authenticate and receive a JWT."""
-    user, access, refresh = await sign_in(c, session, request, body.email, body.password)
-    return _auth(c, user, "Login successful", access, refresh)
+    signed = await sign_in(c, session, request, body.email, body.password)
+    return _signed(c, signed, "Login successful")
 
 
 @router.get("/api/me", response_model=Seed001User)
@@ -122,14 +126,14 @@ async def refresh_token(
 ) -> Seed001Auth:
     """A new token: from a refresh token in the body (rotated), or from a still-valid access token.
 
-    The second form is seed 001's; the new token keeps the original sign-in time, and sessions
-    cannot be stretched past the refresh-token lifetime that way.
+    The second form is seed 001's. Either way the sign-in session must still be live (not logged
+    out, not ended by a password change, a refresh reuse or a disabled account); the new token
+    belongs to the same session and keeps its sign-in time, so a session cannot be stretched
+    past the refresh-token lifetime that way.
     """
     if body is not None and body.refreshToken:
-        user, access, refresh = await service.rotate(
-            session, c.tokens, body.refreshToken, client_ip(request)
-        )
-        return _auth(c, user, "Token refreshed successfully", access, refresh)
+        signed = await service.rotate(session, c.tokens, body.refreshToken, client_ip(request))
+        return _signed(c, signed, "Token refreshed successfully")
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     try:
         claims = verify(c.tokens, token.strip(), "access") if scheme.lower() == "bearer" else None
@@ -137,11 +141,14 @@ async def refresh_token(
         raise InvalidTokenError("access token is not valid") from exc
     if claims is None:
         raise InvalidTokenError("send a refresh token or a valid bearer token")
-    auth_time = int(claims.extra.get("auth_time") or 0) or int(utcnow().timestamp())
+    live = await sessions.live(session, claims.session_id, claims.sub)
+    if live is None:
+        raise InvalidTokenError("the session has ended or the account is not active")
+    auth, current = live
+    auth_time = int(auth.created_at.timestamp())
     if utcnow().timestamp() - auth_time > c.settings.security.refresh_token_ttl_s:
         raise InvalidTokenError("session is too old; sign in again")
-    current = await session.get(User, claims.sub)
-    if current is None or current.disabled:
-        raise InvalidTokenError("account is not active")
-    access, _ = issue(c.tokens, current.id, "access", role=current.role, auth_time=auth_time)
+    access, _ = issue(
+        c.tokens, current.id, "access", role=current.role, auth_time=auth_time, sid=auth.id
+    )
     return _auth(c, current, "Token refreshed successfully", access, None)
