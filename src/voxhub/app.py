@@ -10,7 +10,12 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from voxhub import __version__
-from voxhub.accounts.first_run import ensure_first_admin, is_loopback, local_admin_id
+from voxhub.accounts.first_run import (
+    announcement,
+    ensure_first_admin,
+    is_loopback,
+    local_admin_id,
+)
 from voxhub.accounts.secrets import InsecureConfiguration
 from voxhub.api import errors
 from voxhub.api.limits import BodyLimitMiddleware
@@ -44,14 +49,9 @@ async def announce(c: Container) -> None:
     url = f"http://{s.host}:{s.port}"
     lines = [f"voxhub is ready: open {url}/docs"]
     if creds is not None:
-        lines += [
-            "first start: an admin account was created (shown once, keep it safe)",
-            f"  sign in:  {url}/api/v1/auth/login-link?token={creds.login_token}  (once, 15 min)",
-            f"  login:    {creds.email} / {creds.password}",
-            f"  API key:  {creds.api_key}",
-            f"  try:      curl -H 'Authorization: Bearer {creds.api_key}' {url}/api/v1/me",
-        ]
-    print("\n".join(lines), flush=True)  # the person starting voxhub reads this
+        lines += announcement(creds, url)
+    # print, never a logger: log handlers ship records to files and collectors; secrets stay here.
+    print("\n".join(lines), flush=True)
 
 
 def check_bind(settings: Settings) -> None:
