@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
 import av
 import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
 from typer.testing import CliRunner
 
 from tests.conftest import SPEECH
+from voxhub.accounts import passwords, service
+from voxhub.accounts.models import AuthSession, User
+from voxhub.accounts.secrets import token_config
+from voxhub.audit.models import AuditEvent
 from voxhub.cli import app
+from voxhub.core.errors import InvalidCredentials
+from voxhub.db.session import create_engine, create_sessionmaker
+from voxhub.settings import Settings
+
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -61,17 +75,81 @@ def test_voices_eval_prints_similarity_and_word_error(env: Path) -> None:
     assert "similarity to reference" in r.stdout and "word error" in r.stdout
 
 
+def _in_db(fn: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run `fn` on the database the CLI just used (the env fixture's VOXHUB_HOME)."""
+
+    async def main() -> T:
+        engine = create_engine(Settings().resolved_database_url)
+        try:
+            async with create_sessionmaker(engine)() as session:
+                return await fn(session)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(main())
+
+
 def test_users_create_admin_and_migrate(env: Path) -> None:
+    from alembic.script import ScriptDirectory
+
+    from voxhub.db.migrate import alembic_config
+
     runner = CliRunner()
     assert runner.invoke(app, ["migrate"]).exit_code == 0
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert _in_db(lambda s: s.scalar(text("select version_num from alembic_version"))) == head
+
     r = runner.invoke(
         app,
-        ["users", "create", "ops@example.com", "--admin"],
+        ["users", "create", "Ops@Example.com", "--admin"],
         input="a long admin password\na long admin password\n",
     )
     assert r.exit_code == 0, r.output
-    assert "ops@example.com (admin)" in r.output
+    user = _in_db(lambda s: s.scalar(select(User).where(User.email == "ops@example.com")))
+    assert user is not None and user.role == "admin" and not user.disabled
+    assert r.stdout.strip().splitlines()[-1] == user.id
+    assert passwords.verify_password(user.password_hash, "a long admin password")
     again = runner.invoke(
         app, ["users", "create", "ops@example.com"], input="another password\nanother password\n"
     )
     assert again.exit_code == 2 and "conflict" in again.output
+    count = _in_db(lambda s: s.scalar(select(func.count()).select_from(User)))
+    assert count == 1 and passwords.verify_password(
+        _in_db(lambda s: s.scalar(select(User.password_hash))), "a long admin password"
+    )
+
+
+def test_users_disable_ends_sessions_and_enable_restores(env: Path) -> None:
+    runner = CliRunner()
+    pw = "a long user password\n"
+    assert runner.invoke(app, ["users", "create", "dee@example.com"], input=pw * 2).exit_code == 0
+
+    async def sign_in(session: AsyncSession) -> str:
+        cfg = token_config(Settings())
+        signed = await service.login(session, cfg, "dee@example.com", pw.strip(), None)
+        return signed.user.id
+
+    user_id = _in_db(sign_in)
+    r = runner.invoke(app, ["users", "disable", "DEE@example.com"])
+    assert r.exit_code == 0, r.output
+
+    async def state(session: AsyncSession) -> tuple[bool, list[str | None], list[str]]:
+        user = await session.get(User, user_id)
+        reasons = await session.scalars(
+            select(AuthSession.revoked_reason).where(AuthSession.user_id == user_id)
+        )
+        actions = await session.scalars(
+            select(AuditEvent.action).where(AuditEvent.target_id == user_id)
+        )
+        assert user is not None
+        return user.disabled, list(reasons), list(actions)
+
+    disabled, reasons, actions = _in_db(state)
+    assert disabled and reasons == ["disabled"] and "user_disabled" in actions
+    with pytest.raises(InvalidCredentials):
+        _in_db(sign_in)
+
+    assert runner.invoke(app, ["users", "enable", "dee@example.com"]).exit_code == 0
+    assert _in_db(state)[0] is False and _in_db(sign_in) == user_id
+    missing = runner.invoke(app, ["users", "disable", "nobody@example.com"])
+    assert missing.exit_code == 2 and "user_not_found" in missing.output

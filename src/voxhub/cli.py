@@ -265,5 +265,30 @@ def users_create(
     _run(go)
 
 
+def _set_disabled(email: str, disabled: bool) -> None:
+    from voxhub.accounts import admin
+
+    async def go(c: Container) -> None:
+        async with c.sessions() as session:
+            user = await admin.user_by_email(session, email)
+            await admin.set_disabled(session, user.id, disabled, actor_id=None, via="cli")
+        state = "disabled (every session ended)" if disabled else "enabled"
+        console.print(f"[green]{state}[/green] {user.email}")
+
+    _run(go)
+
+
+@users_app.command("disable")
+def users_disable(email: Annotated[str, typer.Argument(help="Email address")]) -> None:
+    """Disable an account: its sessions end at once, its API keys and passwords are refused."""
+    _set_disabled(email, True)
+
+
+@users_app.command("enable")
+def users_enable(email: Annotated[str, typer.Argument(help="Email address")]) -> None:
+    """Enable a disabled account again (it signs in anew)."""
+    _set_disabled(email, False)
+
+
 if __name__ == "__main__":
     app()
