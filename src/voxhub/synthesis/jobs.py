@@ -27,16 +27,16 @@ async def synthesize_job(c: Container, ctx: JobContext) -> dict[str, Any]:
     req = SpeechRequest.model_validate(ctx.payload)
     owner = await job_principal(c, ctx.owner_id)
     await ctx.progress(5, "synthesize")
-    async with c.sessions() as session:
-        plan = await service.plan_speech(c, session, req, owner)
-        cached = await service.find_cached(c, session, plan)
-        if cached is None:
-            out = await service.render(plan)
-            await ctx.progress(80, "store")
-            cached = await service.record(c, session, plan, out, "job")
-        return {
-            "generation_id": cached.id,
-            "audio_url": f"/api/v1/generations/{cached.id}/audio",
-            "duration_s": cached.duration_s,
-            "format": cached.format,
-        }
+    plan = await service.plan_speech(c, req, owner)
+    gen = plan.cached
+    if gen is None:
+        out = await service.render(plan)  # no session held while the engine works
+        await ctx.progress(80, "store")
+        async with c.sessions() as session:
+            gen = await service.record(c, session, plan, out, "job")
+    return {
+        "generation_id": gen.id,
+        "audio_url": f"/api/v1/generations/{gen.id}/audio",
+        "duration_s": gen.duration_s,
+        "format": gen.format,
+    }

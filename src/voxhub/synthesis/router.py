@@ -62,8 +62,8 @@ async def create_speech(
         )
     spec = FORMATS[req.format]
     if req.stream:
-        plan = await service.plan_speech(c, session, req, p)
-        hit = await service.find_cached(c, session, plan)
+        plan = await service.plan_speech(c, req, p, delivery="stream")
+        hit = plan.cached
         await session.close()  # stream with no session held
         headers = {
             "X-Voxhub-Engine": f"{plan.engine.info.name}/{plan.engine.info.version}",

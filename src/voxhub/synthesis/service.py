@@ -41,6 +41,8 @@ class SpeechPlan:
     format: str
     sample_rate: int
     cache_key: str
+    # The caller's identical earlier generation, when its audio is still stored.
+    cached: Generation | None = None
 
 
 @dataclass
@@ -67,9 +69,14 @@ def check_text(text: str, limit: int, job_limit: int, is_job: bool) -> str:
 
 
 async def plan_speech(
-    c: Container, session: AsyncSession, req: SpeechRequest, p: Principal
+    c: Container, req: SpeechRequest, p: Principal, delivery: str = "file"
 ) -> SpeechPlan:
-    """Validate a request against the voice and engine; commits only if a profile was rebuilt."""
+    """Validate a request against the voice and engine, in a short session of its own.
+
+    A stale profile is rebuilt and committed there as its own unit of work; the request's one
+    commit (its generation, with any idempotency claim) comes only after rendering, so no
+    session or transaction is held while the engine works.
+    """
     limits = c.settings.limits
     text = check_text(req.text, limits.max_text_chars, limits.max_job_text_chars, req.run_async)
     engine = c.engines.get(req.engine)
@@ -79,12 +86,16 @@ async def plan_speech(
             f"engine {engine.info.name} speaks {', '.join(engine.info.languages)}, not {language}",
             language=language,
         )
-    voice = await get_voice(session, req.voice_id, p)
-    profile = await profile_for(c, session, voice, engine)
     params = SynthesisParams(speed=req.speed, language=language)
     rate = req.sample_rate or engine.info.sample_rate
-    key = _cache_key(voice.id, engine, profile, text, params, req.format, rate)
-    return SpeechPlan(voice.id, p.user_id, engine, profile, text, params, req.format, rate, key)
+    async with c.sessions() as session:
+        voice = await get_voice(session, req.voice_id, p)
+        profile = await profile_for(c, session, voice, engine)
+        key = _cache_key(voice.id, engine, profile, text, params, req.format, rate, delivery)
+        cached = await _find_cached(c, session, key, p.user_id)
+    return SpeechPlan(
+        voice.id, p.user_id, engine, profile, text, params, req.format, rate, key, cached
+    )
 
 
 def _cache_key(
@@ -95,6 +106,7 @@ def _cache_key(
     params: SynthesisParams,
     fmt: str,
     rate: int,
+    delivery: str,
 ) -> str:
     material = {
         "voice": voice_id,
@@ -107,15 +119,24 @@ def _cache_key(
         "seed": params.seed,
         "format": fmt,
         "rate": rate,
+        # A streamed file differs from a whole one (a WAV streams with an open-ended header),
+        # and a hit must be exactly what a fresh request would get.
+        "delivery": delivery,
     }
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
 
 
-async def find_cached(c: Container, session: AsyncSession, plan: SpeechPlan) -> Generation | None:
-    """A stored generation for an identical request whose audio is still there."""
+async def _find_cached(
+    c: Container, session: AsyncSession, cache_key: str, owner_id: str
+) -> Generation | None:
+    """The caller's own stored generation for an identical request, if its audio is still there.
+
+    Only the caller's: another user's hit would hand over their generation and tell that they
+    said exactly this (even a "miss" served fast would, so audio is not shared across users).
+    """
     rows = await session.scalars(
         select(Generation)
-        .where(Generation.cache_key == plan.cache_key, Generation.voice_id == plan.voice_id)
+        .where(Generation.cache_key == cache_key, Generation.owner_id == owner_id)
         .order_by(Generation.created_at.desc())
         .limit(1)
     )
@@ -176,11 +197,13 @@ async def record(
 async def speak(
     c: Container, session: AsyncSession, req: SpeechRequest, p: Principal, source: str
 ) -> tuple[Generation, bytes, bool]:
-    """Audio for a request: from the cache when identical, else rendered and recorded."""
-    plan = await plan_speech(c, session, req, p)
-    cached = await find_cached(c, session, plan)
-    if cached is not None:
-        return cached, await c.blobs.get(cached.blob_key), True
+    """Audio for a request: from the cache when identical, else rendered and recorded.
+
+    `session` is the request's unit of work: used once, to record the generation.
+    """
+    plan = await plan_speech(c, req, p)
+    if plan.cached is not None:
+        return plan.cached, await c.blobs.get(plan.cached.blob_key), True
     out = await render(plan)
     return await record(c, session, plan, out, source), out.data, False
 
