@@ -8,12 +8,18 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.api.conftest import create_voice
+from tests.api.conftest import client_for, create_voice, make_user
+from voxhub.accounts.models import Role
 from voxhub.app import create_app
 
 OPENAPI = create_app().openapi()
+VOICE_PATCH = "PATCH /api/v1/voices/{voice_id}"
+USER_PATCH = "PATCH /api/v1/admin/users/{user_id}"
 # What null means for each field whose PATCH schema allows it: the field is cleared.
-CLEARED = {"description": "", "tags": []}
+CLEARED: dict[str, dict[str, object]] = {
+    VOICE_PATCH: {"description": "", "tags": []},
+    USER_PATCH: {},
+}
 
 
 def _cursor(value: object) -> str:
@@ -58,26 +64,45 @@ def _cursor_lists() -> list[str]:
     )
 
 
-async def test_null_in_a_patch_clears_or_is_refused(client) -> None:
-    (schema,) = _patch_schemas().values()  # the voice PATCH is the only PATCH or PUT
-    vid = (await create_voice(client))["id"]
-    url = f"/api/v1/voices/{vid}"
-    assert (await client.patch(url, json={"description": "d", "tags": ["t"]})).status_code == 200
-    for field in schema["properties"]:
-        before = (await client.get(url)).json()
-        r = await client.patch(url, json={field: None})
-        if field in CLEARED:
-            assert r.status_code == 200, (field, r.text)
-            assert r.json()[field] == CLEARED[field]
-            assert (await client.get(url)).json()[field] == CLEARED[field]
-        else:
-            assert r.status_code == 422, (field, r.text)
-            assert r.json()["code"] == "validation_error"
-            assert r.json()["errors"][0]["loc"] == ["body", field]
-            assert (await client.get(url)).json() == before
-    # The schema says the same: null is allowed exactly where it clears.
-    nullable = {name for name, prop in schema["properties"].items() if _nullable(prop)}
-    assert nullable == set(CLEARED)
+async def test_null_in_a_patch_clears_or_is_refused(container) -> None:
+    schemas = _patch_schemas()
+    assert set(schemas) == set(CLEARED)  # a new PATCH or PUT needs its decision here
+    admin = await make_user(container, "root@example.com", Role.admin)
+    other = await make_user(container, "someone@example.com")
+    async with client_for(container, admin) as root:
+        vid = (await create_voice(root))["id"]
+        voice = f"/api/v1/voices/{vid}"
+        r = await root.patch(voice, json={"description": "d", "tags": ["t"]})
+        assert r.status_code == 200
+
+        async def read_user() -> dict:
+            users = (await root.get("/api/v1/admin/users")).json()
+            return next(u for u in users if u["id"] == other.id)
+
+        async def read_voice() -> dict:
+            return (await root.get(voice)).json()
+
+        targets = {
+            VOICE_PATCH: (voice, read_voice),
+            USER_PATCH: (f"/api/v1/admin/users/{other.id}", read_user),
+        }
+        for op, schema in schemas.items():
+            url, read = targets[op]
+            for field in schema["properties"]:
+                before = await read()
+                r = await root.patch(url, json={field: None})
+                if field in CLEARED[op]:
+                    assert r.status_code == 200, (op, field, r.text)
+                    assert r.json()[field] == CLEARED[op][field]
+                    assert (await read())[field] == CLEARED[op][field]
+                else:
+                    assert r.status_code == 422, (op, field, r.text)
+                    assert r.json()["code"] == "validation_error"
+                    assert r.json()["errors"][0]["loc"] == ["body", field]
+                    assert await read() == before
+            # The schema says the same: null is allowed exactly where it clears.
+            nullable = {name for name, prop in schema["properties"].items() if _nullable(prop)}
+            assert nullable == set(CLEARED[op]), op
 
 
 @pytest.mark.parametrize("path", _cursor_lists())
