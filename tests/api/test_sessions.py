@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from tests.api.conftest import Account, client_for, make_user
-from voxhub.accounts import service
+from voxhub.accounts import service, sessions
 from voxhub.accounts.models import AuthSession, RefreshToken, Role
+from voxhub.accounts.tokens import InvalidToken
 from voxhub.audit.models import AuditEvent
 from voxhub.bootstrap import Container
 from voxhub.core.errors import InvalidTokenError
@@ -156,3 +157,18 @@ async def test_logout_ends_only_its_own_session(anon: httpx.AsyncClient, user_a:
     assert (await anon.get("/api/v1/me", headers=bearer(gone["access_token"]))).status_code == 401
     assert (await anon.get("/api/v1/me", headers=bearer(kept["access_token"]))).status_code == 200
     assert (await rotate(anon, kept["refresh_token"]))["access_token"]
+
+
+async def test_user_of_access_token_follows_the_session(
+    anon: httpx.AsyncClient, container: Container, user_a: Account
+) -> None:
+    """What other layers (idempotency scopes) use to tell a live token from an ended one."""
+    pair = await sign_in(anon, user_a)
+    cfg = container.tokens
+    async with container.sessions() as s:
+        assert await sessions.user_of_access_token(s, cfg, pair["access_token"]) == user_a.id
+    await end_by_logout(anon, container, user_a, pair)
+    async with container.sessions() as s:
+        assert await sessions.user_of_access_token(s, cfg, pair["access_token"]) is None
+        with pytest.raises(InvalidToken):
+            await sessions.user_of_access_token(s, cfg, pair["refresh_token"])

@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voxhub.accounts.models import AuthSession, RefreshToken, User
+from voxhub.accounts.tokens import TokenConfig, verify
 from voxhub.core.clock import utcnow
 from voxhub.core.ids import new_id
 
@@ -44,6 +45,17 @@ async def live(
     if user is None or user.disabled:
         return None
     return row, user
+
+
+async def user_of_access_token(session: AsyncSession, cfg: TokenConfig, token: str) -> str | None:
+    """The user behind a voxhub access token whose session is live; None once it has ended.
+
+    Raises `InvalidToken` when it is no valid voxhub access token at all (perhaps an external
+    identity token), for callers that treat those differently.
+    """
+    claims = verify(cfg, token, "access")
+    found = await live(session, claims.session_id, claims.sub)
+    return found[1].id if found else None
 
 
 async def revoke(session: AsyncSession, session_id: str, reason: Ended) -> None:
