@@ -46,15 +46,17 @@ async def refine_job(c: Container, ctx: JobContext) -> dict[str, Any]:
         raise
     await ctx.progress(95, "store")
     async with c.sessions() as session:
+        # The voice row is locked before its profile row, in the order a deletion locks them.
+        voice = await session.get(Voice, voice_id, with_for_update=True)
+        if voice is None:
+            raise PermanentJobError("voice_not_found", "the voice was deleted")
         stored = await store_profile(c, session, voice_id, refined, if_revision=revision)
-        if stored is None:  # also when the voice was deleted: its profile row went with it
+        if stored is None:  # also when the voice is deleted right now: its row goes with it
             await ctx.progress(99, "store", SUPERSEDED)
             return {"voice_id": voice_id, "superseded": True, "metrics": refined.metrics}
         try:
-            voice = await session.get(Voice, voice_id)
-            if voice is not None:
-                voice.profile_status = ProfileStatus.ready
-                voice.profile_similarity = refined.metrics.get("similarity_estimate")
+            voice.profile_status = ProfileStatus.ready
+            voice.profile_similarity = refined.metrics.get("similarity_estimate")
             await session.commit()
         except BaseException:
             await session.rollback()
