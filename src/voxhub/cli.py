@@ -115,7 +115,8 @@ def sweep(
     console.print(
         f"removals done {r.removals_done}, failed {r.removals_failed}; "
         f"orphan blobs removed {r.orphans_removed}, failed {r.orphans_failed}; "
-        f"temp files removed {r.temp_files_removed}",
+        f"temp files removed {r.temp_files_removed}; "
+        f"expired keys forgotten {sum(r.expired_purged.values())}",
         soft_wrap=True,
     )
     if r.failed:

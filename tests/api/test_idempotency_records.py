@@ -20,8 +20,8 @@ from voxhub.core.clock import utcnow
 from voxhub.db.claims import commit_with, pending_claims
 from voxhub.security.idempotency import MAX_STORED_BODY, IdempotencyMiddleware
 from voxhub.security.idempotency_models import IdempotencyRecord
-from voxhub.security.purge import purge_expired
 from voxhub.security.signature_models import UsedSignature
+from voxhub.storage.sweep import run_sweep
 
 SECRET = "vxh_this-would-be-a-freshly-minted-credential"
 
@@ -187,7 +187,8 @@ async def test_the_sweep_purges_expired_keys_and_signatures(effects: Effects) ->
             .values(expires_at=utcnow() - timedelta(seconds=1))
         )
         await s.commit()
-    assert await purge_expired(effects.c.sessions) == {"idempotency_keys": 1, "hmac_signatures": 1}
+    report = await run_sweep(effects.c.sessions, effects.c.blobs, grace_s=3600)
+    assert report.expired_purged == {"idempotency_keys": 1, "hmac_signatures": 1}
     assert [r.key for r in await _records(effects.c)] == ["new"]
     async with effects.c.sessions() as s:
         left = await s.scalar(select(func.count()).select_from(UsedSignature))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from voxhub.core.clock import utcnow
+from voxhub.security.purge import purge_expired
 from voxhub.settings import Settings
 from voxhub.storage.base import BlobStore
 from voxhub.storage.local import LocalBlobStore
@@ -44,6 +45,8 @@ class SweepReport:
     orphans_removed: int = 0
     orphans_failed: int = 0
     temp_files_removed: int = 0
+    # Expired idempotency records and HMAC signatures forgotten, by table.
+    expired_purged: dict[str, int] = field(default_factory=dict)
 
     @property
     def failed(self) -> bool:
@@ -58,7 +61,8 @@ async def run_sweep(
     now: datetime | None = None,
     every: bool = False,
 ) -> SweepReport:
-    """One pass: due outbox rows (all of them with `every`), orphan blobs, crashed temp files."""
+    """One pass: due outbox rows (all of them with `every`), orphan blobs, crashed temp files,
+    expired idempotency keys and HMAC signatures."""
     now = now or utcnow()
     drained = await drain(sessions, blobs, now=now, every=every)
     report = SweepReport(drained.done, drained.failed)
@@ -67,6 +71,8 @@ async def run_sweep(
     )
     if isinstance(blobs, LocalBlobStore):
         report.temp_files_removed = await blobs.sweep_temp(grace_s)
+    # Expired keys are also dropped when a client sends one again; this catches the rest.
+    report.expired_purged = await purge_expired(sessions)
     return report
 
 
