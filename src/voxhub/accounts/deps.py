@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -11,7 +12,7 @@ from voxhub.accounts import api_keys, sessions
 from voxhub.accounts.models import Role, User
 from voxhub.accounts.principal import Principal
 from voxhub.accounts.tokens import InvalidToken, verify
-from voxhub.api.deps import ContainerDep, SessionDep
+from voxhub.api.deps import ContainerDep, SessionDep, end_reads
 from voxhub.bootstrap import Container
 from voxhub.core.errors import Forbidden, InvalidTokenError, Unauthenticated
 
@@ -49,12 +50,16 @@ async def _from_bearer(c: Container, session: AsyncSession, token: str) -> tuple
     return live[1], "jwt"
 
 
-async def optional_principal(
-    request: Request, c: ContainerDep, session: SessionDep
+async def resolve_principal(
+    c: Container, session: AsyncSession, headers: Mapping[str, str]
 ) -> Principal | None:
-    """The caller, or None when no credentials came (bad credentials are a 401, not None)."""
-    api_key = request.headers.get("x-api-key")
-    auth = request.headers.get("authorization")
+    """Who these request headers speak for; None when they carry no credentials.
+
+    Bad, revoked or disabled credentials raise `InvalidTokenError`. The one place that decides,
+    for routes and for layers in front of them (idempotency replays).
+    """
+    api_key = headers.get("x-api-key")
+    auth = headers.get("authorization")
     user: User | None = None
     via = ""
     if api_key:
@@ -68,12 +73,23 @@ async def optional_principal(
             raise InvalidTokenError("use 'Authorization: Bearer <token>'")
         user, via = await _from_bearer(c, session, token.strip())
     if user is not None:
-        request.state.user_id = user.id
         return Principal(user.id, Role(user.role), via)
     local = c.extras.get("local_admin_id")
     if c.settings.security.auth == "off" and local:
         return Principal(str(local), Role.admin, "local")
     return None
+
+
+async def optional_principal(
+    request: Request, c: ContainerDep, session: SessionDep
+) -> Principal | None:
+    """The caller, or None when no credentials came (bad credentials are a 401, not None)."""
+    principal = await resolve_principal(c, session, request.headers)
+    if principal is not None and principal.via != "local":
+        request.state.user_id = principal.user_id
+    # The route may work for seconds (decoding an upload, synthesis) before it writes.
+    await end_reads(session)
+    return principal
 
 
 async def require_principal(

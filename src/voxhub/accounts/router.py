@@ -23,7 +23,7 @@ from voxhub.accounts.schemas import (
     TokenPair,
     UserRead,
 )
-from voxhub.api.deps import ContainerDep, SessionDep
+from voxhub.api.deps import CarriesCredential, ContainerDep, SessionDep
 from voxhub.bootstrap import Container
 from voxhub.core.errors import UserNotFound
 from voxhub.security.deps import enforce
@@ -68,7 +68,12 @@ def token_pair(c: Container, signed: service.SignedIn) -> TokenPair:
     )
 
 
-@router.post("/api/v1/auth/signup", status_code=status.HTTP_201_CREATED, response_model=TokenPair)
+@router.post(
+    "/api/v1/auth/signup",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TokenPair,
+    dependencies=[CarriesCredential],
+)
 async def signup(
     body: SignupRequest, request: Request, c: ContainerDep, session: SessionDep
 ) -> TokenPair:
@@ -76,7 +81,7 @@ async def signup(
     return token_pair(c, await sign_up(c, session, request, body.email, body.password, body.name))
 
 
-@router.post("/api/v1/auth/login", response_model=TokenPair)
+@router.post("/api/v1/auth/login", response_model=TokenPair, dependencies=[CarriesCredential])
 async def login(
     body: LoginRequest, request: Request, c: ContainerDep, session: SessionDep
 ) -> TokenPair:
@@ -84,7 +89,7 @@ async def login(
     return token_pair(c, await sign_in(c, session, request, body.email, body.password))
 
 
-@router.post("/api/v1/auth/refresh", response_model=TokenPair)
+@router.post("/api/v1/auth/refresh", response_model=TokenPair, dependencies=[CarriesCredential])
 async def refresh(
     body: RefreshRequest, request: Request, c: ContainerDep, session: SessionDep
 ) -> TokenPair:
@@ -99,7 +104,7 @@ async def login_link_page() -> HTMLResponse:
     return HTMLResponse(PAGE, headers=NO_STORE)
 
 
-@router.post("/api/v1/auth/login-link", response_model=TokenPair)
+@router.post("/api/v1/auth/login-link", response_model=TokenPair, dependencies=[CarriesCredential])
 async def use_login_link(
     body: LoginLinkRequest,
     request: Request,
@@ -144,7 +149,12 @@ async def change_password(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/api/v1/api-keys", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated)
+@router.post(
+    "/api/v1/api-keys",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ApiKeyCreated,
+    dependencies=[CarriesCredential],
+)
 async def create_api_key(
     body: ApiKeyCreate, p: CurrentPrincipal, request: Request, session: SessionDep
 ) -> ApiKeyCreated:

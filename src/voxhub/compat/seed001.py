@@ -13,7 +13,7 @@ from voxhub.accounts.deps import CurrentPrincipal
 from voxhub.accounts.models import User
 from voxhub.accounts.router import client_ip, sign_in, sign_up
 from voxhub.accounts.tokens import InvalidToken, issue, verify
-from voxhub.api.deps import ContainerDep, SessionDep
+from voxhub.api.deps import CarriesCredential, ContainerDep, SessionDep
 from voxhub.bootstrap import Container
 from voxhub.core.clock import utcnow
 from voxhub.core.errors import InvalidTokenError, UserNotFound
@@ -90,7 +90,7 @@ def _signed(c: Container, signed: service.SignedIn, message: str) -> Seed001Auth
     return _auth(c, signed.user, message, signed.access, signed.refresh)
 
 
-@router.post("/api/signup", response_model=Seed001Auth)
+@router.post("/api/signup", response_model=Seed001Auth, dependencies=[CarriesCredential])
 async def signup(
     body: Seed001Signup, request: Request, c: ContainerDep, session: SessionDep
 ) -> Seed001Auth:
@@ -99,7 +99,7 @@ async def signup(
     return _signed(c, signed, "User created successfully")
 
 
-@router.post("/api/login", response_model=Seed001Auth)
+@router.post("/api/login", response_model=Seed001Auth, dependencies=[CarriesCredential])
 async def login(
     body: Seed001Login, request: Request, c: ContainerDep, session: SessionDep
 ) -> Seed001Auth:
@@ -117,7 +117,7 @@ async def me(p: CurrentPrincipal, session: SessionDep) -> Seed001User:
     return seed_user(user)
 
 
-@router.post("/api/refresh-token", response_model=Seed001Auth)
+@router.post("/api/refresh-token", response_model=Seed001Auth, dependencies=[CarriesCredential])
 async def refresh_token(
     request: Request,
     c: ContainerDep,

@@ -19,11 +19,12 @@ import hashlib
 import json
 from typing import Any
 
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from voxhub.accounts import api_keys
-from voxhub.accounts.tokens import InvalidToken, verify
+from voxhub.accounts.deps import resolve_principal
 from voxhub.bootstrap import Container
+from voxhub.core.errors import VoxhubError
 from voxhub.db.claims import attach_claim
 from voxhub.security import idempotency_store as store
 from voxhub.security.hmac import signed_call
@@ -57,24 +58,18 @@ async def _respond(
     await send({"type": "http.response.body", "body": body})
 
 
-async def principal_scope(c: Container, headers: dict[bytes, bytes], client: str) -> str | None:
-    """Whose key this is: the credentials' user, the IP if anonymous, None if invalid."""
-    raw = headers.get(b"x-api-key", b"").decode().strip()
-    auth = headers.get(b"authorization", b"").decode()
-    scheme, _, token = auth.partition(" ")
-    token = token.strip() if scheme.lower() == "bearer" else ""
-    secret = raw or (token if token.startswith("vxh_") else "")
-    if secret:
-        async with c.sessions() as session:
-            user = await api_keys.user_for_key(session, secret)
-        return f"user:{user.id}" if user else None
-    if token:
+async def principal_scope(c: Container, scope: Scope, client: str) -> str | None:
+    """Whose key this is: the credentials' user, the IP if anonymous, None if they do not hold.
+
+    Decided by the same rules as the routes (an ended session, a disabled user, a revoked key
+    get no replay), so a stored answer is never handed to someone the route would refuse.
+    """
+    async with c.sessions() as session:
         try:
-            return f"user:{verify(c.tokens, token, 'access').sub}"
-        except InvalidToken:
-            # An external identity token: scope by the token's subject-bearing hash.
-            return "tok:" + hashlib.sha256(token.encode()).hexdigest()[:40]
-    return f"ip:{client}"
+            principal = await resolve_principal(c, session, Headers(scope=scope))
+        except VoxhubError:
+            return None
+    return f"user:{principal.user_id}" if principal else f"ip:{client}"
 
 
 class IdempotencyMiddleware:
@@ -106,7 +101,7 @@ class IdempotencyMiddleware:
         client = scope.get("client") or ("unknown", 0)
         # A signed internal call is the calling service's, whatever machine it retries from;
         # a call whose signature fails is never answered from the store: the route says 401.
-        who = "hmac" if signed else await principal_scope(c, headers, client[0])
+        who = "hmac" if signed else await principal_scope(c, scope, client[0])
         if who is None or signed is False:
             await self.app(scope, _replay(body, receive), send)
             return
