@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from voxhub.text.numbers import cardinal, ordinal
+from voxhub.text.numbers import integer, ordinal_digits
 from voxhub.text.readings import (
     MONTHS,
     NUM,
@@ -29,6 +29,7 @@ from voxhub.text.readings import (
     time_of_day,
     unit,
 )
+from voxhub.text.spaces import collapse_spaces
 
 _TITLES = {
     "mr": "Mister",
@@ -69,7 +70,13 @@ def _sub(pattern: str, repl: Callable[[re.Match[str]], str] | str, flags: int = 
 
 _MONTH_NAMES = "|".join(MONTHS)
 _MONTH_SHORT = r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec"
-_SIGNED = r"(?<![\w.-])(-?(?:" + NUM + r"))"
+# Linear time: an unbounded quantifier below either starts only where its run starts (a
+# lookbehind rules out the middle of a run, so a failed attempt is not retried from each later
+# character), or is anchored by a literal that occurs once per attempt ("no.", a month, a
+# currency sign), or is followed by something that cannot fail. Runs of white space are one
+# character long when the rules start (see `expand_english`).
+# Not at a ",ddd," group inside "1,000,000,...": each would rescan the rest of the chain.
+_SIGNED = r"(?<![\w.-])(?!(?<=\d,)\d{3},)(-?(?:" + NUM + r"))"
 _RULES: tuple[Rule, ...] = (
     # Dotted abbreviations first, before their periods look like sentence ends or decimals.
     _sub(r"\be\.\s?g\.(?=\W|$)", "for example", re.I),
@@ -84,7 +91,7 @@ _RULES: tuple[Rule, ...] = (
     _sub(r"\bno\.\s*(?=\d)", "number ", re.I),
     _sub(r"#\s?(?=\d)", "number "),
     _sub(r"(?<![\w.])[A-Za-z](?:\.[A-Za-z])+\.?(?!\w)", acronym),
-    _sub(r"\b([\w-]+)\.(com|org|net|io|dev|edu|gov|co|uk|ai|app)\b", r"\1 dot \2"),
+    _sub(r"(?<![\w-])(-*\w[\w-]*)\.(com|org|net|io|dev|edu|gov|co|uk|ai|app)\b", r"\1 dot \2"),
     # Dates and money before plain numbers, which would otherwise eat their digits.
     _sub(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b", iso_date),
     _sub(r"\b(\d{1,2})(/)(\d{1,2})/(\d{4}|\d{2})\b", numeric_date),
@@ -104,31 +111,32 @@ _RULES: tuple[Rule, ...] = (
     ),
     _sub(
         r"\b(\d+)\s?¢",
-        lambda m: f"{cardinal(int(m.group(1)))} cent{'' if m.group(1) == '1' else 's'}",
+        lambda m: f"{integer(m.group(1))} cent{'' if m.group(1) == '1' else 's'}",
     ),
     _sub(_SIGNED + r"\s?°(?:\s?([CF])\b)?", degrees),
     _sub(_SIGNED + r"\s?%", lambda m: f"{signed(m.group(1))} percent"),
     _sub(_SIGNED + r"\s?(" + "|".join(map(re.escape, UNITS)) + r")(?![\w/])", unit),
-    _sub(r"\b(\d+)(st|nd|rd|th)\b", lambda m: ordinal(int(m.group(1))), re.I),
+    _sub(r"\b(\d+)(st|nd|rd|th)\b", lambda m: ordinal_digits(m.group(1)), re.I),
     _sub(r"(?<![\w.])'?(1[1-9]|20)?(\d0)'?s\b", decade),
     # "MP3", "4K", "COVID19": a space lets the number rule see the digits on their own.
     _sub(r"(?<=[A-Za-z])(?=\d)|(?<=\d)(?=[A-Za-z])", " "),
     _sub(r"(?<![\w.])(-)?(" + NUM + r")", signed_number),
     _sub(r"\d+", lambda m: number(m.group(0))),
-    # Symbols last: by now every one left stands alone between words.
-    _sub(r"\s*&\s*", " and "),
-    _sub(r"\s*\+\s*", " plus "),
-    _sub(r"\s*=\s*", " equals "),
-    _sub(r"\s*±\s*", " plus or minus "),
-    _sub(r"\s*\u00d7\s*", " times "),
-    _sub(r"\s*÷\s*", " divided by "),
-    _sub(r"\s+<\s+", " less than "),
-    _sub(r"\s+>\s+", " greater than "),
+    # Symbols last: by now every one left stands alone between words. One space either side at
+    # most: `\s*` before a symbol would be retried at each character of a run of spaces.
+    _sub(r"\s?&\s?", " and "),
+    _sub(r"\s?\+\s?", " plus "),
+    _sub(r"\s?=\s?", " equals "),
+    _sub(r"\s?±\s?", " plus or minus "),
+    _sub(r"\s?\u00d7\s?", " times "),
+    _sub(r"\s?÷\s?", " divided by "),
+    _sub(r"\s<\s", " less than "),
+    _sub(r"\s>\s", " greater than "),
     _sub(r"~\s?(?=\w)", "about "),
-    _sub(r"\s*%", " percent"),
-    _sub(r"\s*@\s*", " at "),
+    _sub(r"\s?%", " percent"),
+    _sub(r"\s?@\s?", " at "),
     _sub(r"#(?=[A-Za-z])", "hashtag "),
-    _sub(r"\s*°", " degrees"),
+    _sub(r"\s?°", " degrees"),
     _sub(r"(?<=\w)/(?=\w)", " slash "),
     _sub(r"[#<>~|*_\\^{}\[\]]", " "),
     _sub(r"[ ]{2,}", " "),
@@ -137,6 +145,7 @@ _RULES: tuple[Rule, ...] = (
 
 def expand_english(text: str) -> str:
     """Spell out numbers, money, dates, times, abbreviations and symbols in English text."""
+    text = collapse_spaces(text)
     for pattern, repl in _RULES:
         text = pattern.sub(repl, text)
     return text.strip()

@@ -6,6 +6,7 @@ import re
 import unicodedata
 
 from voxhub.text.english import expand_english
+from voxhub.text.spaces import collapse_spaces
 
 __all__ = ["expand_english", "normalize_text"]
 
@@ -40,11 +41,19 @@ _QUOTES = str.maketrans(
 _KEPT_MATH = set("+=<>±\u00d7÷~|")
 # Symbols (category So) that stand for words rather than pictures.
 _KEPT_SYMBOLS = set("°©®")
-_SPACES = re.compile(r"[ \u00a0\u2000-\u200a\u202f\u205f\u3000]+")
-_BLANK_LINES = re.compile(r"\s*\n\s*")
 _EN_DASH_RANGE = re.compile(r"(?<=\d)\u2014(?=\d)")
 _SPACED_HYPHEN = re.compile(r"(?<=\s)-{1,2}(?=\s)|(?<=\w)--(?=\w)")
 _SPEAKABLE = re.compile(r"[^\W_]")  # a letter or digit
+
+
+class _Kept(dict[int, int | None]):
+    """A `str.translate` table filled in as characters come: `_keep` runs once per distinct
+    character of a text instead of once per character (a str.translate call stays in C)."""
+
+    def __missing__(self, code: int) -> int | None:
+        kept = code if _keep(chr(code)) else None
+        self[code] = kept
+        return kept
 
 
 def _keep(ch: str) -> bool:
@@ -69,10 +78,9 @@ def normalize_text(text: str) -> str:
     if not text:
         return ""
     text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
-    text = "".join(ch for ch in text if _keep(ch))
+    # A fresh table per call: its size is bounded by this text, not by everything ever seen.
+    text = text.translate(_Kept())
     text = _EN_DASH_RANGE.sub("-", text)
     text = _SPACED_HYPHEN.sub("\u2014", text)
-    text = _SPACES.sub(" ", text)
-    text = _BLANK_LINES.sub("\n", text).strip()
-    text = "\n".join(line.strip() for line in text.split("\n"))
+    text = collapse_spaces(text)
     return text if _SPEAKABLE.search(text) else ""

@@ -19,7 +19,8 @@ _ORDINAL_IRREGULAR = {
     "twelve": "twelfth",
 }
 # Past this a number is read digit by digit: nobody says "four quintillion ..." aloud.
-_MAX_CARDINAL = 10 ** (3 * len(_SCALES)) - 1
+MAX_CARDINAL_DIGITS = 3 * len(_SCALES)
+_MAX_CARDINAL = 10**MAX_CARDINAL_DIGITS - 1
 
 
 def _below_thousand(n: int) -> str:
@@ -54,9 +55,29 @@ def cardinal(n: int) -> str:
     return " ".join(reversed(groups))
 
 
+def integer(text: str) -> str:
+    """A string of digits as words, read digit by digit when it is too long to say as a number.
+
+    The length is checked before `int()` sees the string: CPython refuses to parse more than
+    4,300 digits (a ValueError, so a 500) and parses fewer in time quadratic in their number.
+    """
+    significant = text.lstrip("0")
+    if len(significant) > MAX_CARDINAL_DIGITS:
+        return digits(text)
+    return cardinal(int(significant or "0"))
+
+
 def ordinal(n: int) -> str:
     """`21` -> "twenty-first"."""
-    words = cardinal(n)
+    return _ordinal_words(cardinal(n))
+
+
+def ordinal_digits(text: str) -> str:
+    """`"21"` -> "twenty-first"; a digit string of any length (see `integer`)."""
+    return _ordinal_words(integer(text))
+
+
+def _ordinal_words(words: str) -> str:
     head, sep, last = words.rpartition(" ")
     prefix, dash, unit = last.rpartition("-")
     if unit in _ORDINAL_IRREGULAR:
@@ -84,7 +105,7 @@ def year(n: int) -> str:
 
 def digits(text: str) -> str:
     """Read a digit string one digit at a time: "0042" -> "zero zero four two"."""
-    return " ".join(_ONES[int(c)] for c in text if c.isdigit())
+    return " ".join(_ONES[int(c)] for c in text if c.isdecimal())
 
 
 def decimal(text: str) -> str:
@@ -93,7 +114,7 @@ def decimal(text: str) -> str:
     if text.startswith("-"):
         sign, text = "minus ", text[1:]
     whole, _, frac = text.replace(",", "").partition(".")
-    spoken = cardinal(int(whole)) if whole else "zero"
+    spoken = integer(whole) if whole else "zero"
     if frac:
         spoken += f" point {digits(frac)}"
     return sign + spoken

@@ -5,7 +5,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from voxhub.text.numbers import cardinal, decimal, digits, ordinal, year
+from voxhub.text.numbers import (
+    MAX_CARDINAL_DIGITS,
+    cardinal,
+    decimal,
+    digits,
+    integer,
+    ordinal,
+    year,
+)
 
 _MONTH_WORDS = (
     "January February March April May June July August September October November December"
@@ -42,7 +50,12 @@ UNITS = {  # only units that cannot be mistaken for a word after a number
 }
 # Titles always precede a name, so their period never ends a sentence.
 NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+"
-_SENTENCE_END = re.compile(r"\s*(?:$|\n|[\"')\]]?\s+[A-Z])")
+_CLOSERS = frozenset("\"')]")
+# The neighbours of "St." and "Dr.": the word before is looked for in a bounded window, so many
+# abbreviations in one long text cost each a constant, not a scan of everything before them.
+_NAME_BEFORE = re.compile(r"(?<!\w)[A-Z][a-z]+\s*\Z")
+_NAME_AFTER = re.compile(r"\s+[A-Z]")
+_WINDOW = 40
 
 
 def number(text: str) -> str:
@@ -50,7 +63,7 @@ def number(text: str) -> str:
     text = text.replace(",", "")
     if "." in text:
         return decimal(text)
-    if len(text) > 1 and text.startswith("0"):
+    if (len(text) > 1 and text.startswith("0")) or len(text) > MAX_CARDINAL_DIGITS:
         return digits(text)
     value = int(text)
     if 1100 <= value <= 2099:
@@ -62,12 +75,36 @@ def quantity(text: str) -> tuple[str, bool]:
     """Words for a number and whether it is exactly one (for singular units)."""
     plain = text.replace(",", "")
     one = plain in ("1", "1.0", "1.00")
-    return (decimal(plain) if "." in plain else cardinal(int(plain))), one
+    return (decimal(plain) if "." in plain else integer(plain)), one
 
 
 def keep_period(m: re.Match[str]) -> str:
     """A '.' when the abbreviation just expanded also ended its sentence."""
-    return "." if _SENTENCE_END.match(m.string, m.end()) else ""
+    return "." if _ends_sentence(m.string, m.end()) else ""
+
+
+def _ends_sentence(text: str, at: int) -> bool:
+    """Whether only space follows `at` up to a line end, or space (around at most one closing
+    quote or bracket) and then a capital letter.
+
+    A scanner rather than a pattern: "space, maybe a quote, space" as `\\s*"?\\s+` backtracks
+    quadratically in the length of the space run.
+    """
+    n = len(text)
+    i = at
+    while i < n and text[i].isspace():
+        if text[i] == "\n":
+            return True
+        i += 1
+    if i == n:
+        return True
+    if text[i] in _CLOSERS:
+        closer = i
+        i += 1
+        while i < n and text[i].isspace():
+            i += 1
+        return closer + 1 < i < n and "A" <= text[i] <= "Z"
+    return at < i and "A" <= text[i] <= "Z"
 
 
 def money(m: re.Match[str]) -> str:
@@ -82,11 +119,11 @@ def money(m: re.Match[str]) -> str:
     whole, _, frac = plain.partition(".")
     if len(frac) > 2 or (frac and not sub):
         return f"{prefix}{decimal(plain)} {units}"
-    dollars = int(whole or "0")
+    dollars = whole.lstrip("0")
     cents = int((frac + "0")[:2]) if frac else 0
     parts = []
     if dollars or not cents:
-        parts.append(f"{cardinal(dollars)} {unit if dollars == 1 else units}")
+        parts.append(f"{integer(dollars)} {unit if dollars == '1' else units}")
     if cents:
         parts.append(f"{cardinal(cents)} {sub if cents == 1 else subs}")
     return prefix + " and ".join(parts)
@@ -180,7 +217,8 @@ def month_day(m: re.Match[str]) -> str:
 def day_month(m: re.Match[str]) -> str:
     """`5 January` -> "the fifth of January" (no second "the" after "on the 5th of May")."""
     month = _MONTH_ABBR[m.group(2).lower()[:3]]
-    article = "" if m.string[: m.start()].lower().endswith("the ") else "the "
+    before = m.string[max(0, m.start() - 4) : m.start()]
+    article = "" if before.lower() == "the " else "the "
     return f"{article}{ordinal(int(m.group(1)))} of {month}"
 
 
@@ -212,11 +250,11 @@ def abbreviation(table: dict[str, str], may_end: bool) -> Callable[[re.Match[str
 
 def _after_name(m: re.Match[str]) -> bool:
     """Whether the abbreviation follows a capitalised word ("Main St.", "Elm Dr.")."""
-    return bool(re.search(r"\b[A-Z][a-z]+\s*$", m.string[: m.start()]))
+    return bool(_NAME_BEFORE.search(m.string, max(0, m.start() - _WINDOW), m.start()))
 
 
 def _before_name(m: re.Match[str]) -> bool:
-    return bool(re.match(r"\s+[A-Z]", m.string[m.end() :]))
+    return bool(_NAME_AFTER.match(m.string, m.end()))
 
 
 def saint_or_street(m: re.Match[str]) -> str:

@@ -12,8 +12,12 @@ _ABBREVIATION_WORDS = (
 )
 _ABBREVIATIONS = frozenset(_ABBREVIATION_WORDS.split())
 # A candidate end: terminal punctuation, any closing quotes or brackets, then space or the end.
-_END = re.compile(r"(?:[.!?]+|…|\.\.\.)[\"')\]]*(?=\s|$)")
-_WORD_BEFORE = re.compile(r"(\S+?)[.!?…]+[\"')\]]*$")
+# A run of marks is only tried from its first mark: tried from each one, a long run followed by
+# a letter cost time quadratic in its length. From its first mark an attempt is linear: the two
+# runs hold disjoint characters, so backing off either one fails at once.
+_END = re.compile(r"(?:(?<![.!?])[.!?]+|…)[\"')\]]*(?=\s|$)")
+_TERMINAL = ".!?…"
+_WORD_WINDOW = 40  # how far back the word before a mark is looked for
 _CLAUSE = re.compile(r"(?<=[,;:\u2014])\s+")
 
 
@@ -22,20 +26,31 @@ def _is_boundary(text: str, match: re.Match[str]) -> bool:
     mark = match.group(0)
     if "!" in mark or "?" in mark:
         return True
-    rest = text[match.end() :].lstrip(" \t")
-    if rest[:1].islower() or rest[:1].isdigit():
+    # Indices, not slices: a copy of the rest of the text at every mark is quadratic too.
+    after = match.end()
+    while after < len(text) and text[after] in " \t":
+        after += 1
+    follower = text[after : after + 1]
+    if follower.islower() or follower.isdigit():
         return False  # "approx. five", "p. 12", "wait... what": lower case never starts a sentence
     if "…" in mark or "..." in mark:
         return True
-    head = text[match.start() - 40 if match.start() > 40 else 0 : match.end()]
-    found = _WORD_BEFORE.search(head)
-    word = found.group(1).lower().lstrip("\"'([") if found else ""
+    word = _word_before(text, match.start()).lower().lstrip("\"'([")
     if word in _ABBREVIATIONS:
         return False
     if len(word) == 1 and word.isalpha():
         return False  # an initial: "J. Smith"
     # Dotted acronyms ("U.S.A.") end a sentence only when a capitalised word follows.
-    return not (re.fullmatch(r"(?:[a-z]\.)+[a-z]", word) and not rest[:1].isupper())
+    return not (re.fullmatch(r"(?:[a-z]\.)+[a-z]", word) and not follower.isupper())
+
+
+def _word_before(text: str, end: int) -> str:
+    """The word that ends at `end` (at most `_WORD_WINDOW` characters of it), less any marks."""
+    start = end
+    floor = max(0, end - _WORD_WINDOW)
+    while start > floor and not text[start - 1].isspace():
+        start -= 1
+    return text[start:end].rstrip(_TERMINAL)
 
 
 def split_sentences(text: str) -> list[str]:
@@ -56,12 +71,14 @@ def _split_words(piece: str, max_chars: int) -> list[str]:
     out: list[str] = []
     current = ""
     for word in piece.split():
-        while len(word) > max_chars:
+        if len(word) > max_chars:
             if current:
                 out.append(current)
                 current = ""
-            out.append(word[:max_chars])
-            word = word[max_chars:]
+            # Cut by index: shortening the word one cut at a time copies it each time.
+            cut = (len(word) - 1) // max_chars * max_chars
+            out.extend(word[i : i + max_chars] for i in range(0, cut, max_chars))
+            word = word[cut:]
         if current and len(current) + 1 + len(word) > max_chars:
             out.append(current)
             current = word

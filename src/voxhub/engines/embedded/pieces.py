@@ -9,7 +9,7 @@ import numpy as np
 
 from voxhub.engines.base import WordTiming
 from voxhub.engines.embedded.phonemes import count_phonemes
-from voxhub.text import expand_english, normalize_text, split_clauses, split_sentences
+from voxhub.text import split_clauses, split_sentences, spoken_text
 
 # About 200 characters stay well under the model's 510 tokens (English runs ~1 phoneme per
 # character) while keeping whole clauses together for natural intonation.
@@ -36,10 +36,11 @@ class Piece:
 
 
 def plan(text: str, language: str) -> list[Piece]:
-    """Normalise, expand (English), and cut text into sentence and clause pieces."""
-    text = normalize_text(text)
-    if language.startswith("en"):
-        text = expand_english(text)
+    """Normalise, expand (English), and cut text into sentence and clause pieces.
+
+    Blocking (linear in the text's length): the engine calls it in a thread.
+    """
+    text = spoken_text(text, language)
     pieces: list[Piece] = []
     for n, sentence in enumerate(split_sentences(text)):
         head, rest = _lead(sentence) if n == 0 else ("", sentence)
