@@ -11,9 +11,13 @@ from voxhub.bootstrap import Container
 from voxhub.engines.base import ProfileStatus, RefiningEngine
 from voxhub.jobs.errors import PermanentJobError
 from voxhub.jobs.runner import JobContext
-from voxhub.storage.outbox import discard, drain
 from voxhub.voices.models import Voice, VoiceProfileRow
-from voxhub.voices.profiles import current_profile, load_reference_audio, store_profile
+from voxhub.voices.profiles import (
+    commit_stored,
+    current_profile,
+    load_reference_audio,
+    store_profile,
+)
 
 SUPERSEDED = "superseded: a newer profile was stored while this one was refined; kept that one"
 
@@ -54,16 +58,9 @@ async def refine_job(c: Container, ctx: JobContext) -> dict[str, Any]:
         if stored is None:  # also when the voice is deleted right now: its row goes with it
             await ctx.progress(99, "store", SUPERSEDED)
             return {"voice_id": voice_id, "superseded": True, "metrics": refined.metrics}
-        try:
-            voice.profile_status = ProfileStatus.ready
-            voice.profile_similarity = refined.metrics.get("similarity_estimate")
-            await session.commit()
-        except BaseException:
-            await session.rollback()
-            await discard(c.blobs, [stored.blob_key])
-            raise
-    if stored.removal_id:
-        await drain(c.sessions, c.blobs, [stored.removal_id])
+        voice.profile_status = ProfileStatus.ready
+        voice.profile_similarity = refined.metrics.get("similarity_estimate")
+        await commit_stored(c, session, stored)
     return {"voice_id": voice_id, "superseded": False, "metrics": refined.metrics}
 
 

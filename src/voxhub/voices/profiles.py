@@ -183,6 +183,19 @@ async def _insert_if_absent(
     return getattr(done, "rowcount", 0) == 1
 
 
+async def commit_stored(c: Container, session: AsyncSession, stored: StoredProfile) -> None:
+    """Commit the transaction that stored a profile: its blob goes if the commit fails, the blob
+    it replaced once it succeeds."""
+    try:
+        await session.commit()
+    except BaseException:
+        await session.rollback()
+        await discard(c.blobs, [stored.blob_key])
+        raise
+    if stored.removal_id:
+        await drain(c.sessions, c.blobs, [stored.removal_id])
+
+
 async def current_profile(
     c: Container, session: AsyncSession, voice: Voice, engine: Engine
 ) -> tuple[VoiceProfile, int]:
@@ -210,14 +223,7 @@ async def current_profile(
         stored = await store_profile(c, session, voice.id, profile, if_revision=revision)
         if stored is None:
             continue  # another writer stored one meanwhile: serve that one
-        try:
-            await session.commit()
-        except BaseException:
-            await session.rollback()
-            await discard(c.blobs, [stored.blob_key])
-            raise
-        if stored.removal_id:
-            await drain(c.sessions, c.blobs, [stored.removal_id])
+        await commit_stored(c, session, stored)
         return profile, revision + 1
     raise Conflict("the voice's profile kept changing; try again")
 
