@@ -17,7 +17,7 @@ from voxhub.accounts.first_run import (
     local_admin_id,
 )
 from voxhub.accounts.secrets import InsecureConfiguration
-from voxhub.api import errors
+from voxhub.api import errors, openapi
 from voxhub.api.limits import BodyLimitMiddleware
 from voxhub.api.router import api_router
 from voxhub.bootstrap import Container, build_container, close_container
@@ -115,4 +115,5 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         app.state.container = container  # also served without a lifespan (ASGI test transports)
     errors.install(app)
     app.include_router(api_router)
+    openapi.install(app)
     return app

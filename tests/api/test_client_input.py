@@ -1,4 +1,4 @@
-"""Odd but well-formed client input (nulls in a PATCH, forged cursors) is a 4xx with its code."""
+"""Odd but well-formed client input (nulls, forged cursors, NUL and surrogates) is a 4xx."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.api.conftest import client_for, create_voice, make_user
+from tests.api.conftest import client_for, counts, create_voice, make_user, speech_file
 from voxhub.accounts.models import Role
 from voxhub.app import create_app
 
@@ -129,3 +129,83 @@ async def test_a_cursor_pages_the_same_in_any_utc_offset(client) -> None:
             second = (await client.get(path, params={"limit": 1, "cursor": cursor})).json()
             assert [i["id"] for i in second["items"]] != [i["id"] for i in first["items"]]
             assert len(second["items"]) == 1 and second["next_cursor"] is None, (path, cursor)
+
+
+def _json(body: dict) -> dict:
+    # httpx would refuse to encode an unpaired surrogate; JSON can escape one, so send it so.
+    return {
+        "content": json.dumps(body).encode(),
+        "headers": {"content-type": "application/json"},
+    }
+
+
+async def test_nul_is_refused_wherever_it_comes_in(client, container) -> None:
+    vid = (await create_voice(client))["id"]
+    before = await counts(container)
+    fname, audio = speech_file()
+    requests = [
+        ("PATCH", f"/api/v1/voices/{vid}", _json({"name": "a\x00b"})),
+        ("PATCH", f"/api/v1/voices/{vid}", _json({"description": "\x00"})),
+        ("POST", "/api/v1/api-keys", _json({"name": "key\x00"})),
+        ("GET", "/api/v1/voices?q=a%00b", {}),
+        ("GET", "/api/v1/generations?voice_id=a%00b", {}),
+        ("POST", "/api/v1/voices", {"files": {"file": (fname, audio)}, "data": {"name": "a\x00"}}),
+    ]
+    for method, url, kwargs in requests:
+        r = await client.request(method, url, **kwargs)
+        assert r.status_code == 422, (method, url, r.text)
+        assert r.json()["code"] == "invalid_characters", r.text
+    assert (await client.get(f"/api/v1/voices/{vid}")).json()["name"] == "Ana"
+    assert [k["name"] for k in (await client.get("/api/v1/api-keys")).json()] == ["tests"]
+    assert await counts(container) == before  # the refused upload left no row and no blob
+
+
+async def test_json_takes_booleans_and_numbers_only_as_such(client, container) -> None:
+    vid = (await create_voice(client))["id"]
+    admin = await make_user(container, "root@example.com", Role.admin)
+    other = await make_user(container, "someone@example.com")
+    async with client_for(container, admin) as root:
+        requests = [
+            (client, "PATCH", f"/api/v1/voices/{vid}", {"is_kids_voice": 0}),
+            (client, "POST", "/api/v1/speech", {"voice_id": vid, "text": "Hi.", "speed": "1"}),
+            (client, "POST", "/api/v1/speech", {"voice_id": vid, "text": "Hi.", "async": 1}),
+            (root, "PATCH", f"/api/v1/admin/users/{other.id}", {"disabled": 1}),
+        ]
+        for caller, method, url, body in requests:
+            r = await caller.request(method, url, json=body)
+            assert r.status_code == 422, (url, body, r.text)
+            assert r.json()["code"] == "validation_error"
+    assert (await client.get(f"/api/v1/voices/{vid}")).json()["is_kids_voice"] is False
+    assert (await client.get("/api/v1/generations")).json()["items"] == []
+
+
+async def test_an_async_request_is_refused_now_for_a_language_the_engine_lacks(client) -> None:
+    vid = (await create_voice(client))["id"]
+    for run_async in (False, True):
+        body = {"voice_id": vid, "text": "Hi.", "language": "aa", "async": run_async}
+        r = await client.post("/api/v1/speech", json=body)
+        assert r.status_code == 422, r.text
+        assert r.json()["code"] == "invalid_input" and r.json()["language"] == "aa"
+    assert (await client.get("/api/v1/jobs")).json() == []
+
+
+async def test_login_takes_any_email_and_signup_no_overlong_password(anon) -> None:
+    r = await anon.post("/api/v1/auth/login", json={"email": "not an email", "password": "x"})
+    assert r.status_code == 401 and r.json()["code"] == "invalid_credentials", r.text
+    r = await anon.post("/api/v1/auth/signup", json={"email": "bo@lab.io", "password": "p" * 257})
+    assert r.status_code == 422 and r.json()["code"] == "validation_error", r.text
+
+
+async def test_a_sample_rate_outside_the_list_is_a_validation_error(client) -> None:
+    vid = (await create_voice(client))["id"]
+    r = await client.get(f"/api/v1/voices/{vid}/sample", params={"sample_rate": 12345})
+    assert r.status_code == 422 and r.json()["code"] == "validation_error", r.text
+    r = await client.get(f"/api/v1/voices/{vid}/sample", params={"sample_rate": 16000})
+    assert r.status_code == 200
+
+
+async def test_405_allows_every_method_of_the_path(client) -> None:
+    vid = (await create_voice(client))["id"]
+    r = await client.request("PUT", f"/api/v1/voices/{vid}")
+    assert r.status_code == 405 and r.json()["code"] == "method_not_allowed"
+    assert r.headers["allow"] == "DELETE, GET, PATCH, HEAD"

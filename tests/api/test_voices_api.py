@@ -66,7 +66,7 @@ async def test_get_list_patch_and_filters(client) -> None:
     assert page2["items"][0]["id"] == a["id"] and page2["next_cursor"] is None
     assert (await client.get("/api/v1/voices?limit=101")).status_code == 422
     bad = await client.get("/api/v1/voices?cursor=garbage")
-    assert bad.status_code == 422 and bad.json()["code"] == "invalid_input"
+    assert bad.status_code == 422 and bad.json()["code"] == "invalid_cursor"
 
     r = await client.patch(f"/api/v1/voices/{a['id']}", json={"name": "Ana B", "tags": ["x"]})
     assert r.status_code == 200 and r.json()["name"] == "Ana B" and r.json()["tags"] == ["x"]

@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from voxhub.api.allow import allowed_methods
 from voxhub.core import errors as e
 
 log = logging.getLogger(__name__)
@@ -102,12 +103,14 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, RequestValidationError)
         return validation_problem(exc)
 
-    async def on_http(_: Request, exc: Exception) -> JSONResponse:
+    async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         resp = problem(exc.status_code, code, code.replace("_", " ").capitalize(), str(exc.detail))
         if exc.headers:
             resp.headers.update(exc.headers)
+        if exc.status_code == 405 and (allow := allowed_methods(request)):
+            resp.headers["Allow"] = allow
         return resp
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:

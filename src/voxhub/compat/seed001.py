@@ -6,12 +6,13 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Request
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from voxhub.accounts import service, sessions
 from voxhub.accounts.deps import CurrentPrincipal
 from voxhub.accounts.models import User
 from voxhub.accounts.router import client_ip, sign_in, sign_up
+from voxhub.accounts.schemas import Email, LoginEmail, NewPassword
 from voxhub.accounts.tokens import InvalidToken, issue, verify
 from voxhub.api.deps import CarriesCredential, ContainerDep, SessionDep
 from voxhub.bootstrap import Container
@@ -42,22 +43,22 @@ class Seed001Auth(BaseModel):
 
 
 class Seed001Signup(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     name: str = Field("", max_length=200)
-    email: EmailStr
-    password: str = Field(min_length=8, max_length=4096)
+    email: Email
+    password: NewPassword
 
 
 class Seed001Login(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
-    email: EmailStr
+    email: LoginEmail
     password: str = Field(max_length=4096)
 
 
 class Seed001Refresh(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     refreshToken: str | None = Field(None, max_length=4096)
 

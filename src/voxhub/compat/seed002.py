@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Response, UploadFile, status
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from voxhub.accounts.deps import CurrentPrincipal
 from voxhub.api.deps import ContainerDep, SessionDep
@@ -17,7 +17,7 @@ from voxhub.audio.encode import FORMATS
 from voxhub.compat.routes import BadRequestRoute
 from voxhub.security.deps import limited
 from voxhub.synthesis import service as speech
-from voxhub.synthesis.schemas import AudioFormat, SpeechRequest
+from voxhub.synthesis.schemas import SPEAKABLE, AudioFormat, SampleRate, SpeechRequest
 from voxhub.voices import service as voices
 from voxhub.voices.filenames import clean_filename
 from voxhub.voices.models import Voice
@@ -46,11 +46,11 @@ class Seed002Voice(BaseModel):
 
 
 class Seed002Synthesize(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
-    text: str
+    text: str = Field(min_length=1, max_length=200_000, json_schema_extra=SPEAKABLE)
     format: AudioFormat = "wav"
-    sample_rate: int | None = None
+    sample_rate: SampleRate | None = None
 
 
 @router.get("/health")

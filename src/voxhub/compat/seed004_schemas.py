@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from voxhub.synthesis.schemas import SPEAKABLE
 from voxhub.voices.schemas import LANGUAGE
 
 
@@ -34,11 +35,15 @@ class VoiceList(BaseModel):
     total: int
 
 
+# Standard padded base64, optionally as a data URL: what `audio_data` must be to decode at all.
+BASE64 = r"^(?:data:[^,]*,)?(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
+
+
 class Seed004Clone(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     name: str = Field(min_length=1, max_length=200)
-    audio_data: str = Field(min_length=1, description="The recording, base64")
+    audio_data: str = Field(min_length=1, pattern=BASE64, description="The recording, base64")
     audio_format: str = Field("wav", pattern=r"^[A-Za-z0-9]{1,10}$")
     language: str = Field("en", pattern=LANGUAGE)
     is_kids_voice: bool = False
@@ -59,12 +64,12 @@ class Seed004Cloned(BaseModel):
 
 
 class Seed004Generate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     user_id: str | None = Field(None, max_length=64, description="Act as this voxhub user")
     story_id: str | None = Field(None, max_length=200)
     voice_id: str = Field(max_length=64)
-    text: str = Field(min_length=1, max_length=200_000)
+    text: str = Field(min_length=1, max_length=200_000, json_schema_extra=SPEAKABLE)
     # Accepted for compatibility; voxhub speaks from the voice's stored profile.
     profile_base64: str | None = None
     language: str = Field("en", pattern=LANGUAGE)

@@ -16,6 +16,7 @@ Tree (each leaf has a stable `code` that clients may rely on):
     │   │   └── PartTooLarge          part_too_large
     │   ├── InvalidMultipart          invalid_multipart
     │   ├── InvalidCursor             invalid_cursor
+    │   ├── UnstorableText            invalid_characters
     │   ├── TextTooLong               text_too_long
     │   ├── UnsupportedMediaType      unsupported_media_type
     │   ├── AudioUndecodable          audio_undecodable
@@ -114,6 +115,11 @@ class InvalidMultipart(InvalidInput):
 class InvalidCursor(InvalidInput):
     code = "invalid_cursor"
     title = "Invalid cursor"
+
+
+class UnstorableText(InvalidInput):
+    code = "invalid_characters"
+    title = "Text cannot be stored"
 
 
 class TextTooLong(InvalidInput):

@@ -3,24 +3,42 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
+from pydantic.json_schema import JsonDict
 
 from voxhub.audio.encode import SAMPLE_RATES
 
 AudioFormat = Literal["wav", "mp3", "opus", "flac", "pcm", "mulaw"]
+# Speakable text has a letter or digit (voxhub.text.normalize's rule, Python's \w). Told to
+# clients as a pattern; enforced by that rule, which answers 422 `invalid_text`.
+SPEAKABLE: JsonDict = {"pattern": r"[^\W_]"}
+
+
+def _known_rate(rate: int) -> int:
+    if rate not in SAMPLE_RATES:
+        raise ValueError(f"sample_rate must be one of {list(SAMPLE_RATES)}")
+    return rate
+
+
+SampleRate = Annotated[
+    int,
+    AfterValidator(_known_rate),
+    WithJsonSchema({"type": "integer", "enum": list(SAMPLE_RATES)}),
+]
 
 
 class SpeechRequest(BaseModel):
     """Speak `text` in a voice: as audio bytes, a chunked stream, or a job (`async`)."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    # Strict: JSON has booleans and numbers, so 0 is not false and "2" is not a number here.
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, strict=True)
 
     voice_id: str = Field(max_length=64)
-    text: str = Field(min_length=1, max_length=200_000)
+    text: str = Field(min_length=1, max_length=200_000, json_schema_extra=SPEAKABLE)
     format: AudioFormat = "wav"
-    sample_rate: int | None = Field(None, description=f"One of {list(SAMPLE_RATES)}")
+    sample_rate: SampleRate | None = None
     speed: float = Field(1.0, ge=0.5, le=2.0)
     language: str | None = Field(None, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
     engine: str | None = Field(None, max_length=64)
@@ -33,13 +51,6 @@ class SpeechRequest(BaseModel):
         if not text.strip():
             raise ValueError("text is empty")
         return text
-
-    @field_validator("sample_rate")
-    @classmethod
-    def _known_rate(cls, rate: int | None) -> int | None:
-        if rate is not None and rate not in SAMPLE_RATES:
-            raise ValueError(f"sample_rate must be one of {list(SAMPLE_RATES)}")
-        return rate
 
 
 class GenerationRead(BaseModel):

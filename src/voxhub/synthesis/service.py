@@ -80,12 +80,7 @@ async def plan_speech(
     limits = c.settings.limits
     text = check_text(req.text, limits.max_text_chars, limits.max_job_text_chars, req.run_async)
     engine = c.engines.get(req.engine)
-    language = req.language or "en"
-    if language.split("-")[0] not in engine.info.languages:
-        raise InvalidInput(
-            f"engine {engine.info.name} speaks {', '.join(engine.info.languages)}, not {language}",
-            language=language,
-        )
+    language = spoken_language(engine, req.language)
     params = SynthesisParams(speed=req.speed, language=language)
     rate = req.sample_rate or engine.info.sample_rate
     async with c.sessions() as session:
@@ -96,6 +91,17 @@ async def plan_speech(
     return SpeechPlan(
         voice.id, p.user_id, engine, profile, text, params, req.format, rate, key, cached
     )
+
+
+def spoken_language(engine: Engine, language: str | None) -> str:
+    """The language to speak in (default English), refused if the engine does not speak it."""
+    language = language or "en"
+    if language.split("-")[0] not in engine.info.languages:
+        raise InvalidInput(
+            f"engine {engine.info.name} speaks {', '.join(engine.info.languages)}, not {language}",
+            language=language,
+        )
+    return language
 
 
 def _cache_key(
@@ -214,6 +220,7 @@ async def queue_speech(
     """Check what can be checked now (text, voice), then queue the request as a job."""
     limits = c.settings.limits
     check_text(req.text, limits.max_text_chars, limits.max_job_text_chars, True)
+    spoken_language(c.engines.get(req.engine), req.language)  # refused now, not in the job
     await get_voice(session, req.voice_id, p)  # refuse unknown voices now, not in the job
     job = new_job(
         session,

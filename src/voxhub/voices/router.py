@@ -13,6 +13,7 @@ from voxhub.api.forms import FormRoute
 from voxhub.api.validation import parse
 from voxhub.audio.encode import FORMATS, encode
 from voxhub.security.deps import limited
+from voxhub.synthesis.schemas import SampleRate
 from voxhub.voices import service
 from voxhub.voices.profiles import load_reference_audio
 from voxhub.voices.schemas import (
@@ -133,7 +134,7 @@ async def get_sample(
     session: SessionDep,
     p: CurrentPrincipal,
     format: Annotated[str, Query(pattern="^(wav|mp3|opus|flac|pcm|mulaw)$")] = "wav",
-    sample_rate: Annotated[int | None, Query()] = None,
+    sample_rate: Annotated[SampleRate | None, Query()] = None,
 ) -> Response:
     """The cleaned reference audio, in the format and sample rate asked for."""
     voice = await service.get_voice(session, voice_id, p)

@@ -27,7 +27,7 @@ class VoiceUpdate(BaseModel):
     have a value, so null for them is a 422 (their schema does not allow it either).
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     name: Name | SkipJsonSchema[None] = Field(None, json_schema_extra=_no_default)
     description: str | None = Field(None, max_length=2000)

@@ -1,0 +1,197 @@
+"""The OpenAPI document lists every answer a route gives: its errors as problem+json, its auth.
+
+FastAPI documents the success response and a 422 shaped like its own validation error; voxhub
+answers every error as `application/problem+json` (RFC 9457) and refuses in layers a route does
+not declare (credentials, rate limits, the body cap, the form limits). This completes each
+operation from what its route depends on, so clients and schemathesis can hold the API to it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, routing
+from fastapi.dependencies.models import Dependant
+
+from voxhub.accounts.deps import require_principal
+from voxhub.api.errors import PROBLEM
+from voxhub.compat.routes import BadRequestRoute
+from voxhub.security.hmac import internal_principal
+
+Schema = dict[str, Any]
+
+PROBLEM_SCHEMA: Schema = {
+    "type": "object",
+    "required": ["type", "title", "status", "code", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "code": {"type": "string", "description": "Stable, machine-readable reason"},
+        "detail": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "description": "With `validation_error`: what was wrong with each field",
+            "items": {
+                "type": "object",
+                "required": ["loc", "msg", "type"],
+                "properties": {
+                    "loc": {"type": "array", "items": {"type": ["string", "integer"]}},
+                    "msg": {"type": "string"},
+                    "type": {"type": "string"},
+                },
+            },
+        },
+    },
+    "additionalProperties": True,
+}
+SECURITY_SCHEMES: Schema = {
+    "bearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An API key (`vxh_...`), an access token, or an OIDC identity token",
+    },
+    "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+}
+# Answers that depend on what a route does, not on its shape (ids in a body, the engine, logins).
+EXTRA: dict[tuple[str, str], set[int]] = {
+    ("POST", "/api/v1/speech"): {404, 503},
+    ("POST", "/voices/{voice_id}/synthesize"): {503},
+    ("POST", "/api/tts/generate"): {404, 503},
+    ("POST", "/api/v1/auth/signup"): {409},
+    ("POST", "/api/signup"): {409},
+    ("POST", "/api/v1/auth/login"): {401, 403},
+    ("POST", "/api/login"): {401, 403},
+    ("POST", "/api/v1/auth/refresh"): {401, 403},
+    ("POST", "/api/refresh-token"): {401, 403},
+    ("POST", "/api/v1/auth/login-link"): {401, 403},
+    ("PATCH", "/api/v1/admin/users/{user_id}"): {409},
+}
+# Request bodies whose `language` an engine must speak.
+SPEECH_REQUESTS = ("SpeechRequest", "Seed004Generate")
+# Routes that take recordings also refuse what is in them: not audio (415), unusable (422).
+UPLOADS = {
+    ("POST", "/api/v1/voices"),
+    ("POST", "/api/v1/voices/{voice_id}/references"),
+    ("POST", "/voices"),
+    ("POST", "/api/voices/clone"),
+}
+
+
+def install(app: FastAPI) -> None:
+    """Make `app.openapi()` return the completed document."""
+    generate = app.openapi
+
+    def openapi() -> Schema:
+        if app.openapi_schema is None:
+            doc = generate()
+            complete(doc, dict(_facts(app)))
+            container = getattr(app.state, "container", None)
+            if container is not None:
+                languages = {lang for e in container.engines.all() for lang in e.info.languages}
+                speech_languages(doc, languages)
+        assert app.openapi_schema is not None
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def complete(doc: Schema, facts: dict[tuple[str, str], set[str]]) -> None:
+    """Add each operation's error answers and credentials to `doc`, in place."""
+    components = doc.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    schemas.pop("HTTPValidationError", None)
+    schemas.pop("ValidationError", None)
+    schemas["Problem"] = PROBLEM_SCHEMA
+    components["securitySchemes"] = SECURITY_SCHEMES
+    for path, item in doc.get("paths", {}).items():
+        for method, op in item.items():
+            key = (method.upper(), path)
+            found = facts.get(key, set())
+            if "auth" in found:
+                op["security"] = [{"bearer": []}, {"apiKey": []}]
+            responses = op.setdefault("responses", {})
+            for status in sorted(_statuses(key, op, found)):
+                responses[str(status)] = _problem(status)
+
+
+def speech_languages(doc: Schema, languages: set[str]) -> None:
+    """Narrow the `language` of speech requests to what this server's engines speak.
+
+    With one engine that is exact; with several, a language one of them speaks, and the engine a
+    request picks may still refuse it (422).
+    """
+    alternatives = "|".join(sorted(re.escape(lang) for lang in languages))
+    pattern = f"^(?:{alternatives})(-[A-Za-z0-9]{{2,8}})?$"
+    schemas = doc.get("components", {}).get("schemas", {})
+    for name in SPEECH_REQUESTS:
+        prop = schemas.get(name, {}).get("properties", {}).get("language", {})
+        for branch in [prop, *prop.get("anyOf", [])]:
+            if "pattern" in branch:
+                branch["pattern"] = pattern
+
+
+def _statuses(key: tuple[str, str], op: Schema, found: set[str]) -> set[int]:
+    out = set(EXTRA.get(key, ()))
+    params = op.get("parameters", [])
+    if params or "requestBody" in op:
+        out.add(422)
+    if any(p.get("in") == "path" for p in params):
+        out.add(404)
+    if "requestBody" in op:
+        out |= {400, 413}  # a body that does not parse; the body cap
+    if key[0] == "POST":
+        out |= {400, 409, 422}  # Idempotency-Key: malformed, in flight, reused for another body
+    if "auth" in found:
+        out |= {401, 403}
+    if "limited" in found:
+        out.add(429)
+    if "seed002" in found:
+        out.add(400)  # seed 002 answers its validation errors with 400
+    if key in UPLOADS:
+        out |= {413, 415, 422}
+    return out
+
+
+def _problem(status: int) -> Schema:
+    return {
+        "description": HTTPStatus(status).phrase,
+        "content": {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+
+
+def _facts(app: FastAPI) -> Iterator[tuple[tuple[str, str], set[str]]]:
+    for route in _api_routes(app):
+        calls = set(_calls(route.dependant))
+        found = set()
+        if require_principal in calls or internal_principal in calls:
+            found.add("auth")
+        if any(_is_rate_limit(call) for call in calls):
+            found.add("limited")
+        if isinstance(getattr(route, "original_route", route), BadRequestRoute):
+            found.add("seed002")
+        for method in route.methods or ():
+            yield (method, route.path_format), found
+
+
+def _api_routes(app: FastAPI) -> Iterator[Any]:
+    # Newer FastAPI keeps included routers whole and exposes their routes as contexts.
+    contexts: Callable[[Any], Iterator[Any]] | None = getattr(routing, "iter_route_contexts", None)
+    for route in contexts(app.routes) if contexts else app.routes:
+        if isinstance(getattr(route, "dependant", None), Dependant):
+            yield route
+
+
+def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
+    for sub in dependant.dependencies:
+        if sub.call is not None:
+            yield sub.call
+        yield from _calls(sub)
+
+
+def _is_rate_limit(call: Callable[..., Any]) -> bool:
+    # `limited()` and `internal_limited()` make one closure per policy.
+    return call.__qualname__.split(".<locals>.")[0] in {"limited", "internal_limited"}
