@@ -26,7 +26,7 @@ from voxhub.engines.base import (
 from voxhub.engines.embedded.adapt import Equaliser, equaliser_gains
 from voxhub.engines.embedded.embeddings import pack_voices
 from voxhub.engines.embedded.listening import Listener, Target, reference_spectrum
-from voxhub.engines.embedded.model import SAMPLE_RATE, KokoroModel, model_sha, style_row
+from voxhub.engines.embedded.model import SAMPLE_RATE, KokoroModel, style_row
 from voxhub.engines.embedded.packs import VoicePack, load_packs
 from voxhub.engines.embedded.phonemes import ESPEAK_VOICES, phonemize, tokenize
 from voxhub.engines.embedded.pieces import Piece, plan, trim_silence, with_pause, word_timings
@@ -128,10 +128,10 @@ class EmbeddedEngine:
         self._clone_packs = english or list(self._packs)
         self._clone_styles = np.stack([p.style for p in self._clone_packs])
         self._norm_limits = norm_range(self._clone_styles)
-        voices, cached = pack_voices(
+        # Shipped for the stock packs; any other pack is synthesised once and kept in the home.
+        voices, synthesised = pack_voices(
             self._settings.cache_dir / "kokoro_pack_voices.npz",
             self._clone_packs,
-            model_sha(),
             self._synthesise_text,
             lambda audio: self._encoder.embed(audio, SAMPLE_RATE),
         )
@@ -141,7 +141,8 @@ class EmbeddedEngine:
             "model_s": t1 - t0,
             "packs_and_encoder_s": t2 - t1,
             "embeddings_s": t3 - t2,
-            "embeddings_cached": float(cached),
+            "embeddings_cached": float(synthesised == 0),
+            "packs_synthesised": float(synthesised),
         }
         log.info(
             "embedded engine ready: %d packs from %s, %s",

