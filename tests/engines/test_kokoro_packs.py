@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import logging
 import shutil
 import threading
 import time
@@ -407,3 +408,14 @@ async def test_a_fresh_home_enrols_in_native_english_without_synthesising_a_pack
     chosen = decode_profile(profile.data).packs
     assert chosen and set(chosen) <= set(SHIPPED_VOICES)
     await engine.aclose()
+
+
+def test_a_home_cache_of_the_older_format_is_replaced(tmp_path: Path, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="voxhub.engines.embedded.embeddings")
+    home = tmp_path / "kokoro_pack_voices.npz"
+    np.savez(home, key=np.array("old"), names=np.array(["af_mine"]), embeddings=np.ones((1, 256)))
+    mine = make_pack("af_mine", _shipped("af_heart")[0].style * 1.01)
+    fake = _FakeVoices()
+    assert pack_voices(home, [mine], fake.synthesise, fake.embed)[1] == 1
+    assert "older format" in caplog.text and "unreadable" not in caplog.text
+    assert list(read_table(home, derivation_context())[1].values()) == ["af_mine"]
