@@ -23,7 +23,9 @@ from voxhub.jobs.models import Job
 from voxhub.jobs.service import new_job
 from voxhub.synthesis.models import Generation
 from voxhub.synthesis.schemas import SpeechRequest
+from voxhub.text.lane import off_loop
 from voxhub.text.normalize import normalize_text
+from voxhub.text.spoken import in_words
 from voxhub.voices.profiles import profile_for
 from voxhub.voices.service import get_voice
 
@@ -52,17 +54,27 @@ class Rendered:
     engine_seconds: float
 
 
-def check_text(text: str, limit: int, job_limit: int, is_job: bool) -> str:
-    """Normalised text, or a clear refusal when it is empty or too long."""
+def check_text(text: str, language: str, limit: int, job_limit: int, is_job: bool) -> str:
+    """Normalised text, or a clear refusal when it is empty or too long to say.
+
+    The limits count what will be spoken: 5,000 digits are read as some 30,000 characters of
+    words. Blocking (the whole text plan, linear in its length): call it in a thread.
+    """
     clean = normalize_text(text)
     if not clean:
         raise InvalidText("text has nothing that can be spoken")
     allowed = job_limit if is_job else limit
-    if len(clean) > allowed:
-        hint = f' Send it with "async": true (up to {job_limit}) or split it.' if not is_job else ""
+    spoken = len(in_words(clean, language))
+    if spoken > allowed:
+        per = "job" if is_job else "request"
+        hint = ""
+        if not is_job and spoken <= job_limit:
+            hint = f' Send it with "async": true (up to {job_limit}) or split it.'
         raise TextTooLong(
-            f"text has {len(clean)} characters; the limit is {allowed} per request.{hint}",
-            length=len(clean),
+            f"text is {spoken} characters when spoken ({len(text)} sent); the limit is "
+            f"{allowed} spoken characters per {per}.{hint}",
+            length=spoken,
+            sent=len(text),
             limit=allowed,
         )
     return clean
@@ -78,7 +90,14 @@ async def plan_speech(
     session or transaction is held while the engine works.
     """
     limits = c.settings.limits
-    text = check_text(req.text, limits.max_text_chars, limits.max_job_text_chars, req.run_async)
+    text = await off_loop(
+        check_text,
+        req.text,
+        req.language or "en",
+        limits.max_text_chars,
+        limits.max_job_text_chars,
+        req.run_async,
+    )
     engine = c.engines.get(req.engine)
     language = spoken_language(engine, req.language)
     params = SynthesisParams(speed=req.speed, language=language)
@@ -219,7 +238,14 @@ async def queue_speech(
 ) -> Job:
     """Check what can be checked now (text, voice), then queue the request as a job."""
     limits = c.settings.limits
-    check_text(req.text, limits.max_text_chars, limits.max_job_text_chars, True)
+    await off_loop(
+        check_text,
+        req.text,
+        req.language or "en",
+        limits.max_text_chars,
+        limits.max_job_text_chars,
+        True,
+    )
     spoken_language(c.engines.get(req.engine), req.language)  # refused now, not in the job
     await get_voice(session, req.voice_id, p)  # refuse unknown voices now, not in the job
     job = new_job(

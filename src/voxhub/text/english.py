@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from voxhub.text.chunks import word_pieces
 from voxhub.text.numbers import integer, ordinal_digits
 from voxhub.text.readings import (
     MONTHS,
@@ -57,15 +58,12 @@ _TRAILING = {
     "dept": "department",
     "vs": "versus",
 }
-Rule = tuple[re.Pattern[str], Callable[[re.Match[str]], str]]
+# A template string is expanded by `re` in C; a function per match costs a Python call.
+Rule = tuple[re.Pattern[str], Callable[[re.Match[str]], str] | str]
 
 
 def _sub(pattern: str, repl: Callable[[re.Match[str]], str] | str, flags: int = 0) -> Rule:
-    compiled = re.compile(pattern, flags)
-    if isinstance(repl, str):
-        template = repl
-        return compiled, lambda m: m.expand(template)
-    return compiled, repl
+    return re.compile(pattern, flags), repl
 
 
 _MONTH_NAMES = "|".join(MONTHS)
@@ -145,7 +143,10 @@ _RULES: tuple[Rule, ...] = (
 
 def expand_english(text: str) -> str:
     """Spell out numbers, money, dates, times, abbreviations and symbols in English text."""
-    text = collapse_spaces(text)
+    return " ".join(_expand(piece) for piece in word_pieces(collapse_spaces(text)))
+
+
+def _expand(text: str) -> str:
     for pattern, repl in _RULES:
         text = pattern.sub(repl, text)
     return text.strip()

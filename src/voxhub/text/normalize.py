@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from voxhub.text.chunks import nfkc_pieces, word_pieces
 from voxhub.text.english import expand_english
 from voxhub.text.spaces import collapse_spaces
 
@@ -73,14 +74,21 @@ def _keep(ch: str) -> bool:
     return cat != "Me" and not ("\ufe00" <= ch <= "\ufe0f" or "\U000e0100" <= ch <= "\U000e01ef")
 
 
+def _tidy(text: str) -> str:
+    text = _EN_DASH_RANGE.sub("-", text)
+    text = _SPACED_HYPHEN.sub("\u2014", text)
+    return collapse_spaces(text)
+
+
 def normalize_text(text: str) -> str:
     """Clean any-language text for speech; "" when nothing speakable is left."""
     if not text:
         return ""
-    text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
     # A fresh table per call: its size is bounded by this text, not by everything ever seen.
-    text = text.translate(_Kept())
-    text = _EN_DASH_RANGE.sub("-", text)
-    text = _SPACED_HYPHEN.sub("\u2014", text)
-    text = collapse_spaces(text)
+    kept = _Kept()
+    text = "".join(
+        unicodedata.normalize("NFKC", piece).translate(_QUOTES).translate(kept)
+        for piece in nfkc_pieces(text)
+    )
+    text = " ".join(_tidy(piece) for piece in word_pieces(text))
     return text if _SPEAKABLE.search(text) else ""

@@ -42,6 +42,7 @@ from voxhub.engines.embedded.profile import (
 )
 from voxhub.engines.embedded.refine import CANDIDATES, search_timbre
 from voxhub.settings import Settings
+from voxhub.text.lane import off_loop
 
 log = logging.getLogger(__name__)
 
@@ -316,7 +317,9 @@ class EmbeddedEngine:
         async def produce() -> None:
             in_flight: deque[asyncio.Task[AudioChunk | None]] = deque()
             try:
-                for n, piece in enumerate(plan(text, language)):
+                # Planning is CPU work on text of any length: never on the event loop.
+                pieces = await off_loop(plan, text, language)
+                for n, piece in enumerate(pieces):
                     in_flight.append(asyncio.create_task(self._render(delivery, piece)))
                     # The first piece computes alone: its latency is the stream's first byte.
                     # After it, as many pieces compute at once as there are model sessions.
