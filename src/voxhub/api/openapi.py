@@ -63,11 +63,11 @@ EXTRA: dict[tuple[str, str], set[int]] = {
     ("POST", "/api/tts/generate"): {404, 503},
     ("POST", "/api/v1/auth/signup"): {409},
     ("POST", "/api/signup"): {409},
-    ("POST", "/api/v1/auth/login"): {401, 403},
-    ("POST", "/api/login"): {401, 403},
-    ("POST", "/api/v1/auth/refresh"): {401, 403},
-    ("POST", "/api/refresh-token"): {401, 403},
-    ("POST", "/api/v1/auth/login-link"): {401, 403},
+    ("POST", "/api/v1/auth/login"): {401},
+    ("POST", "/api/login"): {401},
+    ("POST", "/api/v1/auth/refresh"): {401},
+    ("POST", "/api/refresh-token"): {401},
+    ("POST", "/api/v1/auth/login-link"): {401},
     ("PATCH", "/api/v1/admin/users/{user_id}"): {409},
 }
 # Request bodies whose `language` an engine must speak.
