@@ -252,9 +252,8 @@ async def update_voice(
 ) -> Voice:
     """Change a voice's metadata."""
     voice = await get_owned_voice(session, voice_id, p)
+    # The schema has already turned a null into "" or [] where clearing is allowed.
     for field, value in changes.model_dump(exclude_unset=True).items():
-        if value is None and field in {"name", "language", "is_kids_voice", "tags"}:
-            continue
         setattr(voice, field, value.strip() if isinstance(value, str) else value)
     voice.updated_at = utcnow()
     await session.commit()
