@@ -40,7 +40,11 @@ async def v1_login(anon, user) -> Call:
 
 
 async def v1_refresh(anon, user) -> Call:
-    return "/api/v1/auth/refresh", {}, {"refresh_token": (await _login(anon, user))["refresh_token"]}
+    return (
+        "/api/v1/auth/refresh",
+        {},
+        {"refresh_token": (await _login(anon, user))["refresh_token"]},
+    )
 
 
 async def v1_api_key(anon, user) -> Call:
