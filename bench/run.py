@@ -1,7 +1,8 @@
 """`make bench`: medians over several runs against a real `voxhub serve` on loopback.
 
 Prints JSON: registration time of a ~10 s reference, engine real-time factor, time to first audio
-byte of a streamed two-sentence request, API overhead as a share of engine time, peak server RSS.
+byte of a streamed two-sentence request, API overhead as a share of engine time, event-loop lag
+(`GET /health` latency while hostile texts are submitted, see `bench/lag.py`), peak server RSS.
 Numbers are printed, never asserted: the machine is shared and noisy.
 """
 
@@ -19,6 +20,8 @@ import time
 from pathlib import Path
 
 import httpx
+
+from bench.lag import measure_lag
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("VOXHUB_SHARED_DIR", REPO.parent / "shared")).resolve()
@@ -157,7 +160,9 @@ def measure(client: httpx.Client) -> dict[str, float | str | int]:
                     break
             for _ in chunks:  # drain, so the server records the whole stream
                 pass
-    return {
+    auth = {"Authorization": client.headers["authorization"]}
+    lag = measure_lag(str(client.base_url), auth, voice)  # last: its jobs load the server
+    return lag | {
         "register_10s_reference_s_median": median(register),
         "engine_rtf_median": median(rtf),
         "stream_first_byte_s_median": median(ttfb),
