@@ -144,11 +144,12 @@ async def test_health_answers_while_hostile_texts_are_submitted(
     done = asyncio.Event()
 
     async def probe() -> None:
+        # Timed with the sleep: a loop held elsewhere shows as a sleep that overruns too.
         while not done.is_set():
             started = time.perf_counter()
             assert (await anon.get("/health")).status_code == 200
-            waits.append(time.perf_counter() - started)
             await asyncio.sleep(0.02)
+            waits.append(time.perf_counter() - started - 0.02)
 
     async def submit(text: str, run_async: bool) -> int:
         body = {"voice_id": v["id"], "text": text, "async": run_async}
