@@ -165,3 +165,21 @@ async def test_health_answers_while_hostile_texts_are_submitted(
     await prober
     assert set(answers) <= {200, 202, 413, 422}, answers
     assert waits and max(waits) < 3.0, f"/health waited up to {max(waits):.2f} s"
+
+
+async def test_seed004_refuses_a_body_of_too_many_values_without_parsing_it(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each value costs json.loads about as much as its comma: 12 million took half a second,
+    # one C call holding the GIL even off the loop.
+    values = ",".join(["1"] * 300_000)  # more than any honest seed 004 body
+    body = '{"name": "Ana", "audio_data": "UklGRg==", "more": [' + values + "]}"
+    parsed_on: list[int] = []
+    monkeypatch.setattr(json, "loads", _recording(json.loads, parsed_on))
+    r = await client.post(
+        "/api/voices/clone", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert r.status_code == 422, r.text
+    assert r.json()["code"] == "validation_error"
+    assert [e["type"] for e in r.json()["errors"]] == ["json_too_many_values"]
+    assert parsed_on == []
