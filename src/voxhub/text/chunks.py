@@ -8,16 +8,17 @@ waits milliseconds at most however long the text is.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterator
 
 # Characters per piece, before a cut is looked for: a pattern's pass over this much takes well
 # under a millisecond.
 PIECE = 8192
-# How far past `PIECE` a cut is looked for before the piece is simply left longer.
-_SEARCH = 4096
 # How far back the word before a space is checked to be letters only.
 _WORD = 8
+# Candidates for `_plain_space`, found in C: a space between two letters.
+_BETWEEN_LETTERS = re.compile(r"(?<=[^\W\d_]) (?=[^\W\d_])")
 
 
 def _nfkc_safe(text: str, i: int) -> bool:
@@ -38,43 +39,34 @@ def _nfkc_safe(text: str, i: int) -> bool:
 
 
 def nfkc_pieces(text: str) -> Iterator[str]:
-    """`text` in consecutive pieces that each normalise (NFKC) as they would inside the whole."""
+    """`text` in consecutive pieces that each normalise (NFKC) as they would inside the whole.
+
+    Each is cut at the first safe place `PIECE` characters or more from its start.
+    """
     start = 0
     while len(text) - start > PIECE:
         cut = start + PIECE
-        end = min(len(text), cut + _SEARCH)
-        while cut < end and not _nfkc_safe(text, cut):
+        while cut < len(text) and not _nfkc_safe(text, cut):
             cut += 1
-        if cut == end:
-            cut = _next_ascii(text, end)
         yield text[start:cut]
         start = cut
     yield text[start:]
 
 
-def _next_ascii(text: str, at: int) -> int:
-    """The index of the first ASCII character at or after `at`, or the end of `text`."""
-    for i in range(at, len(text)):
-        if text[i].isascii():
-            return i
-    return len(text)
-
-
 def _plain_space(text: str, i: int) -> bool:
-    """Whether `text[i]` is a space between a word of letters and a word that begins with a
-    letter in lower case (or one without case): no English rule matches across such a space.
+    """Whether the space at `text[i]`, between two letters, lies between a word of letters and a
+    word that begins with a letter in lower case (or one without case): no English rule matches
+    across such a space.
 
     Rules that do read across a space all involve a digit, a period or a capital letter on one
     side of it ("5 May", "the 5th of May", "Mr. Smith", "etc. The", "Main St.", "$5 million").
     """
-    if text[i] != " " or i + 1 >= len(text):
-        return False
     after = text[i + 1]
     if not after.isalpha() or after.isupper():
         return False
     for j in range(i - 1, max(-1, i - 1 - _WORD), -1):
         if text[j] == " " or text[j] == "\n":
-            return j < i - 1
+            return True
         if not text[j].isalpha():
             return False
     return True
@@ -83,28 +75,21 @@ def _plain_space(text: str, i: int) -> bool:
 def word_pieces(text: str) -> Iterator[str]:
     """`text` in pieces to be joined again by single spaces, cut only at `_plain_space`s.
 
-    A stretch with no such space (no spaces at all, say) stays whole: its length is bounded by
-    what a request may send.
+    Each is cut at the first such space `PIECE` characters or more from its start; a stretch
+    with none (no spaces at all, say) stays whole, its length bounded by what a request may send.
     """
     start = 0
     while len(text) - start > PIECE:
-        cut = start + PIECE
-        end = min(len(text), cut + _SEARCH)
-        while cut < end and not _plain_space(text, cut):
-            cut += 1
-        if cut == end:
-            cut = _next_plain_space(text, end)
-            if cut == len(text):
-                break
+        cut = next(
+            (
+                m.start()
+                for m in _BETWEEN_LETTERS.finditer(text, start + PIECE)
+                if _plain_space(text, m.start())
+            ),
+            -1,
+        )
+        if cut < 0:
+            break
         yield text[start:cut]
         start = cut + 1
     yield text[start:]
-
-
-def _next_plain_space(text: str, at: int) -> int:
-    i = text.find(" ", at)
-    while i != -1:
-        if _plain_space(text, i):
-            return i
-        i = text.find(" ", i + 1)
-    return len(text)
