@@ -130,3 +130,24 @@ async def test_no_connection_is_held_while_the_engine_speaks(
             await container.jobs.wait_idle()
     assert speaking.is_set() and len(seen) == 3
     assert seen == [0, 0, 0]
+
+
+async def test_a_large_speech_body_is_parsed_off_the_loop(client, monkeypatch) -> None:
+    import threading
+
+    from voxhub.compat import seed004_body
+
+    loop_thread = threading.get_ident()
+    parsed_in: list[int] = []
+    original = seed004_body._parse
+
+    def parse(body: bytes):
+        parsed_in.append(threading.get_ident())
+        return original(body)
+
+    monkeypatch.setattr(seed004_body, "_parse", parse)
+    vid = (await create_voice(client))["id"]
+    text = "Words to say. " * 6000  # about 84 kB of JSON, a job's worth
+    r = await client.post("/api/v1/speech", json={"voice_id": vid, "text": text, "async": True})
+    assert r.status_code == 202, r.text
+    assert parsed_in and loop_thread not in parsed_in

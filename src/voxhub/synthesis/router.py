@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from voxhub.accounts.deps import CurrentPrincipal
 from voxhub.api.deps import ContainerDep, SessionDep
 from voxhub.audio.encode import FORMATS
+from voxhub.compat.seed004_body import OffLoopJsonRoute
 from voxhub.jobs.schemas import JobRead
 from voxhub.security.deps import limited
 from voxhub.synthesis import service
@@ -17,7 +18,8 @@ from voxhub.synthesis.models import Generation
 from voxhub.synthesis.schemas import GenerationPage, GenerationRead, SpeechRequest
 from voxhub.synthesis.streaming import stream_bytes, stream_plan
 
-router = APIRouter(tags=["speech"])
+# Speech bodies can be large (a 100,000-character job): parsed in a thread when they are.
+router = APIRouter(tags=["speech"], route_class=OffLoopJsonRoute)
 
 AUDIO_RESPONSES: dict[int | str, dict[str, object]] = {
     200: {"content": {spec.media_type: {} for spec in FORMATS.values()}, "description": "Audio"},
