@@ -215,6 +215,21 @@ async def rotate(
     return SignedIn(user, access, refresh)
 
 
+async def _end_session(
+    session: AsyncSession, row: RefreshToken, reason: Ended, action: str, ip: str | None
+) -> None:
+    """Revoke the token's session and record why (uncommitted)."""
+    await sessions.revoke(session, row.family_id, reason)
+    audit.record(
+        session,
+        action,
+        actor_id=row.user_id,
+        ip=ip,
+        target_type="auth_session",
+        target_id=row.family_id,
+    )
+
+
 async def _revoke_for_reuse(session: AsyncSession, token_id: str, ip: str | None) -> None:
     """End the token's session in a transaction of its own: committed though the request fails."""
     async with apart(session) as side:
@@ -222,15 +237,7 @@ async def _revoke_for_reuse(session: AsyncSession, token_id: str, ip: str | None
         # Reuse of a token already revoked (its session ended before) needs no second revocation.
         if row is None or row.used_at is None or row.revoked_at is not None:
             return
-        await sessions.revoke(side, row.family_id, Ended.refresh_reuse)
-        audit.record(
-            side,
-            "refresh_reuse_detected",
-            actor_id=row.user_id,
-            ip=ip,
-            target_type="auth_session",
-            target_id=row.family_id,
-        )
+        await _end_session(side, row, Ended.refresh_reuse, "refresh_reuse_detected", ip)
         await side.commit()
 
 
@@ -242,15 +249,7 @@ async def logout(
         row = await _refresh_row(session, cfg, refresh_token)
     except InvalidTokenError:
         return
-    await sessions.revoke(session, row.family_id, Ended.logout)
-    audit.record(
-        session,
-        "logout",
-        actor_id=row.user_id,
-        ip=ip,
-        target_type="auth_session",
-        target_id=row.family_id,
-    )
+    await _end_session(session, row, Ended.logout, "logout", ip)
     await session.commit()
 
 
