@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import os
+import secrets
+import socket
 from dataclasses import dataclass, field
+from importlib.metadata import entry_points
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -15,7 +20,8 @@ from voxhub.audio.speaker import SpeakerEncoder
 from voxhub.db.migrate import upgrade_to_head
 from voxhub.db.session import create_engine, create_sessionmaker
 from voxhub.engines.registry import EngineRegistry
-from voxhub.jobs.runner import JobRunner
+from voxhub.jobs.executor import Executor, Handler
+from voxhub.jobs.queue import InProcessQueue, JobQueue
 from voxhub.security.ratelimit import RateLimiter
 from voxhub.settings import Settings
 from voxhub.storage.base import BlobStore
@@ -35,7 +41,7 @@ class Container:
     blobs: BlobStore
     engines: EngineRegistry
     speaker: SpeakerEncoder
-    jobs: JobRunner
+    jobs: JobQueue
     tokens: TokenConfig
     limiter: RateLimiter
     extras: dict[str, Any] = field(default_factory=dict)
@@ -50,9 +56,6 @@ async def build_container(
     run_jobs: bool = True,
 ) -> Container:
     """Build, migrate and start everything; tests pass fakes for the ports they replace."""
-    from voxhub.synthesis.jobs import synthesize_job
-    from voxhub.voices.jobs import refine_job
-
     settings.home.mkdir(parents=True, exist_ok=True)
     tokens = token_config(settings)  # fails fast on an insecure secret, before anything starts
     db = create_engine(settings.resolved_database_url)
@@ -68,7 +71,9 @@ async def build_container(
             speaker_encoder=speaker,
         )
     await engines.load_all()
-    jobs = JobRunner(sessions, {}, workers=settings.job_workers)
+    handlers: dict[str, Handler] = {}
+    executor = Executor(sessions, handlers, settings.jobs, worker_identity())
+    jobs = InProcessQueue(sessions, settings.jobs, executor, workers=settings.job_workers)
     container = Container(
         settings=settings,
         db=db,
@@ -87,12 +92,24 @@ async def build_container(
         container.extras["oidc"] = OidcVerifier(
             sec.oidc_jwks_url, sec.oidc_issuer, sec.oidc_audience
         )
-    jobs.register("speech.synthesize", lambda ctx: synthesize_job(container, ctx))
-    jobs.register("voice.refine", lambda ctx: refine_job(container, ctx))
+    handlers.update(job_handlers(container))
     if run_jobs:
         await jobs.start()
         start_sweep(container)
     return container
+
+
+def worker_identity() -> str:
+    """Who holds a lease: host, process and a random part (a pid can be reused)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+def job_handlers(container: Container) -> dict[str, Handler]:
+    """Every job kind's handler, found through the `voxhub.jobs` entry points (domains name
+    their own kinds in pyproject.toml; nothing here imports them, so no import cycle)."""
+    return {
+        ep.name: functools.partial(ep.load(), container) for ep in entry_points(group="voxhub.jobs")
+    }
 
 
 async def close_container(container: Container) -> None:

@@ -165,6 +165,58 @@ class RateLimitSettings(BaseSettings):
     login_per_minute: int = Field(5, validation_alias=_env("VOXHUB_RATE_LIMIT_LOGIN_PER_MINUTE"))
 
 
+class JobSettings(BaseSettings):
+    """How jobs are leased, retried, timed out and shared between accounts."""
+
+    model_config = _ENV
+
+    # A worker's claim on a job lasts this long and is renewed every third of it; a worker that
+    # dies loses the job to another after at most this long.
+    job_lease_s: float = Field(30.0, gt=0)
+    # How often the sweep looks for expired leases and ids the queue lost.
+    job_sweep_interval_s: float = Field(5.0, gt=0)
+    # A queued job not picked up for this long is handed to the queue again.
+    job_requeue_after_s: float = Field(60.0, gt=0)
+    job_max_attempts: int = Field(3, ge=1)
+    job_retry_delay_s: float = Field(1.0, ge=0)
+    # Per kind, seconds a run may take before it counts as a failed attempt.
+    job_timeouts: dict[str, float] = Field(
+        default_factory=lambda: {"speech.synthesize": 600.0, "voice.refine": 900.0}
+    )
+    job_default_timeout_s: float = Field(900.0, gt=0)
+    # On SIGTERM a worker finishes its running jobs for this long, then hands them back.
+    job_shutdown_grace_s: float = Field(30.0, ge=0)
+    # So one account cannot fill the queue: beyond these, submissions answer 429.
+    jobs_running_per_user: int = Field(2, ge=1)
+    jobs_queued_per_user: int = Field(20, ge=1)
+    # Redis queue (scale-out): the queue's name, shared by API processes and workers.
+    job_queue_name: str = "voxhub"
+
+
+class CreditSettings(BaseSettings):
+    """Prices in credits; 0 makes an operation free. Sign-up grants `tokens_to_give`."""
+
+    model_config = _ENV
+
+    price_speech_per_1k_chars: int = Field(1, ge=0)
+    price_clone: int = Field(1, ge=0)
+    price_video: int = Field(1, ge=0)  # seed 001: "1 token per video"
+    price_llm_call: int = Field(0, ge=0)
+
+
+class WebhookSettings(BaseSettings):
+    """Where job results may be POSTed and how hard voxhub tries."""
+
+    model_config = _ENV
+
+    # Private, loopback and link-local destinations are refused unless allowed here.
+    webhook_allow_private: bool = False
+    webhook_max_attempts: int = Field(6, ge=1)
+    webhook_backoff_s: float = Field(2.0, ge=0)
+    webhook_timeout_s: float = Field(10.0, gt=0)
+    webhook_secret: SecretStr | None = None
+
+
 class Settings(BaseSettings):
     """The whole configuration; `Settings()` reads the environment."""
 
@@ -185,6 +237,9 @@ class Settings(BaseSettings):
     engine: EngineSettings = Field(default_factory=EngineSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     rate_limits: RateLimitSettings = Field(default_factory=RateLimitSettings)
+    jobs: JobSettings = Field(default_factory=JobSettings)
+    credits: CreditSettings = Field(default_factory=CreditSettings)
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -6,7 +6,8 @@ import asyncio
 from typing import Any
 
 from voxhub.jobs.models import Job
-from voxhub.jobs.runner import JobContext, JobRunner
+from voxhub.jobs.executor import Executor, JobContext
+from voxhub.jobs.queue import InProcessQueue
 
 INTERNALS = "could not open /var/lib/voxhub/secret.key: errno 13 (SELECT * FROM users)"
 
@@ -15,7 +16,9 @@ async def _run_failing(container, user_a, max_attempts: int) -> Job:
     async def explode(ctx: JobContext) -> dict[str, Any]:
         raise OSError(INTERNALS)
 
-    runner = JobRunner(container.sessions, {"test.explode": explode}, retry_delay=0.01)
+    settings = container.settings.jobs.model_copy(update={"job_retry_delay_s": 0.01})
+    executor = Executor(container.sessions, {"test.explode": explode}, settings, "test-worker")
+    runner = InProcessQueue(container.sessions, settings, executor)
     async with container.sessions() as s:
         job = Job(owner_id=user_a.id, kind="test.explode", payload={}, max_attempts=max_attempts)
         s.add(job)
@@ -23,7 +26,7 @@ async def _run_failing(container, user_a, max_attempts: int) -> Job:
         job_id = job.id
     await runner.start()
     try:
-        runner.submit(job_id)
+        await runner.submit(job_id)
         async with asyncio.timeout(30):
             await runner.wait_idle()
     finally:
@@ -36,7 +39,7 @@ async def _run_failing(container, user_a, max_attempts: int) -> Job:
 
 async def test_unexpected_failure_text_stays_in_the_log(container, user_a, caplog) -> None:
     job = await _run_failing(container, user_a, max_attempts=1)
-    assert job.status == "failed"
+    assert job.status == "dead"
     assert job.error is not None and job.error["code"] == "job_failed"
     assert INTERNALS not in str(job.error)
     assert INTERNALS in caplog.text
@@ -44,5 +47,5 @@ async def test_unexpected_failure_text_stays_in_the_log(container, user_a, caplo
 
 async def test_retry_message_hides_the_failure_text(container, user_a) -> None:
     job = await _run_failing(container, user_a, max_attempts=2)
-    assert job.status == "failed" and job.attempts == 2
+    assert job.status == "dead" and job.attempts == 2
     assert INTERNALS not in str(job.error)

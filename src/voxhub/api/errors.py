@@ -27,6 +27,7 @@ STATUS: list[tuple[type[e.VoxhubError], int]] = [
     (e.InvalidMultipart, 400),
     (e.InvalidInput, 422),
     (e.Conflict, 409),
+    (e.PaymentRequired, 402),
     (e.RateLimited, 429),
     (e.EngineUnavailable, 503),
     (e.EngineFailure, 500),
@@ -35,6 +36,7 @@ STATUS: list[tuple[type[e.VoxhubError], int]] = [
 _HTTP_CODES = {
     400: "bad_request",
     401: "unauthorized",
+    402: "payment_required",
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",

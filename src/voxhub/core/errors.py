@@ -28,9 +28,13 @@ Tree (each leaf has a stable `code` that clients may rely on):
     │   ├── InvalidCredentials        invalid_credentials
     │   └── InvalidTokenError         invalid_token
     ├── Forbidden                     forbidden
+    ├── PaymentRequired               payment_required
+    │   └── InsufficientCredits       insufficient_credits
     ├── RateLimited                   rate_limited
+    │   └── JobLimitReached           job_limit_reached
     ├── Conflict                      conflict
-    │   └── IdempotencyInFlight       idempotency_key_in_flight
+    │   ├── IdempotencyInFlight       idempotency_key_in_flight
+    │   └── JobStateConflict          job_state_conflict
     └── EngineFailure                 engine_failure
         └── EngineUnavailable         engine_unavailable
 """
@@ -182,9 +186,35 @@ class RateLimited(VoxhubError):
     title = "Too many requests"
 
 
+class JobLimitReached(RateLimited):
+    """Too many of the caller's jobs are queued or running; `retry_after` says when to try."""
+
+    code = "job_limit_reached"
+    title = "Too many jobs"
+
+
+class PaymentRequired(VoxhubError):
+    code = "payment_required"
+    title = "Payment required"
+
+
+class InsufficientCredits(PaymentRequired):
+    """The balance cannot cover the operation; `extra` names the cost and the balance."""
+
+    code = "insufficient_credits"
+    title = "Insufficient credits"
+
+
 class Conflict(VoxhubError):
     code = "conflict"
     title = "Conflict"
+
+
+class JobStateConflict(Conflict):
+    """The job is not in a state that allows this (cancel a finished job, retry a running one)."""
+
+    code = "job_state_conflict"
+    title = "Job state does not allow this"
 
 
 class IdempotencyInFlight(Conflict):

@@ -2,25 +2,31 @@
 
 from voxhub.accounts.models import ApiKey, AuthSession, RefreshToken, User
 from voxhub.audit.models import AuditEvent
-from voxhub.jobs.models import Job
+from voxhub.credits.models import CreditEntry
+from voxhub.jobs.models import Job, JobEvent
 from voxhub.security.idempotency_models import IdempotencyRecord
 from voxhub.security.signature_models import UsedSignature
 from voxhub.storage.models import BlobDeletion
 from voxhub.synthesis.models import Generation
 from voxhub.voices.models import Voice, VoiceProfileRow, VoiceReference
+from voxhub.webhooks.models import WebhookAttempt, WebhookDelivery
 
 __all__ = [
     "ApiKey",
     "AuditEvent",
     "AuthSession",
     "BlobDeletion",
+    "CreditEntry",
     "Generation",
     "IdempotencyRecord",
     "Job",
+    "JobEvent",
     "RefreshToken",
     "UsedSignature",
     "User",
     "Voice",
     "VoiceProfileRow",
     "VoiceReference",
+    "WebhookAttempt",
+    "WebhookDelivery",
 ]

@@ -1,34 +1,58 @@
-"""Job use cases: create (inside the caller's transaction), read, and record progress."""
+"""Job use cases on the API side: create (inside the caller's transaction), read."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from voxhub.accounts.principal import Principal
 from voxhub.core.clock import utcnow
 from voxhub.core.errors import JobNotFound
-from voxhub.jobs.models import Job, JobStatus
+from voxhub.core.ids import new_id
+from voxhub.credits import ledger
+from voxhub.jobs.lifecycle import snapshot
+from voxhub.jobs.models import Job, JobEvent, JobStatus
 
 
-def new_job(
+async def new_job(
     session: AsyncSession,
     kind: str,
     payload: dict[str, Any],
     owner_id: str | None,
     steps: list[str] | None = None,
+    *,
+    cost: int = 0,
+    callback_url: str | None = None,
+    max_attempts: int = 3,
 ) -> Job:
-    """Add a queued job to the caller's transaction; submit its id to the runner after commit."""
+    """Add a queued job to the caller's transaction, holding `cost` credits from its owner
+    (InsufficientCredits when they cannot pay); submit its id to the queue after commit."""
+    now = utcnow()
     job = Job(
+        id=new_id(),
         kind=kind,
         payload=payload,
         owner_id=owner_id,
         status=JobStatus.queued,
+        progress=0,
+        attempts=0,
+        cancel_requested=False,
+        billing_round=0,
         steps=[{"name": s, "status": "pending", "progress": 0, "message": ""} for s in steps or []],
+        cost=cost if owner_id else 0,
+        callback_url=callback_url,
+        max_attempts=max_attempts,
+        enqueued_at=now,
+        event_seq=1,
+        created_at=now,
+        updated_at=now,
     )
+    if job.cost and owner_id:
+        await ledger.hold(session, owner_id, job.id, 0, job.cost, kind)
     session.add(job)
+    session.add(JobEvent(job_id=job.id, seq=1, type="status", data=snapshot(job), created_at=now))
     return job
 
 
@@ -46,89 +70,3 @@ async def list_jobs(session: AsyncSession, p: Principal, limit: int = 50) -> lis
         select(Job).where(Job.owner_id == p.user_id).order_by(Job.created_at.desc()).limit(limit)
     )
     return list(rows)
-
-
-async def record_progress(
-    sessions: async_sessionmaker[AsyncSession],
-    job_id: str,
-    progress: float,
-    step: str | None,
-    message: str,
-) -> None:
-    """Store progress (0-100) and mark `step` running, the steps before it done."""
-    async with sessions() as session:
-        job = await session.get(Job, job_id)
-        if job is None:
-            return
-        steps = [dict(s) for s in job.steps]
-        if step is not None:
-            names = [s["name"] for s in steps]
-            if step not in names:
-                steps.append({"name": step, "status": "pending", "progress": 0, "message": ""})
-                names.append(step)
-            at = names.index(step)
-            for i, s in enumerate(steps):
-                if i < at:
-                    s.update(status="completed", progress=100)
-                elif i == at:
-                    s.update(status="in_progress", message=message)
-        job.steps = steps
-        job.progress = max(job.progress, min(99, int(progress)))
-        job.updated_at = utcnow()
-        await session.commit()
-
-
-async def finish(
-    sessions: async_sessionmaker[AsyncSession],
-    job_id: str,
-    status: JobStatus,
-    *,
-    result: dict[str, Any] | None = None,
-    error: dict[str, Any] | None = None,
-) -> None:
-    """Close a job as succeeded or failed, or put it back in the queue for a retry."""
-    async with sessions() as session:
-        job = await session.get(Job, job_id)
-        if job is None:
-            return
-        now = utcnow()
-        job.status = status
-        job.error = error
-        job.updated_at = now
-        if status == JobStatus.succeeded:
-            job.result = result
-            job.progress = 100
-            job.steps = [{**s, "status": "completed", "progress": 100} for s in job.steps]
-        if status in (JobStatus.succeeded, JobStatus.failed):
-            job.finished_at = now
-        await session.commit()
-
-
-async def claim(sessions: async_sessionmaker[AsyncSession], job_id: str) -> Job | None:
-    """Atomically move a queued job to running; None if another runner got it first."""
-    async with sessions() as session:
-        now = utcnow()
-        res = await session.execute(
-            update(Job)
-            .where(Job.id == job_id, Job.status == JobStatus.queued)
-            .values(
-                status=JobStatus.running, attempts=Job.attempts + 1, started_at=now, updated_at=now
-            )
-        )
-        await session.commit()
-        if getattr(res, "rowcount", 0) != 1:
-            return None
-        return await session.get(Job, job_id)
-
-
-async def recoverable_ids(sessions: async_sessionmaker[AsyncSession]) -> list[str]:
-    """Jobs a dead process left queued or running, requeued, oldest first."""
-    async with sessions() as session:
-        await session.execute(
-            update(Job).where(Job.status == JobStatus.running).values(status=JobStatus.queued)
-        )
-        await session.commit()
-        ids = await session.scalars(
-            select(Job.id).where(Job.status == JobStatus.queued).order_by(Job.created_at)
-        )
-        return list(ids)

@@ -8,7 +8,7 @@ from voxhub.accounts.models import Role, User
 from voxhub.accounts.principal import Principal
 from voxhub.bootstrap import Container
 from voxhub.jobs.errors import PermanentJobError
-from voxhub.jobs.runner import JobContext
+from voxhub.jobs.executor import JobContext
 from voxhub.synthesis import service
 from voxhub.synthesis.schemas import SpeechRequest
 

@@ -248,15 +248,16 @@ async def queue_speech(
     )
     spoken_language(c.engines.get(req.engine), req.language)  # refused now, not in the job
     await get_voice(session, req.voice_id, p)  # refuse unknown voices now, not in the job
-    job = new_job(
+    job = await new_job(
         session,
         "speech.synthesize",
         req.model_dump(by_alias=True) | {"async": True},
         p.user_id,
         steps=["synthesize", "encode", "store"],
+        max_attempts=c.settings.jobs.job_max_attempts,
     )
     await session.commit()
-    c.jobs.submit(job.id)
+    await c.jobs.submit(job.id)
     return job
 
 

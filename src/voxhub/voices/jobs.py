@@ -10,7 +10,7 @@ from sqlalchemy import select
 from voxhub.bootstrap import Container
 from voxhub.engines.base import ProfileStatus, RefiningEngine
 from voxhub.jobs.errors import PermanentJobError
-from voxhub.jobs.runner import JobContext
+from voxhub.jobs.executor import JobContext
 from voxhub.voices.models import Voice, VoiceProfileRow
 from voxhub.voices.profiles import (
     commit_stored,

@@ -116,12 +116,13 @@ async def _enroll(
     voice.profile_status = str(profile.status)
     if isinstance(engine, RefiningEngine) and c.settings.engine.refine_profiles:
         voice.profile_status = ProfileStatus.refining
-        job = new_job(
+        job = await new_job(
             session,
             "voice.refine",
             {"voice_id": voice.id, "engine": engine.info.name},
             voice.owner_id,
             steps=["search", "verify", "store"],
+            max_attempts=c.settings.jobs.job_max_attempts,
         )
         await session.flush()
         return job.id, stored.removal_id
@@ -244,7 +245,7 @@ async def _after_commit(c: Container, job_id: str | None, removal_id: str | None
     if removal_id:
         await drain(c.sessions, c.blobs, [removal_id])
     if job_id:
-        c.jobs.submit(job_id)
+        await c.jobs.submit(job_id)
 
 
 async def update_voice(

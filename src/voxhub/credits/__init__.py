@@ -1,0 +1,1 @@
+"""Credits: a balance per user, an append-only ledger, holds captured or released with jobs."""

@@ -1,0 +1,308 @@
+"""Every change of a job's state, each one transaction, each one event.
+
+A transition is one conditional UPDATE of the job row (the `where` says from which states, and
+for a worker's writes, that it still holds the lease). The UPDATE comes first in its transaction,
+so it takes the row (PostgreSQL) or the write lock (SQLite) before anything is read; it also
+numbers the event. Whatever goes with the change (the ledger, the webhook outbox) is written in
+the same transaction, so a job is captured or released exactly once, when it ends.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from voxhub.core.clock import utcnow
+from voxhub.credits import ledger
+from voxhub.jobs.models import FINAL, Job, JobEvent, JobStatus
+from voxhub.webhooks.outbox import add_delivery
+
+Sessions = async_sessionmaker[AsyncSession]
+
+
+class LeaseLost(Exception):
+    """This worker no longer holds the job: its lease expired and the job moved on."""
+
+
+class JobCancelled(Exception):
+    """The job's owner cancelled it; the handler stops at this step boundary."""
+
+
+def snapshot(job: Job) -> dict[str, Any]:
+    """What an event says of the job: enough for a client to redraw it."""
+    return {
+        "status": job.status,
+        "progress": job.progress,
+        "steps": job.steps,
+        "attempts": job.attempts,
+        "error": job.error,
+        "result": job.result,
+    }
+
+
+async def transition(
+    session: AsyncSession,
+    job_id: str,
+    where: list[ColumnElement[bool]],
+    values: dict[str, Any],
+    event: str,
+) -> Job | None:
+    """Apply `values` to the job if `where` holds, and record the event; None if it did not."""
+    now = utcnow()
+    seq = await session.scalar(
+        update(Job)
+        .where(Job.id == job_id, *where)
+        .values(**values, event_seq=Job.event_seq + 1, updated_at=now)
+        .returning(Job.event_seq)
+        .execution_options(synchronize_session=False)
+    )
+    if seq is None:
+        return None
+    job = await session.get(Job, job_id, populate_existing=True)
+    assert job is not None
+    session.add(JobEvent(job_id=job_id, seq=seq, type=event, data=snapshot(job), created_at=now))
+    return job
+
+
+async def settle(session: AsyncSession, job: Job) -> None:
+    """What a final state means for the owner's credits and the job's webhook."""
+    if job.owner_id and job.cost:
+        move = ledger.capture if job.status == JobStatus.succeeded else ledger.release
+        await move(session, job.owner_id, job.id, job.billing_round, job.cost, job.kind)
+    add_delivery(session, job)
+
+
+def lapsed(now: datetime) -> ColumnElement[bool]:
+    """The lease ran out (a running row with no lease is one a pre-lease version left)."""
+    return or_(Job.lease_expires_at.is_(None), Job.lease_expires_at < now)
+
+
+def _held_by(worker_id: str) -> list[ColumnElement[bool]]:
+    return [Job.status == JobStatus.running, Job.lease_owner == worker_id]
+
+
+_NO_LEASE: dict[str, Any] = {"lease_owner": None, "lease_expires_at": None}
+
+
+async def claim(sessions: Sessions, job_id: str, worker_id: str, lease_s: float) -> Job | None:
+    """Take the job for this worker: a due queued job, or a running one whose worker's lease
+    expired with attempts left. None when it is not ours to run (finished, running elsewhere,
+    cancelled, not due yet)."""
+    now = utcnow()
+    due = and_(Job.status == JobStatus.queued, or_(Job.not_before.is_(None), Job.not_before <= now))
+    abandoned = and_(
+        Job.status == JobStatus.running,
+        lapsed(now),
+        Job.attempts < Job.max_attempts,
+    )
+    async with sessions() as session:
+        job = await transition(
+            session,
+            job_id,
+            [or_(due, abandoned), Job.cancel_requested.is_(False)],
+            {
+                "status": JobStatus.running,
+                "lease_owner": worker_id,
+                "lease_expires_at": now + timedelta(seconds=lease_s),
+                "attempts": Job.attempts + 1,
+                "started_at": func.coalesce(Job.started_at, now),
+                "not_before": None,
+            },
+            "status",
+        )
+        await session.commit()
+        return job
+
+
+async def renew(sessions: Sessions, job_id: str, worker_id: str, lease_s: float) -> bool:
+    """The heartbeat: move the lease on. False when the job is no longer this worker's."""
+    async with sessions() as session:
+        res = await session.execute(
+            update(Job)
+            .where(Job.id == job_id, *_held_by(worker_id))
+            .values(lease_expires_at=utcnow() + timedelta(seconds=lease_s))
+            .execution_options(synchronize_session=False)
+        )
+        await session.commit()
+        return getattr(res, "rowcount", 0) == 1
+
+
+def _stepped(steps: list[Any], step: str | None, message: str, now: datetime) -> list[Any]:
+    """Mark `step` running and the steps before it done (a step named for the first time is
+    added at the end)."""
+    steps = [dict(s) for s in steps]
+    if step is None:
+        return steps
+    names = [s["name"] for s in steps]
+    if step not in names:
+        steps.append({"name": step, "status": "pending", "progress": 0, "message": ""})
+        names.append(step)
+    at = names.index(step)
+    stamp = now.isoformat()
+    for i, s in enumerate(steps):
+        if i < at and s["status"] != "completed":
+            s.update(status="completed", progress=100, completed_at=stamp)
+            s.setdefault("started_at", stamp)
+        elif i == at:
+            if s["status"] != "in_progress":
+                s["started_at"] = stamp
+            s.update(status="in_progress", message=message)
+    return steps
+
+
+async def record_progress(
+    sessions: Sessions,
+    job_id: str,
+    worker_id: str,
+    percent: float,
+    step: str | None,
+    message: str,
+) -> None:
+    """Store progress (0-99) and the step. Raises JobCancelled when the owner asked to cancel
+    (a step boundary is where a job stops) and LeaseLost when the job is not ours any more."""
+    async with sessions() as session:
+        # Read what the step update needs; the write below is fenced, so a stale read loses.
+        row = (
+            await session.execute(
+                select(Job.steps, Job.progress, Job.cancel_requested, Job.lease_owner).where(
+                    Job.id == job_id
+                )
+            )
+        ).one_or_none()
+        # End the read before writing: on SQLite a transaction that read first cannot take the
+        # write lock once another writer has committed.
+        await session.rollback()
+        if row is None or row.lease_owner != worker_id:
+            raise LeaseLost(job_id)
+        if row.cancel_requested:
+            raise JobCancelled(job_id)
+        now = utcnow()
+        steps = _stepped(row.steps, step, message, now)
+        progress = max(row.progress, min(99, int(percent)))
+        if steps == row.steps and progress == row.progress:
+            return
+        job = await transition(
+            session,
+            job_id,
+            [*_held_by(worker_id), Job.cancel_requested.is_(False)],
+            {"steps": steps, "progress": progress},
+            "progress",
+        )
+        if job is None:
+            raise LeaseLost(job_id)
+        await session.commit()
+
+
+def _finished_steps(job: Job, status: str, now: datetime) -> list[Any]:
+    stamp = now.isoformat()
+    out = []
+    for s in job.steps:
+        s = dict(s)
+        if status == JobStatus.succeeded:
+            s.setdefault("started_at", stamp)
+            if s["status"] != "completed":
+                s.update(status="completed", progress=100, completed_at=stamp)
+        elif s["status"] == "in_progress":
+            s.update(status=status, completed_at=stamp, error=(job.error or {}).get("code"))
+        out.append(s)
+    return out
+
+
+async def succeed_in(
+    session: AsyncSession, job_id: str, worker_id: str, result: dict[str, Any]
+) -> Job:
+    """Mark the job succeeded inside the caller's transaction (the one that records its output),
+    capturing its credits; raises LeaseLost when it is not this worker's any more."""
+    now = utcnow()
+    job = await transition(
+        session,
+        job_id,
+        _held_by(worker_id),
+        {
+            "status": JobStatus.succeeded,
+            "result": result,
+            "error": None,
+            "progress": 100,
+            "finished_at": now,
+            **_NO_LEASE,
+        },
+        "status",
+    )
+    if job is None:
+        raise LeaseLost(job_id)
+    job.steps = _finished_steps(job, JobStatus.succeeded, now)
+    await settle(session, job)
+    return job
+
+
+async def succeed(sessions: Sessions, job_id: str, worker_id: str, result: dict[str, Any]) -> bool:
+    """Close the job as succeeded in a transaction of its own."""
+    async with sessions() as session:
+        try:
+            await succeed_in(session, job_id, worker_id, result)
+        except LeaseLost:
+            return False
+        await session.commit()
+        return True
+
+
+async def end(
+    sessions: Sessions,
+    job_id: str,
+    status: JobStatus,
+    error: dict[str, Any],
+    *,
+    worker_id: str | None = None,
+    where: list[ColumnElement[bool]] | None = None,
+) -> Job | None:
+    """Close the job as failed, dead or cancelled, releasing its hold. A worker's call is fenced
+    on its lease; the sweep's and the API's pass their own `where`."""
+    assert status in FINAL and status != JobStatus.succeeded
+    now = utcnow()
+    fence = _held_by(worker_id) if worker_id else (where or [])
+    async with sessions() as session:
+        job = await transition(
+            session,
+            job_id,
+            fence,
+            {"status": status, "error": error, "finished_at": now, **_NO_LEASE},
+            "status",
+        )
+        if job is None:
+            return None
+        job.steps = _finished_steps(job, status, now)
+        await settle(session, job)
+        await session.commit()
+        return job
+
+
+async def requeue(
+    sessions: Sessions,
+    job_id: str,
+    error: dict[str, Any] | None,
+    *,
+    delay_s: float = 0.0,
+    worker_id: str | None = None,
+    where: list[ColumnElement[bool]] | None = None,
+    count_attempt: bool = True,
+) -> Job | None:
+    """Put the job back in the queue, due after `delay_s`. A hand-back on shutdown does not
+    count the attempt (`count_attempt=False`): the job did nothing wrong."""
+    now = utcnow()
+    fence = _held_by(worker_id) if worker_id else (where or [])
+    values: dict[str, Any] = {
+        "status": JobStatus.queued,
+        "error": error,
+        "not_before": now + timedelta(seconds=delay_s) if delay_s else None,
+        "enqueued_at": now + timedelta(seconds=delay_s),
+        **_NO_LEASE,
+    }
+    if not count_attempt:
+        values["attempts"] = Job.attempts - 1
+    async with sessions() as session:
+        job = await transition(session, job_id, fence, values, "status")
+        await session.commit()
+        return job
