@@ -189,6 +189,9 @@ class JobSettings(BaseSettings):
     # So one account cannot fill the queue: beyond these, submissions answer 429.
     jobs_running_per_user: int = Field(2, ge=1)
     jobs_queued_per_user: int = Field(20, ge=1)
+    # "memory": jobs run in the API process (embedded). "redis": job ids go to Redis and
+    # `voxhub worker` processes run them (scale-out). "auto": redis when VOXHUB_REDIS_URL is set.
+    job_queue: Literal["auto", "memory", "redis"] = "auto"
     # Redis queue (scale-out): the queue's name, shared by API processes and workers.
     job_queue_name: str = "voxhub"
 
@@ -240,6 +243,14 @@ class Settings(BaseSettings):
     jobs: JobSettings = Field(default_factory=JobSettings)
     credits: CreditSettings = Field(default_factory=CreditSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
+
+    @property
+    def queue_backend(self) -> Literal["memory", "redis"]:
+        """Where job ids go: Redis (scale-out) or this process."""
+        mode = self.jobs.job_queue
+        if mode == "auto":
+            return "redis" if self.redis_url else "memory"
+        return mode
 
     @cached_property
     def resolved_database_url(self) -> str:

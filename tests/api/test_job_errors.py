@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from voxhub.jobs.models import Job
 from voxhub.jobs.executor import Executor, JobContext
+from voxhub.jobs.models import Job
 from voxhub.jobs.queue import InProcessQueue
 
 INTERNALS = "could not open /var/lib/voxhub/secret.key: errno 13 (SELECT * FROM users)"

@@ -23,7 +23,8 @@ Tree (each leaf has a stable `code` that clients may rely on):
     │   ├── AudioTooLong              audio_too_long
     │   ├── AudioParametersRejected   audio_parameters_rejected
     │   ├── NotEnoughSpeech           not_enough_speech
-    │   └── InvalidText               invalid_text
+    │   ├── InvalidText               invalid_text
+    │   └── CallbackNotAllowed        callback_url_not_allowed
     ├── Unauthenticated               unauthenticated
     │   ├── InvalidCredentials        invalid_credentials
     │   └── InvalidTokenError         invalid_token
@@ -159,6 +160,13 @@ class NotEnoughSpeech(InvalidInput):
 class InvalidText(InvalidInput):
     code = "invalid_text"
     title = "Invalid text"
+
+
+class CallbackNotAllowed(InvalidInput):
+    """A webhook destination that is malformed or points inside the network."""
+
+    code = "callback_url_not_allowed"
+    title = "Callback URL not allowed"
 
 
 class Unauthenticated(VoxhubError):

@@ -44,6 +44,11 @@ class SpeechRequest(BaseModel):
     engine: str | None = Field(None, max_length=64)
     stream: bool = False
     run_async: bool = Field(False, alias="async", description="Answer 202 with a job")
+    callback_url: str | None = Field(
+        None,
+        max_length=2048,
+        description="With `async`: where voxhub POSTs the finished job, signed (see webhooks)",
+    )
 
     @field_validator("text")
     @classmethod

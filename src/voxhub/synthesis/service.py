@@ -28,6 +28,7 @@ from voxhub.text.normalize import normalize_text
 from voxhub.text.spoken import in_words
 from voxhub.voices.profiles import profile_for
 from voxhub.voices.service import get_voice
+from voxhub.webhooks.destinations import require_allowed
 
 
 @dataclass
@@ -248,6 +249,8 @@ async def queue_speech(
     )
     spoken_language(c.engines.get(req.engine), req.language)  # refused now, not in the job
     await get_voice(session, req.voice_id, p)  # refuse unknown voices now, not in the job
+    if req.callback_url:
+        await require_allowed(req.callback_url, c.settings.webhooks)
     job = await new_job(
         session,
         "speech.synthesize",
@@ -255,6 +258,7 @@ async def queue_speech(
         p.user_id,
         steps=["synthesize", "encode", "store"],
         max_attempts=c.settings.jobs.job_max_attempts,
+        callback_url=req.callback_url,
     )
     await session.commit()
     await c.jobs.submit(job.id)
