@@ -1,7 +1,8 @@
 """The job sweep: what dead workers and lost queue messages leave behind.
 
 - A running job whose lease expired lost its worker (killed, frozen, partitioned). With attempts
-  left it is queued again; without, it is `dead`, its hold released.
+  left it is queued again; without, it is `dead`, its hold released; if its owner asked to cancel
+  it meanwhile, it is cancelled.
 - A queued job that no worker picked up for `job_requeue_after_s` (its id was lost with the
   process that enqueued it, or with the queue) is handed to the queue again. A duplicate id costs
   one failed claim: the row decides who runs a job, never the queue.
@@ -22,6 +23,7 @@ WORKER_LOST = {
     "code": "worker_lost",
     "message": "the job's worker stopped on every attempt (killed, out of memory or timed out)",
 }
+CANCELLED = {"code": "cancelled", "message": "cancelled by its owner"}
 RETRY_LOST = {"code": "retrying", "message": "the job's worker stopped; it will be retried"}
 
 
@@ -31,15 +33,17 @@ async def expire_leases(sessions: Sessions, now: datetime | None = None) -> list
     async with sessions() as session:
         rows = (
             await session.execute(
-                select(Job.id, Job.attempts, Job.max_attempts).where(
+                select(Job.id, Job.attempts, Job.max_attempts, Job.cancel_requested).where(
                     Job.status == JobStatus.running, lapsed(now)
                 )
             )
         ).all()
     expired = [Job.status == JobStatus.running, lapsed(now)]
     again = []
-    for job_id, attempts, max_attempts in rows:
-        if attempts >= max_attempts:
+    for job_id, attempts, max_attempts, cancel_requested in rows:
+        if cancel_requested:  # its owner cancelled it while it ran: it stops here
+            await lifecycle.end(sessions, job_id, JobStatus.cancelled, CANCELLED, where=expired)
+        elif attempts >= max_attempts:
             await lifecycle.end(sessions, job_id, JobStatus.dead, WORKER_LOST, where=expired)
         elif await lifecycle.requeue(sessions, job_id, RETRY_LOST, where=expired):
             again.append(job_id)
