@@ -21,6 +21,11 @@ from voxhub.settings import WebhookSettings
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
+class Unresolvable(CallbackNotAllowed):
+    """The host has no address right now: refused at submission, retried at delivery (DNS can
+    be down for a while; an address inside the network is refused for good)."""
+
+
 @dataclass(frozen=True)
 class Destination:
     scheme: str
@@ -62,7 +67,7 @@ async def resolve(dest: Destination) -> list[IpAddress]:
             dest.host, dest.port, type=socket.SOCK_STREAM
         )
     except (OSError, UnicodeError) as exc:
-        raise CallbackNotAllowed(f"callback_url host {dest.host!r} does not resolve") from exc
+        raise Unresolvable(f"callback_url host {dest.host!r} does not resolve") from exc
     return list(dict.fromkeys(ipaddress.ip_address(info[4][0]) for info in infos))
 
 
