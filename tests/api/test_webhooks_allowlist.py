@@ -11,6 +11,7 @@ from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from tests.api.conftest import create_voice
+from tests.api.tls_certs import make_tls
 from tests.api.webhook_helpers import use_webhooks
 from tests.api.webhook_receiver import receiver
 from voxhub.jobs.models import Job
@@ -106,3 +107,24 @@ def test_unset_secret_is_derived_from_the_signing_key(tmp_path) -> None:
     assert secret == signing.signing_secret(with_key("k" * 40, "b"))  # any machine, same key
     assert secret != signing.signing_secret(with_key("j" * 40, "a"))
     assert "k" * 40 not in secret and len(secret) == 64
+
+
+async def test_tls_is_verified_on_the_name_while_connecting_to_the_vetted_address(
+    tmp_path,
+) -> None:
+    """The certificate names the host, not 127.0.0.1: the handshake succeeds only because SNI
+    and verification use the name; a certificate for another name is refused."""
+    files, trusted = make_tls(tmp_path, "hook.voxhub.test")
+    loopback = [ipaddress.ip_address("127.0.0.1")]
+    async with receiver(tls=files) as rx:
+        good = PinnedTransport("hook.voxhub.test", loopback, ssl_context=trusted)
+        async with httpx.AsyncClient(transport=good, trust_env=False) as client:
+            r = await client.post(f"https://hook.voxhub.test:{rx.port}/x", content=b"{}")
+            assert r.status_code == 200
+        wrong = PinnedTransport("other.voxhub.test", loopback, ssl_context=trusted)
+        async with httpx.AsyncClient(transport=wrong, trust_env=False) as client:
+            with pytest.raises(httpx.ConnectError):
+                await client.post(f"https://other.voxhub.test:{rx.port}/y", content=b"{}")
+    assert [(g.raw_path, g.headers["host"]) for g in rx.received] == [
+        ("/x", f"hook.voxhub.test:{rx.port}")
+    ]

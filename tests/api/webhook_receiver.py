@@ -74,13 +74,23 @@ def free_port() -> int:
 
 @asynccontextmanager
 async def receiver(
-    statuses: list[int] | None = None, delay_s: float = 0.0
+    statuses: list[int] | None = None,
+    delay_s: float = 0.0,
+    tls: tuple[str, str] | None = None,  # (certfile, keyfile): serve HTTPS
 ) -> AsyncIterator[Receiver]:
     port = free_port()
-    rx = Receiver(f"http://127.0.0.1:{port}", port, statuses or [200], delay_s)
-    server = uvicorn.Server(
-        uvicorn.Config(_app(rx), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    scheme = "https" if tls else "http"
+    rx = Receiver(f"{scheme}://127.0.0.1:{port}", port, statuses or [200], delay_s)
+    config = uvicorn.Config(
+        _app(rx),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="off",
+        ssl_certfile=tls[0] if tls else None,
+        ssl_keyfile=tls[1] if tls else None,
     )
+    server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():

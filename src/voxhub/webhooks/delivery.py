@@ -161,15 +161,19 @@ async def stop_delivery(c: Container) -> None:
 
 async def _close_abandoned(sessions: Sessions, ws: WebhookSettings, now: datetime) -> int:
     """Rows whose last attempt was taken but never reported (its deliverer died) and that have
-    no attempts left: they end failed instead of staying pending forever."""
+    no attempts left: they end failed instead of staying pending forever. Looked for with a
+    read first, so an idle pass writes nothing (SQLite has one writer for every process)."""
+    abandoned = (
+        WebhookDelivery.state == DeliveryState.pending,
+        WebhookDelivery.next_attempt_at <= now,
+        WebhookDelivery.attempts >= ws.webhook_max_attempts,
+    )
     async with sessions() as session:
+        if await session.scalar(select(WebhookDelivery.id).where(*abandoned).limit(1)) is None:
+            return 0
         result = await session.execute(
             update(WebhookDelivery)
-            .where(
-                WebhookDelivery.state == DeliveryState.pending,
-                WebhookDelivery.next_attempt_at <= now,
-                WebhookDelivery.attempts >= ws.webhook_max_attempts,
-            )
+            .where(*abandoned)
             .values(
                 state=DeliveryState.failed,
                 last_error="out of attempts; the last one was never reported back",
@@ -232,7 +236,7 @@ async def attempt(ws: WebhookSettings, secret: str, claim: Claim) -> Outcome:
     except (TimeoutError, httpx.TimeoutException):
         return Outcome(None, f"no answer within {ws.webhook_timeout_s:g} s")
     except httpx.ConnectError:
-        return Outcome(None, f"could not connect to {_host(claim.url)}")
+        return Outcome(None, f"could not connect to {_host(claim.url)} (or TLS failed)")
     except httpx.HTTPError:
         return Outcome(None, "the connection broke before an answer came")
     if 300 <= status < 400:

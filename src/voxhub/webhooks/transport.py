@@ -77,9 +77,14 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
 class PinnedTransport(httpx.AsyncBaseTransport):
     """HTTP/1.1 to one host's vetted addresses; one connection pool per delivery attempt."""
 
-    def __init__(self, host: str, addresses: Sequence[IpAddress]) -> None:
+    def __init__(
+        self,
+        host: str,
+        addresses: Sequence[IpAddress],
+        ssl_context: ssl.SSLContext | None = None,  # tests trust their own CA with it
+    ) -> None:
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=_ssl_context(),
+            ssl_context=ssl_context or _ssl_context(),
             max_connections=1,
             max_keepalive_connections=0,
             network_backend=PinnedBackend(host, addresses),
