@@ -10,7 +10,7 @@ import secrets
 import socket
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -29,6 +29,10 @@ from voxhub.storage.factory import open_blob_store
 from voxhub.storage.sweep import start_sweep, stop_sweep
 
 log = logging.getLogger(__name__)
+# What a process does with jobs: "all" runs the API and its jobs (embedded mode, or one process
+# on Redis); "api" only submits them and loads no engine (scale-out API machines); "worker"
+# loads the engines and runs jobs (`voxhub worker`).
+Role = Literal["all", "api", "worker"]
 
 
 @dataclass
@@ -54,8 +58,14 @@ async def build_container(
     blobs: BlobStore | None = None,
     speaker: SpeakerEncoder | None = None,
     run_jobs: bool = True,
+    role: Role = "all",
+    concurrency: int | None = None,
+    worker_id: str | None = None,
 ) -> Container:
-    """Build, migrate and start everything; tests pass fakes for the ports they replace."""
+    """Build, migrate and start everything; tests pass fakes for the ports they replace.
+
+    `role` says what this process does with jobs (see `Role`); `concurrency` is how many jobs
+    it runs at once (default `settings.job_workers`)."""
     settings.home.mkdir(parents=True, exist_ok=True)
     tokens = token_config(settings)  # fails fast on an insecure secret, before anything starts
     db = create_engine(settings.resolved_database_url)
@@ -70,10 +80,13 @@ async def build_container(
             settings=settings,
             speaker_encoder=speaker,
         )
-    await engines.load_all()
+    if role != "api":  # an API machine holds no model: its jobs run on workers
+        await engines.load_all()
     handlers: dict[str, Handler] = {}
-    executor = Executor(sessions, handlers, settings.jobs, worker_identity())
-    jobs = InProcessQueue(sessions, settings.jobs, executor, workers=settings.job_workers)
+    executor: Executor | None = None
+    if role != "api":
+        executor = Executor(sessions, handlers, settings.jobs, worker_id or worker_identity())
+    jobs = make_queue(settings, sessions, executor, concurrency or settings.job_workers)
     container = Container(
         settings=settings,
         db=db,
@@ -92,11 +105,31 @@ async def build_container(
         container.extras["oidc"] = OidcVerifier(
             sec.oidc_jwks_url, sec.oidc_issuer, sec.oidc_audience
         )
-    handlers.update(job_handlers(container))
+    if executor is not None:
+        handlers.update(job_handlers(container))
     if run_jobs:
         await jobs.start()
-        start_sweep(container)
+        if role != "worker":  # the blob sweep is the API's; workers run the job sweep
+            start_sweep(container)
     return container
+
+
+def make_queue(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    executor: Executor | None,
+    concurrency: int,
+) -> JobQueue:
+    """The queue `settings.queue_backend` names; it runs jobs when given an executor."""
+    if settings.queue_backend == "redis":
+        if not settings.redis_url:
+            raise ValueError("VOXHUB_JOB_QUEUE=redis needs VOXHUB_REDIS_URL")
+        from voxhub.jobs.redis_queue import RedisQueue
+
+        return RedisQueue(
+            sessions, settings.jobs, settings.redis_url, executor, concurrency=concurrency
+        )
+    return InProcessQueue(sessions, settings.jobs, executor, workers=concurrency)
 
 
 def worker_identity() -> str:

@@ -32,6 +32,7 @@ async def limited_container(
         except redis.RedisError as exc:
             need_server(f"Redis not reachable at {REDIS_URL}: {exc}")
         settings.redis_url = REDIS_URL
+        settings.jobs.job_queue = "memory"  # Redis for the limits; jobs stay in this process
     c = await build_container(
         settings, engines=EngineRegistry({"fake": FakeEngine()}, "fake"), speaker=speaker_encoder
     )
