@@ -58,7 +58,7 @@ async def test_private_callbacks_are_refused_at_submission(client, container) ->
 
 
 async def test_loopback_callbacks_pass_when_private_is_allowed(client, container) -> None:
-    use_webhooks(container)
+    await use_webhooks(container)
     v = await create_voice(client)
     r = await client.post(
         "/api/v1/speech",

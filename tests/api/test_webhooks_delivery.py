@@ -25,6 +25,7 @@ from voxhub.db.session import create_engine, create_sessionmaker
 from voxhub.security.hmac import InvalidSignature, verify
 from voxhub.settings import SecuritySettings
 from voxhub.webhooks.delivery import deliver_due, deliver_forever, lease, take
+from voxhub.webhooks.destinations import parse, resolve
 
 
 def check_signed(got: Received, secret: str = SECRET) -> None:
@@ -34,7 +35,7 @@ def check_signed(got: Received, secret: str = SECRET) -> None:
 
 
 async def test_finished_job_webhook_arrives_once_signed(client, client_b, container) -> None:
-    use_webhooks(container)
+    await use_webhooks(container)
     v = await create_voice(client)
     async with receiver() as rx:
         r = await client.post(
@@ -89,7 +90,7 @@ async def test_finished_job_webhook_arrives_once_signed(client, client_b, contai
 
 
 async def test_two_500s_then_200_is_three_attempts_then_delivered(client, container) -> None:
-    use_webhooks(container, webhook_max_attempts=5)
+    await use_webhooks(container, webhook_max_attempts=5)
     async with receiver([500, 500, 200]) as rx:
         row_id = await add_row(container, f"{rx.url}/hook")
         await deliver_until_settled(container, row_id)
@@ -110,7 +111,7 @@ async def test_two_500s_then_200_is_three_attempts_then_delivered(client, contai
 
 
 async def test_never_2xx_fails_after_max_attempts(container) -> None:
-    use_webhooks(container, webhook_max_attempts=3)
+    await use_webhooks(container, webhook_max_attempts=3)
     async with receiver([503]) as rx:
         row_id = await add_row(container, f"{rx.url}/hook")
         await deliver_until_settled(container, row_id)
@@ -126,7 +127,7 @@ async def test_never_2xx_fails_after_max_attempts(container) -> None:
 
 
 async def test_redirect_is_a_failed_attempt_and_not_followed(container) -> None:
-    use_webhooks(container, webhook_max_attempts=1)
+    await use_webhooks(container, webhook_max_attempts=1)
     async with receiver([302, 200]) as rx:
         row_id = await add_row(container, f"{rx.url}/hook")
         await deliver_until_settled(container, row_id)
@@ -137,7 +138,7 @@ async def test_redirect_is_a_failed_attempt_and_not_followed(container) -> None:
 
 
 async def test_connection_refused_is_retried_then_failed(container) -> None:
-    use_webhooks(container, webhook_max_attempts=2)
+    await use_webhooks(container, webhook_max_attempts=2)
     port = free_port()  # nothing listens there
     row_id = await add_row(container, f"http://127.0.0.1:{port}/hook")
     await deliver_until_settled(container, row_id)
@@ -149,7 +150,7 @@ async def test_connection_refused_is_retried_then_failed(container) -> None:
 
 
 async def test_retries_back_off_exponentially_with_jitter(container) -> None:
-    use_webhooks(container, webhook_max_attempts=5, webhook_backoff_s=10.0)
+    await use_webhooks(container, webhook_max_attempts=5, webhook_backoff_s=10.0)
     async with receiver([500]) as rx:
         row_id = await add_row(container, f"{rx.url}/hook")
         await deliver_due(container.sessions, container.settings)
@@ -167,17 +168,20 @@ async def test_retries_back_off_exponentially_with_jitter(container) -> None:
     assert (second.state, second.attempts, len(rx.received)) == ("pending", 2, 2)
 
 
-async def test_refused_at_delivery_is_failed_without_retry(container) -> None:
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+async def test_refused_at_delivery_is_failed_without_retry(container, host: str) -> None:
     """Public when the job was submitted, private now (DNS changed): refused, nothing sent."""
-    use_webhooks(container, webhook_allow_private=False, webhook_max_attempts=5)
+    await use_webhooks(container, webhook_allow_private=False, webhook_max_attempts=5)
     async with receiver() as rx:
-        row_id = await add_row(container, f"{rx.url}/hook")
+        url = f"http://{host}:{rx.port}/hook"
+        first = (await resolve(parse(url)))[0]  # the address the refusal names
+        row_id = await add_row(container, url)
         await deliver_until_settled(container, row_id)
         await deliver_due(container.sessions, container.settings, now=utcnow() + timedelta(days=1))
     row = await row_of(container, row_id)
     assert (row.state, row.attempts, row.last_status) == ("failed", 1, None)
     expected = (
-        "destination refused: callback_url resolves to 127.0.0.1, which is not a public address"
+        f"destination refused: callback_url resolves to {first}, which is not a public address"
     )
     assert row.last_error == expected
     assert [(a.number, a.error) for a in await attempts_of(container, row_id)] == [(1, expected)]
@@ -185,7 +189,7 @@ async def test_refused_at_delivery_is_failed_without_retry(container) -> None:
 
 
 async def test_concurrent_deliverers_never_send_one_row_twice(container, database_url) -> None:
-    use_webhooks(container)
+    await use_webhooks(container)
     engines = [create_engine(database_url) for _ in range(3)]
     makers = [create_sessionmaker(e) for e in engines]
     try:
@@ -207,7 +211,7 @@ async def test_concurrent_deliverers_never_send_one_row_twice(container, databas
 
 
 async def test_take_is_exclusive_under_a_race(container, database_url) -> None:
-    ws = use_webhooks(container)
+    ws = await use_webhooks(container)
     engines = [create_engine(database_url) for _ in range(2)]
     makers = [create_sessionmaker(e) for e in engines]
     try:
@@ -222,7 +226,7 @@ async def test_take_is_exclusive_under_a_race(container, database_url) -> None:
 
 
 async def test_a_row_taken_by_a_dead_deliverer_is_sent_after_its_lease(container) -> None:
-    ws = use_webhooks(container, webhook_max_attempts=3)
+    ws = await use_webhooks(container, webhook_max_attempts=3)
     async with receiver() as rx:
         row_id = await add_row(container, f"{rx.url}/hook")
         now = utcnow()
@@ -239,7 +243,7 @@ async def test_a_row_taken_by_a_dead_deliverer_is_sent_after_its_lease(container
 
 
 async def test_a_dead_deliverers_last_attempt_ends_failed(container) -> None:
-    ws = use_webhooks(container, webhook_max_attempts=1)
+    ws = await use_webhooks(container, webhook_max_attempts=1)
     row_id = await add_row(container, "http://127.0.0.1:9/hook")
     now = utcnow()
     assert await take(container.sessions, ws, row_id, now) is not None

@@ -11,14 +11,16 @@ from sqlalchemy import select
 from voxhub.bootstrap import Container
 from voxhub.jobs.models import Job, JobStatus
 from voxhub.settings import WebhookSettings
-from voxhub.webhooks.delivery import DeliveryReport, deliver_due
+from voxhub.webhooks.delivery import DeliveryReport, deliver_due, stop_delivery
 from voxhub.webhooks.models import WebhookAttempt, WebhookDelivery
 
 SECRET = "webhook-test-secret-0123456789abcdef"
 
 
-def use_webhooks(c: Container, **kw: Any) -> WebhookSettings:
-    """Fast retries, a known secret, loopback allowed unless a test says otherwise."""
+async def use_webhooks(c: Container, **kw: Any) -> WebhookSettings:
+    """Fast retries, a known secret, loopback allowed unless a test says otherwise. A deliverer
+    the container started in the background is stopped: each test drives delivery itself."""
+    await stop_delivery(c)
     values: dict[str, Any] = {
         "webhook_allow_private": True,
         "webhook_backoff_s": 0.01,
