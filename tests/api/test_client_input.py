@@ -186,7 +186,7 @@ async def test_an_async_request_is_refused_now_for_a_language_the_engine_lacks(c
         r = await client.post("/api/v1/speech", json=body)
         assert r.status_code == 422, r.text
         assert r.json()["code"] == "invalid_input" and r.json()["language"] == "aa"
-    assert (await client.get("/api/v1/jobs")).json() == []
+    assert (await client.get("/api/v1/jobs")).json()["items"] == []
 
 
 async def test_login_takes_any_email_and_signup_no_overlong_password(anon) -> None:

@@ -61,7 +61,7 @@ async def test_cross_tenant_matrix(client, client_b, container: Container) -> No
     assert ref.status_code == 404 and ref.json()["code"] == "voice_not_found", ref.text
     assert (await client_b.get("/api/v1/voices")).json()["items"] == []
     assert (await client_b.get("/api/v1/generations")).json()["items"] == []
-    assert (await client_b.get("/api/v1/jobs")).json() == []
+    assert (await client_b.get("/api/v1/jobs")).json()["items"] == []
     assert kid in [k["id"] for k in (await client.get("/api/v1/api-keys")).json()]
     after = (await client.get(f"/api/v1/voices/{vid}")).json()
     assert after == before

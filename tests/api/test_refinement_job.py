@@ -96,7 +96,7 @@ async def test_instant_then_refined_profile(refining: Container) -> None:
         async with asyncio.timeout(60):
             await refining.jobs.wait_idle()
         after = (await client.get(f"/api/v1/voices/{voice['id']}")).json()
-        jobs = (await client.get("/api/v1/jobs")).json()
+        jobs = (await client.get("/api/v1/jobs")).json()["items"]
     engine = refining.engines.get()
     assert isinstance(engine, RefiningFake)
     (job,) = jobs
@@ -149,7 +149,7 @@ async def test_a_profile_stored_during_refinement_is_kept(held: Container, chang
         engine.release.set()
         async with asyncio.timeout(60):
             await held.jobs.wait_idle()
-        jobs = (await client.get("/api/v1/jobs")).json()
+        jobs = (await client.get("/api/v1/jobs")).json()["items"]
     first = min(jobs, key=lambda j: j["created_at"])
     assert first["status"] == "succeeded" and first["result"]["superseded"] is True
     store_step = next(s for s in first["steps"] if s["name"] == "store")

@@ -15,9 +15,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from voxhub.accounts.models import User
 from voxhub.core.clock import utcnow
 from voxhub.credits import ledger
-from voxhub.jobs.models import FINAL, Job, JobEvent, JobStatus
+from voxhub.jobs.models import FINAL, RETRYABLE, Job, JobEvent, JobStatus
 from voxhub.webhooks.outbox import add_delivery
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -29,6 +30,10 @@ class LeaseLost(Exception):
 
 class JobCancelled(Exception):
     """The job's owner cancelled it; the handler stops at this step boundary."""
+
+
+class OwnerAtLimit(Exception):
+    """The job's owner already has as many jobs running as allowed; it stays queued."""
 
 
 def snapshot(job: Job) -> dict[str, Any]:
@@ -87,10 +92,20 @@ def _held_by(worker_id: str) -> list[ColumnElement[bool]]:
 _NO_LEASE: dict[str, Any] = {"lease_owner": None, "lease_expires_at": None}
 
 
-async def claim(sessions: Sessions, job_id: str, worker_id: str, lease_s: float) -> Job | None:
+async def claim(
+    sessions: Sessions,
+    job_id: str,
+    worker_id: str,
+    lease_s: float,
+    *,
+    running_limit: int | None = None,
+) -> Job | None:
     """Take the job for this worker: a due queued job, or a running one whose worker's lease
     expired with attempts left. None when it is not ours to run (finished, running elsewhere,
-    cancelled, not due yet)."""
+    cancelled, not due yet).
+
+    With `running_limit`, raises OwnerAtLimit (and changes nothing) when the job's owner
+    already has that many other jobs running."""
     now = utcnow()
     due = and_(Job.status == JobStatus.queued, or_(Job.not_before.is_(None), Job.not_before <= now))
     abandoned = and_(
@@ -113,8 +128,62 @@ async def claim(sessions: Sessions, job_id: str, worker_id: str, lease_s: float)
             },
             "status",
         )
+        if (
+            job is not None
+            and job.owner_id
+            and running_limit is not None
+            and await _running_elsewhere(session, job) >= running_limit
+        ):
+            await session.rollback()
+            raise OwnerAtLimit(job_id)
         await session.commit()
         return job
+
+
+async def _running_elsewhere(session: AsyncSession, job: Job) -> int:
+    """How many other jobs of the owner run, counted under the owner's row lock.
+
+    The job's own row is locked first (the claim's UPDATE), then the owner's, the order every
+    settle takes too (job, then the balance). Two workers claiming two jobs of one owner each
+    hold their job and queue on the owner's row, so the second counts after the first commits
+    (PostgreSQL's READ COMMITTED sees it; SQLite serialised them at the first UPDATE already).
+    """
+    await lock_owner(session, job.owner_id or "")
+    n = await session.scalar(
+        select(func.count())
+        .select_from(Job)
+        .where(
+            Job.owner_id == job.owner_id,
+            Job.status == JobStatus.running,
+            Job.id != job.id,
+        )
+    )
+    return n or 0
+
+
+async def lock_owner(session: AsyncSession, user_id: str) -> None:
+    """Take the owner's user row for the rest of the transaction (a no-op UPDATE: PostgreSQL
+    locks the row, SQLite takes its write lock), so counts of their jobs stay true until commit.
+    """
+    await session.execute(
+        update(User)
+        .where(User.id == user_id)
+        .values(credits=User.credits, updated_at=User.updated_at)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def defer(sessions: Sessions, job_id: str, delay_s: float) -> None:
+    """Note that a queued job's id is handed again in `delay_s` (so the sweep does not hand it
+    a second time meanwhile). Not a transition: nothing about the job changed."""
+    async with sessions() as session:
+        await session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == JobStatus.queued)
+            .values(enqueued_at=utcnow() + timedelta(seconds=delay_s))
+            .execution_options(synchronize_session=False)
+        )
+        await session.commit()
 
 
 async def renew(sessions: Sessions, job_id: str, worker_id: str, lease_s: float) -> bool:
@@ -306,3 +375,100 @@ async def requeue(
         job = await transition(session, job_id, fence, values, "status")
         await session.commit()
         return job
+
+
+# --- The owner's side: cancel and retry, each inside the caller's transaction ---------------
+
+CANCELLED = {"code": "cancelled", "message": "cancelled by its owner"}
+
+
+async def cancel_queued_in(
+    session: AsyncSession, job_id: str, where: list[ColumnElement[bool]]
+) -> Job | None:
+    """queued → cancelled with its hold released, in the caller's transaction; None when the
+    job is not queued (or `where` excludes it). The caller commits.
+
+    A queued job may carry `cancel_requested` already (a cancelled running job that the sweep
+    or a hand-back put back in the queue): it is cancelled all the same."""
+    now = utcnow()
+    job = await transition(
+        session,
+        job_id,
+        [Job.status == JobStatus.queued, *where],
+        {
+            "status": JobStatus.cancelled,
+            "error": CANCELLED,
+            "cancel_requested": True,
+            "finished_at": now,
+            "not_before": None,
+            **_NO_LEASE,
+        },
+        "status",
+    )
+    if job is None:
+        return None
+    job.steps = _finished_steps(job, JobStatus.cancelled, now)
+    _resnap(session, job)
+    await settle(session, job)
+    return job
+
+
+async def request_cancel_in(
+    session: AsyncSession, job_id: str, where: list[ColumnElement[bool]]
+) -> Job | None:
+    """Ask a running job to stop at its next step boundary (`record_progress` raises
+    JobCancelled there, and the executor ends it as cancelled and releases its hold). None when
+    it is not running or already asked. The caller commits."""
+    return await transition(
+        session,
+        job_id,
+        [Job.status == JobStatus.running, Job.cancel_requested.is_(False), *where],
+        {"cancel_requested": True},
+        "cancel_requested",
+    )
+
+
+def _fresh_steps(steps: list[Any]) -> list[Any]:
+    return [{"name": s["name"], "status": "pending", "progress": 0, "message": ""} for s in steps]
+
+
+def _resnap(session: AsyncSession, job: Job) -> None:
+    """Let the event this transaction just added show the job as it now is (steps fixed up in
+    Python after the UPDATE, which had to come first to take the lock)."""
+    for obj in session.new:
+        if isinstance(obj, JobEvent) and obj.job_id == job.id and obj.seq == job.event_seq:
+            obj.data = snapshot(job)
+
+
+async def retry_in(
+    session: AsyncSession, job_id: str, where: list[ColumnElement[bool]]
+) -> Job | None:
+    """failed, dead or cancelled → queued again, as a new billing round with its attempts and
+    steps reset; None when the job is not in one of those states. The caller holds the cost for
+    the new round (`ledger.hold(..., job.billing_round, ...)`), commits, then submits the id."""
+    now = utcnow()
+    job = await transition(
+        session,
+        job_id,
+        [Job.status.in_(RETRYABLE), *where],
+        {
+            "status": JobStatus.queued,
+            "billing_round": Job.billing_round + 1,
+            "attempts": 0,
+            "progress": 0,
+            "error": None,
+            "result": None,
+            "cancel_requested": False,
+            "started_at": None,
+            "finished_at": None,
+            "not_before": None,
+            "enqueued_at": now,
+            **_NO_LEASE,
+        },
+        "status",
+    )
+    if job is None:
+        return None
+    job.steps = _fresh_steps(job.steps)
+    _resnap(session, job)
+    return job
