@@ -20,7 +20,8 @@ from voxhub.accounts.secrets import InsecureConfiguration
 from voxhub.api import errors, openapi
 from voxhub.api.limits import BodyLimitMiddleware
 from voxhub.api.router import api_router
-from voxhub.bootstrap import Container, build_container, close_container
+from voxhub.bootstrap import Container, Role, build_container, close_container
+from voxhub.observability import router as observability
 from voxhub.security.headers import ResponseHeadersMiddleware
 from voxhub.security.idempotency import IdempotencyMiddleware
 from voxhub.settings import Settings
@@ -78,15 +79,18 @@ def install_edge(app: FastAPI, settings: Settings) -> None:
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=sec.allowed_hosts)
 
 
-def create_app(settings: Settings | None = None, container: Container | None = None) -> FastAPI:
-    """The ASGI app. Pass a ready `container` (tests) or let the lifespan build one."""
+def create_app(
+    settings: Settings | None = None, container: Container | None = None, role: Role = "all"
+) -> FastAPI:
+    """The ASGI app. Pass a ready `container` (tests) or let the lifespan build one for `role`
+    (`voxhub serve` passes "api" in scale-out mode: no engine, jobs go to workers)."""
     settings = settings or (container.settings if container else Settings())
     check_bind(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = container is None
-        app.state.container = container or await build_container(settings)
+        app.state.container = container or await build_container(settings, role=role)
         if owned:
             await announce(app.state.container)
         try:
@@ -111,6 +115,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     )
     app.add_middleware(ResponseHeadersMiddleware)
     install_edge(app, settings)
+    observability.install(app)  # outermost: counts and names every request, refusals too
     if container is not None:
         app.state.container = container  # also served without a lifespan (ASGI test transports)
     errors.install(app)

@@ -6,6 +6,7 @@ import asyncio
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -16,7 +17,15 @@ from rich.table import Table
 from voxhub.accounts.models import Role
 from voxhub.accounts.principal import Principal
 from voxhub.bootstrap import Container, build_container, close_container
+from voxhub.bootstrap import Role as ProcessRole
 from voxhub.settings import Settings
+
+
+class ServeRole(StrEnum):
+    auto = "auto"
+    all = "all"
+    api = "api"
+
 
 app = typer.Typer(help="voxhub: self-hostable voice cloning and speech.", no_args_is_help=True)
 voices_app = typer.Typer(help="The voice library.", no_args_is_help=True)
@@ -69,21 +78,57 @@ def _run(fn: Callable[[Container], Awaitable[T]]) -> T:
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind")] = None,
     port: Annotated[int | None, typer.Option(help="Port")] = None,
+    role: Annotated[
+        ServeRole,
+        typer.Option(
+            envvar="VOXHUB_ROLE",
+            help="api: submit jobs, load no engine (jobs go to `voxhub worker`s); all: also run "
+            "them here; auto: api when jobs go to Redis, else all",
+        ),
+    ] = ServeRole.auto,
 ) -> None:
     """Run the API (migrations are applied on start-up)."""
     import uvicorn
 
     from voxhub.app import create_app
+    from voxhub.observability.logs import configure_logging
 
     settings = Settings()
     settings.host = host or settings.host
     settings.port = port or settings.port
+    chosen: ProcessRole = "all"
+    if role is ServeRole.api or (role is ServeRole.auto and settings.queue_backend == "redis"):
+        chosen = "api"
+    configure_logging(settings.log_level, settings.log_format)
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, role=chosen),
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
+        # JSON: uvicorn's records go through voxhub's root handler too, one format for all.
+        log_config=None if settings.log_format == "json" else uvicorn.config.LOGGING_CONFIG,
     )
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[
+        int, typer.Option(min=1, help="Jobs this process runs at once (one per GPU is usual)")
+    ] = 1,
+    host: Annotated[str | None, typer.Option(help="Address of /health, /ready, /metrics")] = None,
+    port: Annotated[int, typer.Option(help="Port of /health, /ready and /metrics")] = 8001,
+) -> None:
+    """Run jobs from the Redis queue (scale-out): loads the engines, stops cleanly on SIGTERM."""
+    from voxhub.worker.main import run_worker
+
+    settings = Settings()
+    if settings.queue_backend != "redis":
+        console.print(
+            "[red]error[/red] a worker takes jobs from Redis: set VOXHUB_REDIS_URL "
+            "(and VOXHUB_DATABASE_URL to the PostgreSQL database the API uses)"
+        )
+        raise typer.Exit(2)
+    asyncio.run(run_worker(settings, concurrency, host or settings.host, port))
 
 
 @app.command()
