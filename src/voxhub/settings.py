@@ -234,6 +234,8 @@ class Settings(BaseSettings):
     job_workers: int = 1
     redis_url: str | None = None
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"  # json: one object per line, with job_id
+    metrics_token: SecretStr | None = None  # /metrics bearer token (observability/router.py)
 
     limits: LimitSettings = Field(default_factory=LimitSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)

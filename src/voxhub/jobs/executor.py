@@ -12,17 +12,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from voxhub.core.clock import utcnow
 from voxhub.core.errors import VoxhubError
 from voxhub.jobs import lifecycle
 from voxhub.jobs.errors import PermanentJobError
 from voxhub.jobs.lifecycle import JobCancelled, LeaseLost, Sessions
 from voxhub.jobs.models import Job, JobStatus
+from voxhub.observability import metrics
+from voxhub.observability.logs import job_logging
 from voxhub.settings import JobSettings
 
 log = logging.getLogger(__name__)
@@ -82,13 +86,19 @@ class Executor:
 
     async def run(self, job_id: str, resubmit: Resubmit) -> str | None:
         """Run the job if it is ours to run; returns the status it ended in (None: not ours)."""
+        with job_logging(job_id):  # every record logged for it (and by its tasks) names it
+            return await self._run(job_id, resubmit)
+
+    async def _run(self, job_id: str, resubmit: Resubmit) -> str | None:
         s = self.settings
         job = await lifecycle.claim(self.sessions, job_id, self.worker_id, s.job_lease_s)
         if job is None:
             return None
+        metrics.job_claimed(job.kind, job.enqueued_at or job.created_at, utcnow())
         handler = self.handlers.get(job.kind)
         if handler is None:
             error = {"code": "unknown_job_kind", "message": f"no handler for {job.kind}"}
+            metrics.job_failed(job.kind, error["code"])
             await lifecycle.end(
                 self.sessions, job_id, JobStatus.failed, error, worker_id=self.worker_id
             )
@@ -103,8 +113,11 @@ class Executor:
         )
         work = asyncio.create_task(handler(ctx), name=f"job-{job_id}")
         beat = asyncio.create_task(self._heartbeat(job_id, work), name=f"lease-{job_id}")
+        started = time.perf_counter()
         try:
-            return await self._outcome(job, ctx, work, resubmit)
+            status = await self._outcome(job, ctx, work, resubmit)
+            metrics.job_ended(job.kind, status, time.perf_counter() - started)
+            return status
         finally:
             beat.cancel()
             await asyncio.gather(beat, return_exceptions=True)
@@ -139,6 +152,7 @@ class Executor:
             return await self._retry_or_bury(job, error, resubmit)
         except (PermanentJobError, VoxhubError) as exc:
             error = {"code": getattr(exc, "code", "job_failed"), "message": str(exc)}
+            metrics.job_failed(job.kind, error["code"])
             await lifecycle.end(sessions, job_id, JobStatus.failed, error, worker_id=me)
             return JobStatus.failed
         except Exception:
@@ -156,6 +170,7 @@ class Executor:
         self, job: Job, error: dict[str, Any], resubmit: Resubmit
     ) -> str | None:
         me = self.worker_id
+        metrics.job_failed(job.kind, error["code"])
         if job.attempts < job.max_attempts:
             delay = self.settings.job_retry_delay_s * job.attempts
             retrying = {**error, "code": "retrying", "message": error["message"] + "; retrying"}

@@ -21,6 +21,7 @@ from voxhub.core.pagination import decode_cursor, encode_cursor
 from voxhub.engines.base import Engine, SynthesisParams, VoiceProfile
 from voxhub.jobs.models import Job
 from voxhub.jobs.service import new_job
+from voxhub.observability import metrics
 from voxhub.synthesis.models import Generation
 from voxhub.synthesis.schemas import SpeechRequest
 from voxhub.text.lane import off_loop
@@ -182,6 +183,7 @@ async def render(plan: SpeechPlan) -> Rendered:
     engine_seconds = time.perf_counter() - started
     samples = np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
     rate = plan.engine.info.sample_rate
+    metrics.engine_rendered(plan.engine.info.name, engine_seconds, len(samples) / rate)
     data = await asyncio.to_thread(encode, samples, rate, plan.format, plan.sample_rate)
     return Rendered(data, len(samples) / rate, engine_seconds)
 

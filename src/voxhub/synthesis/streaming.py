@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 
 from voxhub.audio.encode import StreamEncoder
 from voxhub.bootstrap import Container
+from voxhub.observability import metrics
 from voxhub.synthesis.service import Rendered, SpeechPlan, record
 
 log = logging.getLogger(__name__)
@@ -21,14 +22,20 @@ async def stream_plan(c: Container, plan: SpeechPlan) -> AsyncIterator[bytes]:
     encoder = StreamEncoder(plan.format, rate, plan.sample_rate)
     sent: list[bytes] = []
     samples_out = 0
-    started = time.perf_counter()
+    started = mark = time.perf_counter()
+    waited = 0.0  # on the engine only: not encoding, not a slow client reading
     async for chunk in plan.engine.synthesize(plan.text, plan.profile, plan.params):
+        waited += time.perf_counter() - mark
         samples_out += len(chunk.samples)
         data = await asyncio.to_thread(encoder.feed, chunk.samples)
         if data:
+            if not sent:
+                metrics.first_audio(plan.engine.info.name, time.perf_counter() - started)
             sent.append(data)
             yield data
+        mark = time.perf_counter()
     engine_seconds = time.perf_counter() - started
+    metrics.engine_rendered(plan.engine.info.name, waited, samples_out / rate)
     tail = await asyncio.to_thread(encoder.finish)
     if tail:
         sent.append(tail)
