@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voxhub.accounts.models import User
+from voxhub.accounts.service import grant_starting_credits
 from voxhub.audit import service as audit
 from voxhub.core.errors import InvalidTokenError
 
@@ -91,7 +92,7 @@ async def _add_identity(
         email=email,
         name=str(claims.get("name") or ""),
         external_id=external_id,
-        credits=credits,
+        credits=0,  # granted below, through the ledger
         is_verified=bool(claims.get("email_verified")),
         password_hash=None,
     )
@@ -105,6 +106,7 @@ async def _add_identity(
         if raced is not None:  # another request's first sign-in committed meanwhile
             return raced
         raise InvalidTokenError("this identity's email belongs to another account") from exc
+    await grant_starting_credits(session, user, credits)
     audit.record(
         session,
         "signup",

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from voxhub.accounts import passwords, sessions
 from voxhub.accounts.apart import apart
@@ -23,6 +24,7 @@ from voxhub.accounts.tokens import InvalidToken, TokenConfig, fingerprint, issue
 from voxhub.audit import service as audit
 from voxhub.core.clock import utcnow
 from voxhub.core.errors import Conflict, InvalidCredentials, InvalidTokenError
+from voxhub.credits import ledger
 
 LOGIN_LINK_TTL_S = 900
 
@@ -53,7 +55,7 @@ async def add_user(
         email=normalise_email(email),
         name=name.strip(),
         role=role,
-        credits=credits,
+        credits=0,
         password_hash=await asyncio.to_thread(passwords.hash_password, password),
     )
     session.add(user)
@@ -62,6 +64,7 @@ async def add_user(
     except IntegrityError as exc:
         await session.rollback()
         raise Conflict("an account with this email already exists", field="email") from exc
+    await grant_starting_credits(session, user, credits)
     audit.record(
         session,
         "signup",
@@ -72,6 +75,14 @@ async def add_user(
         role=str(role),
     )
     return user
+
+
+async def grant_starting_credits(session: AsyncSession, user: User, credits: int) -> None:
+    """The sign-up gift, as a ledger entry: the balance equals the sum of the user's entries
+    from the first moment."""
+    if credits > 0:
+        balance = await ledger.grant(session, user.id, credits, "signup")
+        set_committed_value(user, "credits", balance)  # the UPDATE bypassed the loaded row
 
 
 async def signup(

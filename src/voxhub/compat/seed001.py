@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body, Request, Response, status
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 
 from voxhub.accounts import service, sessions
@@ -15,11 +17,30 @@ from voxhub.accounts.router import client_ip, sign_in, sign_up
 from voxhub.accounts.schemas import Email, LoginEmail, NewPassword
 from voxhub.accounts.tokens import InvalidToken, issue, verify
 from voxhub.api.deps import CarriesCredential, ContainerDep, SessionDep
+from voxhub.api.errors import domain_problem
 from voxhub.bootstrap import Container
 from voxhub.core.clock import utcnow
-from voxhub.core.errors import InvalidTokenError, UserNotFound
+from voxhub.core.errors import InsufficientCredits, InvalidTokenError, UserNotFound
 
-router = APIRouter(tags=["compat: seed 001"])
+
+class Seed001Route(APIRoute):
+    """Seed 001's routes answer a short balance with HTTP 400 ("If insufficient, returns HTTP
+    400 error"), where the primary API answers 402: the same problem+json body, code
+    `insufficient_credits`, naming `cost` and `balance`."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except InsufficientCredits as exc:
+                return domain_problem(exc, status.HTTP_400_BAD_REQUEST)
+
+        return route
+
+
+router = APIRouter(tags=["compat: seed 001"], route_class=Seed001Route)
 
 
 class Seed001User(BaseModel):
@@ -64,7 +85,7 @@ class Seed001Refresh(BaseModel):
 
 
 def seed_user(user: User) -> Seed001User:
-    """Seed 001's user shape; `tokens` is the credit balance."""
+    """Seed 001's user shape; `tokens` is the available credit balance (the ledger's sum)."""
     return Seed001User(
         id=user.id,
         name=user.name,

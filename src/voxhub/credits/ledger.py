@@ -9,7 +9,7 @@ SQLite) plus one ledger row carrying the balance after it.
 from __future__ import annotations
 
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from voxhub.accounts.models import User
 from voxhub.core.errors import InsufficientCredits, UserNotFound
@@ -130,3 +130,100 @@ async def grant(
         )
     )
     return balance
+
+
+# ---- work paid with no job (synchronous and streamed speech, clones) -------------------------
+#
+# The hold is keyed by an id the caller chooses (the generation's id), in round 0. It is
+# committed on its own before the work starts, so concurrent requests cannot together spend
+# more than the balance; the capture goes in the transaction that records the result, and a
+# release in one of its own when the work fails. A job's hold is settled by its state change;
+# these have none, so settling takes the user's row lock first and then checks the hold is still
+# open: a capture and a release (the stale-hold sweep) of one hold can never both happen.
+
+
+async def reserve(
+    sessions: async_sessionmaker[AsyncSession],
+    user_id: str,
+    op_id: str,
+    cost: int,
+    reason: str,
+) -> None:
+    """Hold `cost` for the operation `op_id` in a committed transaction of its own;
+    InsufficientCredits (nothing stored) when the balance cannot cover it."""
+    if cost <= 0:
+        return
+    async with sessions() as session:
+        await hold(session, user_id, op_id, 0, cost, reason)
+        await session.commit()
+
+
+async def open_hold(session: AsyncSession, user_id: str, op_id: str) -> int | None:
+    """Lock the user's balance, then the amount of `op_id`'s hold if it is neither captured nor
+    released yet (None otherwise). The lock is the UPDATE, first in the transaction."""
+    await session.execute(
+        update(User)
+        .where(User.id == user_id)
+        .values(credits=User.credits)
+        .execution_options(synchronize_session=False)
+    )
+    rows = await session.execute(
+        select(CreditEntry.kind, CreditEntry.amount).where(
+            CreditEntry.job_id == op_id, CreditEntry.round == 0
+        )
+    )
+    kinds = {kind: amount for kind, amount in rows.all()}
+    if EntryKind.hold not in kinds or EntryKind.capture in kinds or EntryKind.release in kinds:
+        return None
+    return -kinds[EntryKind.hold]
+
+
+async def capture_reserved(session: AsyncSession, user_id: str, op_id: str, reason: str) -> bool:
+    """Capture `op_id`'s hold inside the caller's transaction (the one recording the result);
+    False when there is no open hold (nothing to pay, or it was released meanwhile)."""
+    cost = await open_hold(session, user_id, op_id)
+    if cost is None:
+        return False
+    await capture(session, user_id, op_id, 0, cost, reason)
+    return True
+
+
+async def release_reserved(
+    sessions: async_sessionmaker[AsyncSession], user_id: str, op_id: str, reason: str
+) -> bool:
+    """Give `op_id`'s hold back in a transaction of its own; False when it was not open."""
+    async with sessions() as session:
+        cost = await open_hold(session, user_id, op_id)
+        if cost is None:
+            await session.rollback()
+            return False
+        await release(session, user_id, op_id, 0, cost, reason)
+        await session.commit()
+        return True
+
+
+async def charge(session: AsyncSession, user_id: str, op_id: str, cost: int, reason: str) -> None:
+    """Take `cost` now, inside the caller's transaction (the one storing what was bought);
+    InsufficientCredits when the balance cannot cover it, and the caller rolls back."""
+    if cost <= 0:
+        return
+    balance = await _move(session, user_id, -cost, floor=True)
+    if balance is None:
+        available = await _balance(session, user_id)
+        raise InsufficientCredits(
+            f"this costs {cost} credits and the balance is {available}",
+            cost=cost,
+            balance=available,
+        )
+    session.add(
+        CreditEntry(
+            user_id=user_id,
+            job_id=op_id,
+            round=0,
+            kind=EntryKind.charge,
+            amount=-cost,
+            balance_after=balance,
+            reason=reason,
+        )
+    )
+    await session.flush()

@@ -16,7 +16,7 @@ from voxhub.security.deps import limited
 from voxhub.synthesis import service
 from voxhub.synthesis.models import Generation
 from voxhub.synthesis.schemas import GenerationPage, GenerationRead, SpeechRequest
-from voxhub.synthesis.streaming import stream_bytes, stream_plan
+from voxhub.synthesis.streaming import paid_stream, stream_bytes
 
 # Speech bodies can be large (a 100,000-character job): parsed in a thread when they are.
 router = APIRouter(tags=["speech"], route_class=OffLoopJsonRoute)
@@ -79,8 +79,9 @@ async def create_speech(
                 media_type=spec.media_type,
                 headers=headers | {"X-Voxhub-Cache": "hit"},
             )
+        await service.reserve(c, plan)  # 402 before any byte is sent
         return StreamingResponse(
-            stream_plan(c, plan),
+            paid_stream(c, plan),
             media_type=spec.media_type,
             headers=headers | {"X-Voxhub-Cache": "miss"},
         )

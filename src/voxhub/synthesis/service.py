@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import anyio
 import numpy as np
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +20,10 @@ from voxhub.bootstrap import Container
 from voxhub.core.errors import GenerationNotFound, InvalidInput, InvalidText, TextTooLong
 from voxhub.core.ids import is_id, new_id
 from voxhub.core.pagination import decode_cursor, encode_cursor
+from voxhub.credits import ledger
+from voxhub.credits.pricing import speech_cost
+from voxhub.credits.schemas import SpeechEstimate
+from voxhub.credits.service import paid_by_job
 from voxhub.engines.base import Engine, SynthesisParams, VoiceProfile
 from voxhub.jobs.models import Job
 from voxhub.jobs.service import new_job
@@ -30,6 +36,8 @@ from voxhub.text.spoken import in_words
 from voxhub.voices.profiles import profile_for
 from voxhub.voices.service import get_voice
 from voxhub.webhooks.destinations import require_allowed
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -47,6 +55,19 @@ class SpeechPlan:
     cache_key: str
     # The caller's identical earlier generation, when its audio is still stored.
     cached: Generation | None = None
+    # Characters when spoken: what the text limit counts and speech is priced by.
+    spoken: int = 0
+    # The generation to record; also the key of the credits reserved for it (`cost`), which
+    # `record` captures in the transaction that stores it. A job's plan reserves nothing here:
+    # the job holds its credits and settles them with its final state.
+    generation_id: str = field(default_factory=new_id)
+    cost: int = 0
+
+
+@dataclass(frozen=True)
+class CheckedText:
+    text: str  # normalised
+    spoken: int  # characters when spoken
 
 
 @dataclass
@@ -56,8 +77,8 @@ class Rendered:
     engine_seconds: float
 
 
-def check_text(text: str, language: str, limit: int, job_limit: int, is_job: bool) -> str:
-    """Normalised text, or a clear refusal when it is empty or too long to say.
+def check_text(text: str, language: str, limit: int, job_limit: int, is_job: bool) -> CheckedText:
+    """Normalised text and its spoken length, or a clear refusal when it is empty or too long.
 
     The limits count what will be spoken: 5,000 digits are read as some 30,000 characters of
     words. Blocking (the whole text plan, linear in its length): call it in a thread.
@@ -79,7 +100,7 @@ def check_text(text: str, language: str, limit: int, job_limit: int, is_job: boo
             sent=len(text),
             limit=allowed,
         )
-    return clean
+    return CheckedText(clean, spoken)
 
 
 async def plan_speech(
@@ -92,7 +113,7 @@ async def plan_speech(
     session or transaction is held while the engine works.
     """
     limits = c.settings.limits
-    text = await off_loop(
+    checked = await off_loop(
         check_text,
         req.text,
         req.language or "en",
@@ -100,6 +121,7 @@ async def plan_speech(
         limits.max_job_text_chars,
         req.run_async,
     )
+    text = checked.text
     engine = c.engines.get(req.engine)
     language = spoken_language(engine, req.language)
     params = SynthesisParams(speed=req.speed, language=language)
@@ -110,7 +132,17 @@ async def plan_speech(
         key = _cache_key(voice.id, engine, profile, text, params, req.format, rate, delivery)
         cached = await _find_cached(c, session, key, p.user_id)
     return SpeechPlan(
-        voice.id, p.user_id, engine, profile, text, params, req.format, rate, key, cached
+        voice.id,
+        p.user_id,
+        engine,
+        profile,
+        text,
+        params,
+        req.format,
+        rate,
+        key,
+        cached,
+        spoken=checked.spoken,
     )
 
 
@@ -191,8 +223,9 @@ async def render(plan: SpeechPlan) -> Rendered:
 async def record(
     c: Container, session: AsyncSession, plan: SpeechPlan, out: Rendered, source: str
 ) -> Generation:
-    """Store the audio and its history row."""
-    gen_id = new_id()
+    """Store the audio and its history row, capturing the credits reserved for it (if any) in
+    the same commit."""
+    gen_id = plan.generation_id
     key = f"voices/{plan.voice_id}/generations/{gen_id}.{FORMATS[plan.format].extension}"
     await c.blobs.put(key, out.data, FORMATS[plan.format].media_type)
     gen = Generation(
@@ -214,6 +247,12 @@ async def record(
     )
     session.add(gen)
     try:
+        if (
+            plan.cost
+            and plan.owner_id
+            and not await ledger.capture_reserved(session, plan.owner_id, gen_id, "speech")
+        ):
+            log.warning("generation %s: its credit hold was no longer open", gen_id)
         await session.commit()
     except BaseException:
         await session.rollback()
@@ -222,18 +261,66 @@ async def record(
     return gen
 
 
+async def reserve(c: Container, plan: SpeechPlan) -> None:
+    """Hold what the plan costs, committed before any rendering, keyed by its generation id;
+    InsufficientCredits (402) when the balance cannot cover it. Sets `plan.cost`."""
+    cost = speech_cost(c.settings.credits, plan.spoken)
+    if cost and plan.owner_id:
+        await ledger.reserve(c.sessions, plan.owner_id, plan.generation_id, cost, "speech")
+        plan.cost = cost
+
+
+async def release(c: Container, plan: SpeechPlan) -> None:
+    """Give the plan's hold back (rendering failed, the client went away). Shielded: it runs
+    while the request is being cancelled. A hold this cannot release (the database is down)
+    is released later by `voxhub.credits.service.release_stale_holds`."""
+    if not (plan.cost and plan.owner_id):
+        return
+    with anyio.CancelScope(shield=True):
+        try:
+            await ledger.release_reserved(
+                c.sessions, plan.owner_id, plan.generation_id, "speech not delivered"
+            )
+        except Exception:
+            log.exception("could not release the hold of generation %s", plan.generation_id)
+
+
+async def capture_delivered(c: Container, plan: SpeechPlan) -> None:
+    """Capture the plan's hold on its own when the audio was delivered but `record` could not
+    store it (a no-op when `record` captured it)."""
+    if not (plan.cost and plan.owner_id):
+        return
+    with anyio.CancelScope(shield=True):
+        try:
+            async with c.sessions() as session:
+                owner, gen_id = plan.owner_id, plan.generation_id
+                if await ledger.capture_reserved(session, owner, gen_id, "speech"):
+                    await session.commit()
+        except Exception:
+            log.exception("could not capture the hold of generation %s", plan.generation_id)
+
+
 async def speak(
     c: Container, session: AsyncSession, req: SpeechRequest, p: Principal, source: str
 ) -> tuple[Generation, bytes, bool]:
-    """Audio for a request: from the cache when identical, else rendered and recorded.
+    """Audio for a request: from the cache when identical (free), else paid, rendered and
+    recorded.
 
-    `session` is the request's unit of work: used once, to record the generation.
+    `session` is the request's unit of work: used once, to record the generation (and capture
+    the credits held for it).
     """
     plan = await plan_speech(c, req, p)
     if plan.cached is not None:
         return plan.cached, await c.blobs.get(plan.cached.blob_key), True
-    out = await render(plan)
-    return await record(c, session, plan, out, source), out.data, False
+    if not paid_by_job(p):
+        await reserve(c, plan)
+    try:
+        out = await render(plan)
+        gen = await record(c, session, plan, out, source)
+    except BaseException:
+        await release(c, plan)
+        raise
+    return gen, out.data, False
 
 
 async def queue_speech(
@@ -241,7 +328,7 @@ async def queue_speech(
 ) -> Job:
     """Check what can be checked now (text, voice), then queue the request as a job."""
     limits = c.settings.limits
-    await off_loop(
+    checked = await off_loop(
         check_text,
         req.text,
         req.language or "en",
@@ -259,12 +346,31 @@ async def queue_speech(
         req.model_dump(by_alias=True) | {"async": True},
         p.user_id,
         steps=["synthesize", "encode", "store"],
+        cost=speech_cost(c.settings.credits, checked.spoken),
         max_attempts=c.settings.jobs.job_max_attempts,
         callback_url=req.callback_url,
     )
     await session.commit()
     await c.jobs.submit(job.id)
     return job
+
+
+async def speech_estimate(c: Container, req: SpeechEstimate, p: Principal) -> int:
+    """The spoken length a speech request would be priced by, refused as the request would be
+    (text, language, voice)."""
+    limits = c.settings.limits
+    checked = await off_loop(
+        check_text,
+        req.text,
+        req.language or "en",
+        limits.max_text_chars,
+        limits.max_job_text_chars,
+        req.run_async,
+    )
+    spoken_language(c.engines.get(req.engine), req.language)
+    async with c.sessions() as session:
+        await get_voice(session, req.voice_id, p)
+    return checked.spoken
 
 
 async def get_generation(session: AsyncSession, gen_id: str, p: Principal) -> Generation:

@@ -10,7 +10,13 @@ from collections.abc import AsyncIterator
 from voxhub.audio.encode import StreamEncoder
 from voxhub.bootstrap import Container
 from voxhub.observability import metrics
-from voxhub.synthesis.service import Rendered, SpeechPlan, record
+from voxhub.synthesis.service import (
+    Rendered,
+    SpeechPlan,
+    capture_delivered,
+    record,
+    release,
+)
 
 log = logging.getLogger(__name__)
 CACHED_CHUNK = 32 * 1024
@@ -53,3 +59,19 @@ async def stream_bytes(data: bytes) -> AsyncIterator[bytes]:
     """A stored result, re-sent in chunks."""
     for start in range(0, len(data), CACHED_CHUNK):
         yield data[start : start + CACHED_CHUNK]
+
+
+async def paid_stream(c: Container, plan: SpeechPlan) -> AsyncIterator[bytes]:
+    """`stream_plan` for a plan whose credits are reserved: captured when the generation is
+    recorded (in its commit), released when the stream does not run to its end (the engine
+    failed, the client went away)."""
+    delivered = False
+    try:
+        async for data in stream_plan(c, plan):
+            yield data
+        delivered = True
+    finally:
+        if not delivered:
+            await release(c, plan)
+    # The whole audio went out: it is paid even if recording it failed.
+    await capture_delivered(c, plan)

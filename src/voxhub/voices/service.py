@@ -23,6 +23,9 @@ from voxhub.bootstrap import Container
 from voxhub.core.clock import utcnow
 from voxhub.core.errors import Conflict, InvalidInput
 from voxhub.core.ids import new_id
+from voxhub.credits import ledger
+from voxhub.credits.pricing import clone_cost
+from voxhub.credits.service import check_affordable, paid_by_job
 from voxhub.engines.base import ProfileStatus, Reference, RefiningEngine
 from voxhub.jobs.service import new_job
 from voxhub.storage.outbox import discard, drain, enqueue
@@ -142,6 +145,8 @@ async def create_voice(
         raise InvalidInput("a reference recording is required (field 'file' or 'files')")
     if len(uploads) > limits.max_files_per_upload:
         raise InvalidInput(f"at most {limits.max_files_per_upload} files per voice")
+    cost = _clone_price(c, p)
+    await check_affordable(c, p.user_id, cost)  # refused before the audio is processed
     processed = [await _process(c, u, meta.denoise) for u in uploads]
     voice = Voice(
         id=new_id(),
@@ -168,6 +173,7 @@ async def create_voice(
         audit.record(
             session, "voice_cloned", actor_id=p.user_id, target_type="voice", target_id=voice.id
         )
+        await ledger.charge(session, p.user_id, voice.id, cost, "clone")
         await session.commit()
     except BaseException:
         await session.rollback()
@@ -190,6 +196,8 @@ async def add_reference(
     if len(voice.references) >= c.settings.limits.max_files_per_upload * 4:
         raise InvalidInput("this voice has the most references allowed")
     read = {r.id for r in voice.references}
+    cost = _clone_price(c, p)
+    await check_affordable(c, p.user_id, cost)
     processed = await _process(c, upload, denoise)
     previous = await load_reference_audio(c, voice)
     embeddings = [npy_to_embedding(r.embedding) for r in voice.references] + [processed.embedding]
@@ -209,6 +217,7 @@ async def add_reference(
         audit.record(
             session, "reference_added", actor_id=p.user_id, target_type="voice", target_id=voice.id
         )
+        await ledger.charge(session, p.user_id, new_id(), cost, "clone: reference added")
         await session.commit()
     except BaseException:
         await session.rollback()
@@ -216,6 +225,13 @@ async def add_reference(
         raise
     await _after_commit(c, job_id, removal_id)
     return voice, _report(processed)
+
+
+def _clone_price(c: Container, p: Principal) -> int:
+    """A clone (a new voice, or a reference added: either builds a new profile) is paid by the
+    request, in the commit that stores it; the refinement job that may follow is part of it
+    and free. A job cloning on its owner's behalf has its own hold."""
+    return 0 if paid_by_job(p) else clone_cost(c.settings.credits)
 
 
 async def _check_references_unchanged(session: AsyncSession, voice: Voice, read: set[str]) -> None:
