@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check lint format typecheck bench bench-engine eval clean
+.PHONY: run test check lint format typecheck bench bench-jobs bench-engine eval clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -36,6 +36,10 @@ check: lint typecheck test
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run | tee bench/out.json
+
+# Scale-out alone: jobs per minute with 1 and 2 `voxhub worker`s on Redis and PostgreSQL.
+bench-jobs: $(STAMP)
+	$(BIN)/python -m bench.jobs
 
 # The embedded engine's streaming speed alone (first chunk, RTF), with one and two model sessions.
 bench-engine: $(STAMP)

@@ -2,7 +2,8 @@
 
 Prints JSON: registration time of a ~10 s reference, engine real-time factor, time to first audio
 byte of a streamed two-sentence request, API overhead as a share of engine time, event-loop lag
-(`GET /health` latency while hostile texts are submitted, see `bench/lag.py`), peak server RSS.
+(`GET /health` latency while hostile texts are submitted, see `bench/lag.py`), peak server RSS,
+and scale-out jobs per minute with 1 and 2 workers and the queue's overhead (`bench/jobs.py`).
 Numbers are printed, never asserted: the machine is shared and noisy.
 """
 
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.jobs import measure_jobs
 from bench.lag import measure_lag
 
 REPO = Path(__file__).resolve().parents[1]
@@ -114,6 +116,8 @@ def main() -> None:
     finally:
         proc.terminate()
         proc.wait(30)
+    # Scale-out: `voxhub serve` and `voxhub worker`s on Redis and PostgreSQL (bench/jobs.py).
+    results["jobs"] = measure_jobs()
     results["machine"] = (
         f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}"
     )
