@@ -21,7 +21,13 @@ job_id_var: ContextVar[str | None] = ContextVar("voxhub_job_id", default=None)
 request_id_var: ContextVar[str | None] = ContextVar("voxhub_request_id", default=None)
 
 # Attributes every LogRecord has; anything else on a record came through `extra=` and is kept.
-_STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "context"}
+# (`color_message`: uvicorn's copy of a message with terminal colours.)
+_STANDARD = set(logging.makeLogRecord({}).__dict__) | {
+    "message",
+    "asctime",
+    "context",
+    "color_message",
+}
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s%(context)s: %(message)s"
 
 
