@@ -65,6 +65,9 @@ class EngineSettings(BaseSettings):
     engine_sessions: int = Field(0, ge=0, le=8)
     refine_profiles: bool = True
     refine_budget: int = Field(20, ge=0, le=200)  # syntheses tried by one refinement
+    # The fake (test) engine waits this long per sentence, so multi-process tests catch jobs
+    # mid-run; the real engines ignore it.
+    fake_chunk_delay_s: float = Field(0.0, ge=0, le=10)
 
 
 def _env(*names: str) -> AliasChoices:

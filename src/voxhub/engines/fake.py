@@ -43,7 +43,10 @@ class FakeEngine:
         description="Deterministic test engine: a tone per word, pitch derived from the voice.",
     )
 
-    def __init__(self, chunk_delay: float = 0.0, **_deps: Any) -> None:
+    def __init__(self, chunk_delay: float | None = None, **deps: Any) -> None:
+        settings = deps.get("settings")
+        if chunk_delay is None:  # built from entry points: a process started by a test
+            chunk_delay = settings.engine.fake_chunk_delay_s if settings is not None else 0.0
         self.chunk_delay = chunk_delay
         self.calls = 0
 
