@@ -12,11 +12,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voxhub.accounts.principal import Principal
 from voxhub.api.deps import ContainerDep, SessionDep
 from voxhub.api.validation import parse
+from voxhub.compat import seed004_jobs as queued
 from voxhub.compat.seed004_auth import ClientPrincipal
 from voxhub.compat.seed004_body import OffLoopJsonRoute, decode_base64
 from voxhub.compat.seed004_schemas import (
@@ -25,6 +27,7 @@ from voxhub.compat.seed004_schemas import (
     Seed004Generate,
     Seed004Health,
     Seed004Queued,
+    StoryList,
     VoiceInfo,
     VoiceList,
 )
@@ -48,9 +51,12 @@ router = APIRouter(tags=["compat: seed 004"])
 internal = APIRouter(tags=["compat: seed 004"], route_class=_SignedRoute)
 
 
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
 def _urls(request: Request, voice_id: str) -> tuple[str, str]:
-    base = f"{str(request.base_url).rstrip('/')}/api/v1/voices/{voice_id}"
-    return f"{base}/sample", f"{base}/profile"
+    return queued.voice_paths(voice_id, _base(request))
 
 
 def _info(request: Request, v: Voice) -> VoiceInfo:
@@ -158,32 +164,41 @@ async def _decode_audio(data: str) -> bytes:
         raise RequestValidationError([bad]) from exc
 
 
+def _queued(job_id: str, **metadata: str | None) -> JSONResponse:
+    """Seed 004's answer with Redis configured: 202, the job to watch."""
+    body = Seed004Queued(metadata={"job_id": job_id, **metadata})
+    return JSONResponse(
+        body.model_dump(), status.HTTP_202_ACCEPTED, {"Location": f"/api/v1/jobs/{job_id}"}
+    )
+
+
 @internal.post(
     "/api/voices/clone",
     response_model=Seed004Cloned,
+    responses={
+        202: {"model": Seed004Queued, "description": "Queued for a worker (Redis configured)"}
+    },
     dependencies=[internal_limited("default"), internal_limited("clone")],
 )
 async def clone_voice(
     request: Request, body: Seed004Clone, c: ContainerDep, session: SessionDep, p: InternalPrincipal
-) -> Seed004Cloned:
-    """Clone a voice from a base64 recording (internal: HMAC-signed when enabled)."""
+) -> Seed004Cloned | JSONResponse:
+    """Clone a voice from a base64 recording (internal: HMAC-signed when enabled).
+
+    With Redis configured (scale-out) the API holds no model: it answers 202 with a job, and a
+    worker creates the voice; the job's result is this route's synchronous answer.
+    """
     audio = await _decode_audio(body.audio_data)
     meta = parse(
         VoiceCreate, name=body.name, language=body.language, is_kids_voice=body.is_kids_voice
     )
+    if c.settings.queue_backend == "redis":
+        job = await queued.queue_clone(c, session, audio, body, meta, p)
+        return _queued(job.id, name=meta.name)
     upload = Upload(audio, f"{body.name}.{body.audio_format}")
     voice, reports = await voices.create_voice(c, session, [upload], meta, p)
-    sample, profile = _urls(request, voice.id)
-    return Seed004Cloned(
-        voice_id=voice.id,
-        name=voice.name,
-        language=voice.language,
-        is_kids_voice=voice.is_kids_voice,
-        model_type=body.model_type,
-        sample_file=sample,
-        embedding_file=profile,
-        metadata={**reports[0].model_dump(), "profile_status": voice.profile_status},
-    )
+    answer = queued.cloned(voice, reports[0].model_dump(), body.model_type, _base(request))
+    return Seed004Cloned.model_validate(answer)
 
 
 @internal.post(
@@ -199,7 +214,8 @@ async def generate(
     session: SessionDep,
     p: InternalPrincipal,
 ) -> Seed004Queued:
-    """Queue speech in a voice as a job (internal: HMAC-signed when enabled)."""
+    """Queue speech in a voice as a job (internal: HMAC-signed when enabled); with a
+    `story_id`, the story's audio record (`GET /api/tts/stories/{language}`) follows the job."""
     req = parse(
         SpeechRequest,
         voice_id=body.voice_id,
@@ -207,10 +223,27 @@ async def generate(
         language=body.language,
         run_async=True,
     )
-    job = await speech.queue_speech(c, session, req, p)
+    story = {"story_id": body.story_id, "story_type": body.story_type, "language": body.language}
+    job = await queued.queue_generate(c, session, req, story, p)
     response.headers["Location"] = f"/api/v1/jobs/{job.id}"
     return Seed004Queued(
         metadata={"job_id": job.id, "story_id": body.story_id, "voice_id": body.voice_id}
+    )
+
+
+@router.get(
+    "/api/tts/stories/{language}", response_model=StoryList, dependencies=[limited("default")]
+)
+async def list_stories(
+    session: SessionDep,
+    p: ClientPrincipal,
+    language: Annotated[str, Path(pattern=LANGUAGE)],
+    story_type: Annotated[str, Query(max_length=32)] = "user",
+) -> StoryList:
+    """Your stories in a language: each one's `audioStatus`, `audioUrl` and `audioVersions`."""
+    stories = await queued.list_stories(session, p, language, story_type)
+    return StoryList.model_validate(
+        {"language": language, "story_type": story_type, "stories": stories, "total": len(stories)}
     )
 
 

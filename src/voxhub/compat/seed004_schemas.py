@@ -81,3 +81,43 @@ class Seed004Generate(BaseModel):
 class Seed004Queued(BaseModel):
     status: str = "queued"
     metadata: dict[str, str | None]
+
+
+class StoryVersion(BaseModel):
+    """One generation of a story's audio (seed 004's `audioVersions` entry)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    version: int
+    job_id: str
+    generation_id: str | None
+    audio_url: str | None = Field(alias="audioUrl")
+    voice_id: str | None
+    duration_s: float | None
+    format: str | None
+    created_at: str | None = Field(alias="createdAt")
+
+
+class Story(BaseModel):
+    """A story's audio record, as seed 004's workers keep it in `stories/{story_id}`."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    story_id: str
+    story_type: str
+    language: str
+    audio_status: str = Field(
+        alias="audioStatus", description="queued, processing, completed or failed"
+    )
+    audio_url: str | None = Field(alias="audioUrl", description="The newest audio there is")
+    audio_versions: list[StoryVersion] = Field(alias="audioVersions")
+    job_id: str = Field(description="The latest generation's job")
+    error: dict[str, Any] | None = None
+
+
+class StoryList(BaseModel):
+    status: str = "success"
+    language: str
+    story_type: str
+    stories: list[Story]
+    total: int

@@ -8,6 +8,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import anyio
 import numpy as np
@@ -324,9 +325,16 @@ async def speak(
 
 
 async def queue_speech(
-    c: Container, session: AsyncSession, req: SpeechRequest, p: Principal
+    c: Container,
+    session: AsyncSession,
+    req: SpeechRequest,
+    p: Principal,
+    *,
+    kind: str = "speech.synthesize",
+    extra: dict[str, Any] | None = None,
 ) -> Job:
-    """Check what can be checked now (text, voice), then queue the request as a job."""
+    """Check what can be checked now (text, voice), then queue the request as a job (a `kind`
+    that wraps speech, such as seed 004's story audio, adds its own fields as `extra`)."""
     limits = c.settings.limits
     checked = await off_loop(
         check_text,
@@ -342,12 +350,13 @@ async def queue_speech(
         await require_allowed(req.callback_url, c.settings.webhooks)
     job = await new_job(
         session,
-        "speech.synthesize",
-        req.model_dump(by_alias=True) | {"async": True},
+        kind,
+        req.model_dump(by_alias=True) | {"async": True} | (extra or {}),
         p.user_id,
         steps=["synthesize", "encode", "store"],
         cost=speech_cost(c.settings.credits, checked.spoken),
         max_attempts=c.settings.jobs.job_max_attempts,
+        queued_limit=c.settings.jobs.jobs_queued_per_user,
         callback_url=req.callback_url,
     )
     await session.commit()

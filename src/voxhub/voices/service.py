@@ -126,6 +126,7 @@ async def _enroll(
             voice.owner_id,
             steps=["search", "verify", "store"],
             max_attempts=c.settings.jobs.job_max_attempts,
+            queued_limit=c.settings.jobs.jobs_queued_per_user,
         )
         await session.flush()
         return job.id, stored.removal_id
@@ -138,8 +139,11 @@ async def create_voice(
     uploads: list[Upload],
     meta: VoiceCreate,
     p: Principal,
+    *,
+    voice_id: str | None = None,
 ) -> tuple[Voice, list[ReferenceReportRead]]:
-    """Register a voice from one or more reference recordings."""
+    """Register a voice from one or more reference recordings (a job passes `voice_id`, derived
+    from its own id, so a re-run after a crash cannot create a second voice)."""
     limits = c.settings.limits
     if not uploads:
         raise InvalidInput("a reference recording is required (field 'file' or 'files')")
@@ -149,7 +153,7 @@ async def create_voice(
     await check_affordable(c, p.user_id, cost)  # refused before the audio is processed
     processed = [await _process(c, u, meta.denoise) for u in uploads]
     voice = Voice(
-        id=new_id(),
+        id=voice_id or new_id(),
         owner_id=p.user_id,
         visibility=meta.visibility,
         name=meta.name.strip(),
