@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import sys
 from datetime import timedelta
 
 import pytest
@@ -20,6 +22,7 @@ from tests.api.webhook_helpers import (
     use_webhooks,
 )
 from tests.api.webhook_receiver import Received, free_port, receiver
+from tests.conftest import REPO
 from voxhub.core.clock import utcnow
 from voxhub.db.session import create_engine, create_sessionmaker
 from voxhub.security.hmac import InvalidSignature, verify
@@ -252,3 +255,49 @@ async def test_a_dead_deliverers_last_attempt_ends_failed(container) -> None:
     row = await row_of(container, row_id)
     assert (report.failed, row.state) == (1, "failed")
     assert row.last_error == "out of attempts; the last one was never reported back"
+
+
+async def test_deliverer_processes_never_send_one_row_twice(
+    container, database_url, tmp_path
+) -> None:
+    """Two deliverer processes poll one database side by side over rows a slow receiver takes
+    its time with: every row arrives exactly once, and each was claimed once."""
+    await use_webhooks(container)
+    env = {
+        **os.environ,
+        "VOXHUB_DATABASE_URL": database_url,
+        "VOXHUB_HOME": str(tmp_path / "home"),
+        "VOXHUB_WEBHOOK_ALLOW_PRIVATE": "true",
+        "VOXHUB_WEBHOOK_SECRET": SECRET,
+        "VOXHUB_WEBHOOK_BACKOFF_S": "0.01",
+    }
+    # 4 rows a pass, 0.2 s each: one process alone would need 0.8 s, so both take some.
+    async with receiver(delay_s=0.2) as rx:
+        ids = [await add_row(container, f"{rx.url}/hook/{i}") for i in range(16)]
+        procs = [
+            await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "tests.api.webhook_deliverer",
+                env=env,
+                cwd=str(REPO),
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+            )
+            for _ in range(2)
+        ]
+        async with asyncio.timeout(120):
+            for p in procs:
+                assert p.stdout is not None
+                assert (await p.stdout.readline()).strip() == b"ready"
+            for p in procs:  # both go at once
+                assert p.stdin is not None
+                p.stdin.write(b"go\n")
+            results = await asyncio.gather(*(p.communicate() for p in procs))
+        outs = [json.loads(out) for out, _ in results]
+    assert [p.returncode for p in procs] == [0, 0]
+    assert all(o["claimed"] > 0 for o in outs), outs  # they did compete
+    assert sum(o["delivered"] for o in outs) == sum(o["claimed"] for o in outs) == 16
+    assert sorted(r.headers["x-idempotency-key"] for r in rx.received) == sorted(ids)
+    for row_id in ids:
+        assert (await row_of(container, row_id)).state == "delivered"
