@@ -156,8 +156,13 @@ async def refresh_queue_depth(c: Container, ttl_s: float = DEPTH_TTL_S) -> None:
         if time.monotonic() - state.at < ttl_s:
             return
         try:
-            counts = await asyncio.wait_for(_count_jobs(c), DEPTH_TIMEOUT_S)
             messages = await asyncio.wait_for(c.jobs.depth(), DEPTH_TIMEOUT_S)
+        except Exception as exc:  # Redis away: the table's numbers are still worth having
+            log.warning("metrics: could not read the queue's length (%s)", type(exc).__name__)
+        else:
+            QUEUE_MESSAGES.set(messages)
+        try:
+            counts = await asyncio.wait_for(_count_jobs(c), DEPTH_TIMEOUT_S)
         except Exception as exc:
             log.warning("metrics: could not read the queue depth (%s)", type(exc).__name__)
             return
@@ -167,7 +172,6 @@ async def refresh_queue_depth(c: Container, ttl_s: float = DEPTH_TTL_S) -> None:
         for kind in sorted(kinds):
             for status in DEPTH_STATUSES:
                 QUEUE_DEPTH.labels(kind, status).set(counts.get((kind, status), 0))
-        QUEUE_MESSAGES.set(messages)
 
 
 def exposition() -> tuple[bytes, str]:
