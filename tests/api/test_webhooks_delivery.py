@@ -92,6 +92,37 @@ async def test_finished_job_webhook_arrives_once_signed(client, client_b, contai
     assert other.status_code == 404 and other.json()["code"] == "job_not_found"
 
 
+async def test_a_failed_job_announces_its_failure(client, container) -> None:
+    await use_webhooks(container)
+    v = await create_voice(client)
+    async with asyncio.timeout(60):
+        await container.jobs.wait_idle()
+    await container.jobs.stop()  # the job must not run before its voice is gone
+    async with receiver() as rx:
+        r = await client.post(
+            "/api/v1/speech",
+            json={
+                "voice_id": v["id"],
+                "text": "Hi.",
+                "async": True,
+                "callback_url": f"{rx.url}/hook",
+            },
+        )
+        assert r.status_code == 202, r.text
+        assert (await client.delete(f"/api/v1/voices/{v['id']}")).status_code == 204
+        await container.jobs.start()
+        async with asyncio.timeout(60):
+            await container.jobs.wait_idle()
+        [delivery] = (await client.get(f"/api/v1/jobs/{r.json()['id']}/webhooks")).json()
+        assert delivery["state"] == "pending" and delivery["event"] == "job.failed"
+        await deliver_until_settled(container, delivery["id"])
+    [got] = rx.received
+    check_signed(got)
+    body = json.loads(got.body)
+    assert (body["event"], body["job"]["status"]) == ("job.failed", "failed")
+    assert body["job"]["error"]["code"] == "voice_not_found"
+
+
 async def test_two_500s_then_200_is_three_attempts_then_delivered(client, container) -> None:
     await use_webhooks(container, webhook_max_attempts=5)
     async with receiver([500, 500, 200]) as rx:
