@@ -130,3 +130,22 @@ async def test_a_hung_dependency_costs_one_timeout(
     assert r.status_code == 503 and r.json()["failing"] == ["redis"], r.text
     assert "no answer within" in r.json()["checks"]["redis"]["detail"]
     assert took < CHECK_TIMEOUT_S + 1.5
+
+
+async def test_ready_on_s3_and_with_its_bucket_missing(container: Container, seaweedfs_s3) -> None:
+    from voxhub.storage.s3 import S3BlobStore
+
+    def store(bucket: str) -> S3BlobStore:
+        s3 = seaweedfs_s3
+        return S3BlobStore(s3.endpoint_url, bucket, s3.region, s3.access_key, s3.secret_key)
+
+    for bucket, status in ((seaweedfs_s3.bucket, 200), ("voxhub-no-such-bucket", 503)):
+        blobs = store(bucket)
+        try:
+            async with client_of(dataclasses.replace(container, blobs=blobs)) as http:
+                r = await http.get("/ready")
+        finally:
+            await blobs.aclose()
+        assert r.status_code == status, r.text
+        assert r.json()["checks"]["blobs"]["ok"] is (status == 200)
+        assert "no-such-bucket" not in r.text
