@@ -37,6 +37,7 @@ EXPOSED_HEADERS = [
     "Retry-After",
     "Idempotent-Replayed",
     "Location",
+    "X-Request-ID",
 ]
 # Multipart framing and form fields ride on top of the file bytes.
 BODY_OVERHEAD = 256 * 1024
