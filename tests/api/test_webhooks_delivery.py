@@ -183,6 +183,21 @@ async def test_connection_refused_is_retried_then_failed(container) -> None:
     ] * 2
 
 
+async def test_a_receiver_slower_than_the_timeout_is_a_failed_attempt(container) -> None:
+    await use_webhooks(container, webhook_max_attempts=1, webhook_timeout_s=0.3)
+    async with receiver(delay_s=1.5) as rx:
+        row_id = await add_row(container, f"{rx.url}/hook")
+        await deliver_until_settled(container, row_id)
+    row = await row_of(container, row_id)
+    assert (row.state, row.last_status, row.last_error) == (
+        "failed",
+        None,
+        "no answer within 0.3 s",
+    )
+    [a] = await attempts_of(container, row_id)
+    assert 300 <= a.duration_ms < 1500  # given up at the deadline, not when the receiver answered
+
+
 async def test_retries_back_off_exponentially_with_jitter(container) -> None:
     await use_webhooks(container, webhook_max_attempts=5, webhook_backoff_s=10.0)
     async with receiver([500]) as rx:
