@@ -210,14 +210,14 @@ def check_events_exactly_once(h: History) -> None:
 
 
 def check_generations(h: History) -> dict[str, Generation]:
-    """A succeeded speech job has exactly one generation (its text is unique), the one its
-    result names; no generation exists for a job that did not succeed."""
+    """A succeeded speech job (a story's too) has exactly one generation (its text is unique),
+    the one its result names; no generation exists for a job that did not succeed."""
     by_text: dict[str, list[Generation]] = defaultdict(list)
     for g in h.generations:
         by_text[g.text].append(g)
     out = {}
     for job_id, job in h.jobs.items():
-        if job.kind != "speech.synthesize":
+        if job.kind not in ("speech.synthesize", "seed004.generate"):
             continue
         gens = by_text.get(job.payload["text"], [])
         if job.status == "succeeded":
