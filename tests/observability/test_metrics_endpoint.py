@@ -4,17 +4,22 @@ only trusted callers read it."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 from sqlalchemy import event
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.api.conftest import create_voice, make_user
 from voxhub.accounts.models import Role
 from voxhub.app import create_app
 from voxhub.bootstrap import Container
+from voxhub.db.session import create_sessionmaker
 from voxhub.jobs.errors import PermanentJobError
 from voxhub.jobs.executor import JobContext
 from voxhub.jobs.service import new_job
@@ -231,3 +236,43 @@ async def test_requests_carry_an_id(client: httpx.AsyncClient, container: Contai
     assert given.headers["x-request-id"] == "trace-42.a"
     made = await client.get("/health", headers={"X-Request-ID": "x" * 65})
     assert len(made.headers["x-request-id"]) == 32 and made.headers["x-request-id"] != "x" * 32
+
+
+async def test_wait_is_measured_from_enqueue_and_run_time_from_the_claim(
+    client: httpx.AsyncClient, container: Container, user_a: Any
+) -> None:
+    async def slow(ctx: JobContext) -> dict[str, Any]:
+        await asyncio.sleep(0.3)
+        return {}
+
+    container.jobs.executor.handlers["test.slow"] = slow  # type: ignore[attr-defined]
+    async with container.sessions() as s:
+        job = await new_job(s, "test.slow", {}, user_a.id)
+        job.enqueued_at = job.enqueued_at - timedelta(seconds=5)  # handed to the queue 5 s ago
+        await s.commit()
+    _, before = await scrape(client)
+    await container.jobs.submit(job.id)
+    async with asyncio.timeout(30):
+        await container.jobs.wait_idle()
+    _, after = await scrape(client)
+    kind = {"kind": "test.slow"}
+    assert 5 <= moved(before, after, "voxhub_job_queue_wait_seconds_sum", **kind) < 10
+    assert 0.3 <= moved(before, after, "voxhub_job_run_seconds_sum", **kind) < 5
+    # The histogram's buckets place it: not within 1 s, within 10 s.
+    assert moved(before, after, "voxhub_job_queue_wait_seconds_bucket", le="1.0", **kind) == 0
+    assert moved(before, after, "voxhub_job_queue_wait_seconds_bucket", le="10.0", **kind) == 1
+
+
+async def test_metrics_answer_while_the_database_does_not(
+    anon: httpx.AsyncClient, container: Container, tmp_path: Path
+) -> None:
+    (tmp_path / "a-file").write_bytes(b"")
+    bad = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'a-file' / 'x.db'}")
+    broken = dataclasses.replace(container, db=bad, sessions=create_sessionmaker(bad))
+    transport = httpx.ASGITransport(app=create_app(container=broken))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            r = await http.get("/metrics")
+        assert r.status_code == 200 and "voxhub_http_requests_total" in r.text
+    finally:
+        await bad.dispose()
