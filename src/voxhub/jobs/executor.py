@@ -23,7 +23,7 @@ from voxhub.core.clock import utcnow
 from voxhub.core.errors import VoxhubError
 from voxhub.jobs import lifecycle
 from voxhub.jobs.errors import PermanentJobError
-from voxhub.jobs.lifecycle import JobCancelled, LeaseLost, Sessions
+from voxhub.jobs.lifecycle import JobCancelled, LeaseLost, OwnerAtLimit, Sessions
 from voxhub.jobs.models import Job, JobStatus
 from voxhub.observability import metrics
 from voxhub.observability.logs import job_logging
@@ -31,7 +31,9 @@ from voxhub.settings import JobSettings
 
 log = logging.getLogger(__name__)
 UNEXPECTED = "the job failed on an unexpected error (logged on the server)"
-CANCELLED = {"code": "cancelled", "message": "cancelled by its owner"}
+CANCELLED = lifecycle.CANCELLED
+# How long a job whose owner is at the running limit waits before it is looked at again.
+OWNER_BUSY_DELAY_S = 1.0
 
 
 @dataclass
@@ -91,7 +93,20 @@ class Executor:
 
     async def _run(self, job_id: str, resubmit: Resubmit) -> str | None:
         s = self.settings
-        job = await lifecycle.claim(self.sessions, job_id, self.worker_id, s.job_lease_s)
+        try:
+            job = await lifecycle.claim(
+                self.sessions,
+                job_id,
+                self.worker_id,
+                s.job_lease_s,
+                running_limit=s.jobs_running_per_user,
+            )
+        except OwnerAtLimit:
+            # Its owner already runs their share: leave it queued, untouched (no attempt
+            # counted), and look again shortly; the sweep would hand it again anyway.
+            await lifecycle.defer(self.sessions, job_id, OWNER_BUSY_DELAY_S)
+            await resubmit(job_id, OWNER_BUSY_DELAY_S)
+            return None
         if job is None:
             return None
         metrics.job_claimed(job.kind, job.enqueued_at or job.created_at, utcnow())
@@ -138,7 +153,7 @@ class Executor:
             # the job back without counting the attempt.
             work.cancel()
             await asyncio.gather(work, return_exceptions=True)
-            await lifecycle.requeue(sessions, job_id, None, worker_id=me, count_attempt=False)
+            await self._requeue(job_id, None, count_attempt=False)
             raise
         except LeaseLost:
             log.warning("job %s: lease lost; another worker owns it now", job_id)
@@ -174,14 +189,29 @@ class Executor:
         if job.attempts < job.max_attempts:
             delay = self.settings.job_retry_delay_s * job.attempts
             retrying = {**error, "code": "retrying", "message": error["message"] + "; retrying"}
-            if await lifecycle.requeue(
-                self.sessions, job.id, retrying, delay_s=delay, worker_id=me
-            ):
-                await resubmit(job.id, delay)
-                return JobStatus.queued
-            return None
+            again = await self._requeue(job.id, retrying, delay_s=delay)
+            if again is None:
+                return None
+            if again.status == JobStatus.cancelled:
+                return JobStatus.cancelled
+            await resubmit(job.id, delay)
+            return JobStatus.queued
         ended = await lifecycle.end(self.sessions, job.id, JobStatus.dead, error, worker_id=me)
         return JobStatus.dead if ended else None
+
+    async def _requeue(self, job_id: str, error: dict[str, Any] | None, **kw: Any) -> Job | None:
+        """Put the job back in the queue; if its owner cancelled it while it ran (no step
+        boundary came), end it cancelled instead: a worker's claim skips a job whose cancel was
+        requested, so it would wait in the queue forever."""
+        job = await lifecycle.requeue(self.sessions, job_id, error, worker_id=self.worker_id, **kw)
+        if job is None or not job.cancel_requested:
+            return job
+        async with self.sessions() as session:
+            cancelled = await lifecycle.cancel_queued_in(
+                session, job_id, [Job.cancel_requested.is_(True)]
+            )
+            await session.commit()
+        return cancelled
 
     async def _heartbeat(self, job_id: str, work: asyncio.Task[Any]) -> None:
         """Renew the lease every third of it; stop the handler once the job is not ours."""
