@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,20 +23,34 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import func, select, update
 
-from tests.api.conftest import Account, client_for, counts, create_voice, make_user
+from tests.api.conftest import (
+    Account,
+    client_for,
+    counts,
+    create_voice,
+    make_settings,
+    make_user,
+)
 from tests.api.test_seed004 import SECRET, seed_body, signed_headers
+from tests.conftest import need_server, truncate_all
 from voxhub.accounts.models import Role, User
+from voxhub.app import create_app
 from voxhub.audio.encode import encode
-from voxhub.bootstrap import Container
+from voxhub.bootstrap import Container, build_container, close_container
 from voxhub.compat.seed004_jobs import CLONE, CLONE_STEPS, GENERATE, UPLOADS, clone_voice_id
 from voxhub.core.clock import utcnow
 from voxhub.core.errors import EngineFailure
 from voxhub.credits.models import CreditEntry
 from voxhub.engines.base import Reference, SynthesisParams, VoiceProfile
 from voxhub.engines.fake import FakeEngine
-from voxhub.jobs.models import Job
+from voxhub.engines.registry import EngineRegistry
+from voxhub.jobs.models import FINAL, Job
+from voxhub.jobs.redis_queue import RedisQueue
+from voxhub.settings import Settings
 from voxhub.synthesis.models import Generation
 from voxhub.voices.models import Voice, VoiceProfileRow
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 class GatedEngine(FakeEngine):
@@ -418,3 +434,126 @@ async def test_a_clone_the_worker_refuses_fails_and_releases_its_credits(
     assert user is not None and user.credits == 100
     # The recording stays with the failed job, for a retry.
     assert len(await scale_out.blobs.list(UPLOADS)) == 1
+
+
+# --- Through the real Redis queue: an API that holds no model, a worker that does -------------
+
+
+@pytest.fixture
+def queue_name() -> Iterator[str]:
+    import redis
+
+    name = f"voxhub-seed004-{uuid.uuid4().hex[:10]}"
+    try:
+        with redis.Redis.from_url(REDIS_URL, socket_timeout=2) as probe:
+            probe.ping()
+    except redis.RedisError as exc:
+        need_server(f"Redis not reachable at {REDIS_URL}: {exc}")
+    yield name
+    with redis.Redis.from_url(REDIS_URL) as r:
+        keys = list(r.scan_iter(match=f"streaq:{name}*", count=500))
+        if keys:
+            r.delete(*keys)
+
+
+async def test_api_and_worker_over_redis(
+    tmp_path: Path, database_url: str, speaker_encoder: object, queue_name: str
+) -> None:
+    def settings() -> Settings:
+        s = make_settings(tmp_path, database_url)
+        s.redis_url = REDIS_URL
+        s.jobs.job_queue = "redis"
+        s.jobs.job_queue_name = queue_name
+        s.security.enable_hmac = True
+        s.security.hmac_secret = SecretStr(SECRET)
+        return s
+
+    def fake() -> EngineRegistry:
+        return EngineRegistry({"fake": FakeEngine()}, "fake")
+
+    kw: dict[str, Any] = {"speaker": speaker_encoder, "run_jobs": False}
+    api = await build_container(settings(), engines=fake(), role="api", **kw)
+    await truncate_all(database_url)
+    worker = await build_container(settings(), engines=fake(), role="worker", **kw)
+    try:
+        assert isinstance(api.jobs, RedisQueue) and isinstance(worker.jobs, RedisQueue)
+        await api.jobs.start()
+        await worker.jobs.start()
+        admin = await make_user(api, "root@example.com", Role.admin)
+        api.extras["local_admin_id"] = admin.id
+
+        async def final(job_id: str) -> Job:
+            async def done() -> bool:
+                return (await job_row(api, job_id)).status in FINAL
+
+            await eventually(done, timeout=60)
+            return await job_row(api, job_id)
+
+        async with client_for(api, None) as internal, client_for(api, admin) as mine:
+            r = await post_clone(internal, seed_body().encode())
+            assert r.status_code == 202, r.text
+            clone = await final(r.json()["metadata"]["job_id"])
+            assert clone.status == "succeeded", clone.error
+            assert clone.lease_owner is None and clone.attempts == 1
+            voice_id = clone_voice_id(clone.id)
+            assert [v.id for v in await voice_rows(api)] == [voice_id]
+
+            async def upload_removed() -> bool:  # right after the success's commit
+                return await api.blobs.list(UPLOADS) == []
+
+            await eventually(upload_removed)
+
+            payload = {"story_id": "story_r", "voice_id": voice_id, "text": "Hello there."}
+            body = json.dumps(payload).encode()
+            headers = signed_headers(body, path="/api/tts/generate", key="g-redis")
+            r = await internal.post("/api/tts/generate", content=body, headers=headers)
+            assert r.status_code == 202, r.text
+            gen = await final(r.json()["metadata"]["job_id"])
+            assert gen.status == "succeeded", gen.error
+            story = await _story(mine, "story_r")
+            assert story["audioStatus"] == "completed"
+            assert [v["job_id"] for v in story["audioVersions"]] == [gen.id]
+            assert (await mine.get(story["audioUrl"])).status_code == 200
+    finally:
+        await close_container(worker)
+        await close_container(api)
+
+
+async def test_a_replayed_queued_clone_answers_the_same_job(
+    internal: httpx.AsyncClient, scale_out: Container
+) -> None:
+    body = seed_body().encode()
+    first = await post_clone(internal, body, key="same-key")
+    again = await post_clone(internal, body, key="same-key")
+    assert first.status_code == again.status_code == 202
+    assert again.json() == first.json() and again.headers["idempotent-replayed"] == "true"
+    async with asyncio.timeout(60):
+        await scale_out.jobs.wait_idle()
+    assert [j.id for j in await all_jobs(scale_out)] == [first.json()["metadata"]["job_id"]]
+    assert len(await voice_rows(scale_out)) == 1
+
+
+async def test_a_store_that_fails_leaves_no_job_and_no_hold(
+    scale_out: Container, admin: Account
+) -> None:
+    """The recording cannot be written (a file stands where its folder goes): the job and its
+    credit hold, added to the same transaction, are rolled back with it."""
+    blob_dir = scale_out.settings.storage.blob_dir
+    assert blob_dir is not None
+    blocker = Path(blob_dir) / UPLOADS
+    blocker.parent.mkdir(parents=True, exist_ok=True)
+    blocker.write_bytes(b"not a folder")
+    # As a server answers it (the test transport would raise the error instead).
+    app = httpx.ASGITransport(app=create_app(container=scale_out), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=app, base_url="http://test") as served:
+        r = await post_clone(served, seed_body().encode())
+    assert r.status_code == 500 and r.json()["code"] == "internal_error", r.text
+    assert await all_jobs(scale_out) == []
+    async with scale_out.sessions() as s:
+        held = await s.scalar(
+            select(func.count()).select_from(CreditEntry).where(CreditEntry.job_id.is_not(None))
+        )
+        user = await s.get(User, admin.id)
+    assert held == 0 and user is not None and user.credits == 100
+    blocker.unlink()
+    assert await scale_out.blobs.list("") == []
