@@ -21,9 +21,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from tests.api.conftest import make_settings
 from tests.conftest import REPO, need_server, truncate_all
+from voxhub.bootstrap import build_container, close_container
 from voxhub.db.migrate import upgrade_to_head
 from voxhub.db.session import create_engine, create_sessionmaker
+from voxhub.engines.fake import FakeEngine
+from voxhub.engines.registry import EngineRegistry
 from voxhub.jobs import service
 from voxhub.jobs.executor import Executor, Handler, JobContext
 from voxhub.jobs.lifecycle import Sessions
@@ -224,9 +228,13 @@ def spawn(database_url: str, tmp_path: Path) -> Iterator[Callable[[str, float], 
 async def test_killed_worker_job_is_redelivered_and_finished_once_elsewhere(
     sessions: Sessions, queue_name: str, spawn: Callable[[str, float], Any]
 ) -> None:
-    lease = 1.5
-    settings = job_settings(job_lease_s=lease)
-    proc, marker = spawn(queue_name, lease)
+    # The doomed worker holds 4 s leases; the rescuer reclaims stream entries idle for 1 s. So
+    # streaq redelivers the job while the dead worker's lease still runs (it must look again
+    # when the lease lapses, not drop the message), and the sweep is off: nothing else but
+    # streaq's redelivery can bring the job back.
+    doomed_lease, rescuer_lease = 4.0, 1.0
+    proc, marker = spawn(queue_name, doomed_lease)
+    settings = job_settings(job_lease_s=rescuer_lease)
     api = RedisQueue(sessions, settings, REDIS_URL, None, queue_name=queue_name)
     job_id = await new_job(sessions)
     await api.submit(job_id)
@@ -238,14 +246,12 @@ async def test_killed_worker_job_is_redelivered_and_finished_once_elsewhere(
     await until(doomed_started)
     doomed = marker.read_text().split()[1]
     assert (await row(sessions, job_id)).lease_owner == doomed
-    os.kill(proc.pid, signal.SIGKILL)  # no ack, no hand-back, no last heartbeat
-    proc.wait(10)
-
-    # A worker that was idle all along: no new message arrives, the sweep is off. Only
-    # streaq's redelivery of the dead worker's message can bring the job to it.
+    # A worker idle all along: no new message will arrive for it.
     calls = Calls()
     rescuer = make_worker(sessions, settings, queue_name, echo(calls), "rescuer")
     await rescuer.start()
+    os.kill(proc.pid, signal.SIGKILL)  # no ack, no hand-back, no last heartbeat
+    proc.wait(10)
     try:
         async with asyncio.timeout(WAIT_S):
             await rescuer.wait_idle()
@@ -342,3 +348,55 @@ async def test_retry_after_a_failure_is_delivered_again_after_its_delay(
         assert len(calls.of(job_id)) == 2
     finally:
         await worker.stop()
+
+
+class CountingEngine(FakeEngine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.loads = 0
+
+    async def load(self) -> None:
+        self.loads += 1
+
+
+async def test_api_role_only_submits_and_the_worker_role_runs_its_jobs(
+    tmp_path: Path, database_url: str, queue_name: str, speaker_encoder: object
+) -> None:
+    settings = make_settings(tmp_path, database_url)
+    settings.redis_url = REDIS_URL
+    settings.jobs.job_queue_name = queue_name
+    api_engine, worker_engine = CountingEngine(), CountingEngine()
+    api = await build_container(
+        settings,
+        engines=EngineRegistry({"fake": api_engine}, "fake"),
+        speaker=speaker_encoder,  # type: ignore[arg-type]
+        role="api",
+    )
+    await truncate_all(database_url)
+    worker = await build_container(
+        settings,
+        engines=EngineRegistry({"fake": worker_engine}, "fake"),
+        speaker=speaker_encoder,  # type: ignore[arg-type]
+        role="worker",
+    )
+    try:
+        assert isinstance(api.jobs, RedisQueue) and api.jobs.executor is None
+        assert isinstance(worker.jobs, RedisQueue) and worker.jobs.executor is not None
+        assert (api_engine.loads, worker_engine.loads) == (0, 1)  # the API holds no model
+        async with api.sessions() as session:
+            job = await service.new_job(session, "no.such.kind", {}, None)
+            await session.commit()
+        await api.jobs.submit(job.id)
+        async with asyncio.timeout(WAIT_S):
+            await api.jobs.wait_idle()
+        done = await row(api.sessions, job.id)
+        # Run (and failed: no handler has that kind) by the worker, never by the API process.
+        assert done.status == JobStatus.failed
+        assert done.error == {"code": "unknown_job_kind", "message": "no handler for no.such.kind"}
+        assert done.lease_owner is None and done.attempts == 1
+        async with api.sessions() as session:
+            owners = await session.scalars(select(JobEvent.data).where(JobEvent.job_id == job.id))
+            assert [d["status"] for d in owners] == ["queued", "running", "failed"]
+    finally:
+        await close_container(worker)
+        await close_container(api)
