@@ -15,8 +15,9 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from tests.api.conftest import create_voice, speech_file
+from tests.api.conftest import Account, create_voice, speech_file
 from voxhub.bootstrap import Container
+from voxhub.credits import ledger
 from voxhub.jobs.models import Job
 from voxhub.synthesis import service
 
@@ -136,9 +137,12 @@ HOSTILE = [
 
 
 async def test_health_answers_while_hostile_texts_are_submitted(
-    client: httpx.AsyncClient, anon: httpx.AsyncClient, container: Container
+    client: httpx.AsyncClient, anon: httpx.AsyncClient, container: Container, user_a: Account
 ) -> None:
     container.limiter.enabled = False  # one busy client, as in `make bench`
+    async with container.sessions() as s:  # 90,000 spoken characters cost 90 credits each
+        await ledger.grant(s, user_a.id, 10_000, "test: long texts")
+        await s.commit()
     v = await create_voice(client)
     waits: list[float] = []
     done = asyncio.Event()
