@@ -40,8 +40,14 @@ def unreachable_database(url: str, tmp_path: Path) -> str:
     return f"postgresql+asyncpg://postgres@127.0.0.1:{closed_port()}/voxhub"
 
 
+@dataclasses.dataclass
+class Silent:
+    port: int
+    held: list[asyncio.StreamWriter]  # one per connection accepted
+
+
 @pytest.fixture
-async def silent_server() -> AsyncIterator[int]:
+async def silent_server() -> AsyncIterator[Silent]:
     """A port that accepts connections and never answers (a hung dependency)."""
     held: list[asyncio.StreamWriter] = []
 
@@ -49,7 +55,7 @@ async def silent_server() -> AsyncIterator[int]:
         held.append(w)
 
     server = await asyncio.start_server(hold, "127.0.0.1", 0)
-    yield server.sockets[0].getsockname()[1]
+    yield Silent(server.sockets[0].getsockname()[1], held)
     for w in held:
         w.close()
     server.close()
@@ -119,10 +125,10 @@ async def test_ready_checks_redis_when_configured(container: Container) -> None:
 
 
 async def test_a_hung_dependency_costs_one_timeout(
-    container: Container, silent_server: int
+    container: Container, silent_server: Silent
 ) -> None:
     hung = dataclasses.replace(container, settings=container.settings.model_copy())
-    hung.settings.redis_url = f"redis://127.0.0.1:{silent_server}/0"
+    hung.settings.redis_url = f"redis://127.0.0.1:{silent_server.port}/0"
     async with client_of(hung) as http:
         started = time.monotonic()
         r = await http.get("/ready")
@@ -149,3 +155,25 @@ async def test_ready_on_s3_and_with_its_bucket_missing(container: Container, sea
         assert r.status_code == status, r.text
         assert r.json()["checks"]["blobs"]["ok"] is (status == 200)
         assert "no-such-bucket" not in r.text
+
+
+async def test_a_hung_blob_store_gets_one_probe_at_a_time(
+    container: Container, silent_server: Silent
+) -> None:
+    from voxhub.storage.s3 import S3BlobStore
+
+    url = f"http://127.0.0.1:{silent_server.port}"
+    blobs = S3BlobStore(url, "voxhub", "us-east-1", "key", "secret-key")
+    try:
+        async with client_of(dataclasses.replace(container, blobs=blobs)) as http:
+            for _ in range(3):
+                r = await http.get("/ready")
+                assert r.status_code == 503 and r.json()["failing"] == ["blobs"], r.text
+                assert "no answer within" in r.json()["checks"]["blobs"]["detail"]
+        # Three polls, one probe still waiting on its one connection (its thread is not freed
+        # by our timeout; more would fill the pool blob writes share).
+        assert len(silent_server.held) == 1
+    finally:
+        for w in silent_server.held:
+            w.close()  # the probe's read fails now, and its thread returns
+        await blobs.aclose()

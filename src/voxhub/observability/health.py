@@ -12,10 +12,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 
@@ -27,6 +27,7 @@ CHECK_TIMEOUT_S = 2.0
 # Listing a prefix no blob uses: one cheap request that fails when the store (its bucket, its
 # credentials, its endpoint) is unusable.
 PROBE_PREFIX = "voxhub-ready-probe/"
+_INFLIGHT = "observability.ready_probes"
 
 
 @dataclass(frozen=True)
@@ -65,10 +66,23 @@ async def check_redis(url: str, timeout_s: float = CHECK_TIMEOUT_S) -> None:
         await client.aclose()
 
 
-async def _timed(component: str, probe: Callable[[], Awaitable[None]], timeout_s: float) -> Check:
+async def _timed(
+    component: str,
+    probe: Callable[[], Coroutine[Any, Any, None]],
+    timeout_s: float,
+    inflight: dict[str, asyncio.Task[None]],
+) -> Check:
+    # One probe per component at a time: a store that hangs keeps its probe (a thread, for the
+    # blob stores) busy past our timeout, and a new one every poll would fill the thread pool
+    # that blob writes and text planning share. A later poll waits on the same probe instead.
+    task = inflight.get(component)
+    if task is None or task.done():
+        task = asyncio.create_task(probe(), name=f"ready-{component}")
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())  # retrieved, not lost
+        inflight[component] = task
     started = time.perf_counter()
     try:
-        await asyncio.wait_for(probe(), timeout_s)
+        await asyncio.wait_for(asyncio.shield(task), timeout_s)
     except TimeoutError:
         detail = f"no answer within {timeout_s:g} s"
     except Exception as exc:
@@ -81,10 +95,13 @@ async def _timed(component: str, probe: Callable[[], Awaitable[None]], timeout_s
 
 async def readiness(c: Container, timeout_s: float = CHECK_TIMEOUT_S) -> list[Check]:
     """Every check of this process's dependencies, run concurrently."""
-    probes: dict[str, Callable[[], Awaitable[None]]] = {
+    probes: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {
         "database": lambda: check_database(c),
         "blobs": lambda: check_blobs(c),
     }
     if url := c.settings.redis_url:
         probes["redis"] = lambda: check_redis(url, timeout_s)
-    return list(await asyncio.gather(*(_timed(name, p, timeout_s) for name, p in probes.items())))
+    inflight: dict[str, asyncio.Task[None]] = c.extras.setdefault(_INFLIGHT, {})
+    return list(
+        await asyncio.gather(*(_timed(name, p, timeout_s, inflight) for name, p in probes.items()))
+    )
