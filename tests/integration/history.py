@@ -28,6 +28,7 @@ from voxhub.db import models  # noqa: F401  (every table, for the mappers)
 from voxhub.db.migrate import upgrade_to_head
 from voxhub.db.session import create_engine, create_sessionmaker
 from voxhub.jobs.models import FINAL, Job, JobEvent
+from voxhub.jobs.reclaim import RETRY_LOST
 from voxhub.synthesis.models import Generation
 
 
@@ -114,6 +115,7 @@ class Tenure:
     ended_at: datetime | None = None
     ended_by: str = ""  # the next status: queued (requeue, hand-back), running (re-claim), final
     error_code: str | None = None
+    error_message: str = ""
     owners: set[str] = field(default_factory=set)  # lease owners seen holding it
 
 
@@ -130,7 +132,8 @@ def tenures(events: list[JobEvent]) -> list[Tenure]:
         status = e.data["status"]
         if out and out[-1].ended_at is None:
             out[-1].ended_at, out[-1].ended_by = _aware(e.created_at), status
-            out[-1].error_code = (e.data.get("error") or {}).get("code")
+            error = e.data.get("error") or {}
+            out[-1].error_code, out[-1].error_message = error.get("code"), error.get("message", "")
         if status == "running":
             out.append(Tenure(e.job_id, e.data["attempts"], _aware(e.created_at)))
     return out
@@ -285,6 +288,13 @@ def check_handovers(h: History, watch: LeaseWatch, stops: list[Stop]) -> int:
             assert len(t.owners) <= 1, (job_id, t.attempt, t.owners)
             if t.ended_at is None or (t.ended_by in FINAL and t.error_code != "worker_lost"):
                 continue  # still open (checked elsewhere), or ended by its own runner
+            # A runner that retries its own failure is no hand-over: the job failed, and it should
+            # not have (the fake engine does not fail).
+            assert (
+                t.ended_by != "queued"
+                or t.error_code is None
+                or t.error_message == (RETRY_LOST["message"])
+            ), f"{job_id} attempt {t.attempt} failed: {t.error_message}"
             assert t.owners, f"{job_id} attempt {t.attempt}: never saw who held it"
             pid = owner_pid(next(iter(t.owners)))
             stop = by_pid.get(pid)

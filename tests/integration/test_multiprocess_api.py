@@ -31,6 +31,7 @@ from tests.integration.history import (
     owner_pid,
     read_history,
     seed_account,
+    wait_all_final,
 )
 from voxhub.db.session import create_engine, create_sessionmaker
 from voxhub.jobs.models import FINAL, Job
@@ -136,8 +137,7 @@ def test_two_api_processes_restarting_run_no_job_twice(
             kills += 1
             p.start()
         starts += [a.wait_ready(), b.wait_ready()]
-        while not _all_final(url) and time.monotonic() - began < DEADLINE_S:
-            time.sleep(0.3)
+        wait_all_final(url, JOBS, timeout=max(1.0, DEADLINE_S - (time.monotonic() - began)))
     finished = time.monotonic()
     a.stop(signal.SIGTERM)
     b.stop(signal.SIGTERM)
