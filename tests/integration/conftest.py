@@ -190,6 +190,30 @@ def fresh_pg_url() -> Iterator[str]:
         asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+REDIS_URL = os.environ.get("VOXHUB_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture
+def redis_queue_name() -> Iterator[str]:
+    """A Redis queue of the test's own; its keys are removed afterwards."""
+    import redis
+
+    name = f"voxhub-it-{uuid.uuid4().hex[:10]}"
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        client.close()
+        need_server(f"Redis not reachable at {REDIS_URL}: {exc}")
+    try:
+        yield name
+    finally:
+        keys = list(client.scan_iter(match=f"*{name}*", count=500))
+        if keys:
+            client.delete(*keys)
+        client.close()
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def shared_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """One database file or server database that every process of the test shares."""

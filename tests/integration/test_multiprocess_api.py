@@ -93,7 +93,9 @@ def _wait_holding(url: str, p: Proc, timeout: float) -> bool:
 
 
 def test_two_api_processes_restarting_run_no_job_twice(
-    procs: Procs, shared_db_url: str, tmp_path: Path
+    shared_db_url: str,
+    tmp_path: Path,
+    procs: Procs,  # last: its processes are killed before the database goes
 ) -> None:
     began = time.monotonic()
     url = shared_db_url

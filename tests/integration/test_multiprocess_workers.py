@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 
 from tests.conftest import SPEECH
 from tests.conftest_seaweed import SeaweedS3
-from tests.integration.conftest import START_TIMEOUT_S, Procs, base_env
+from tests.integration.conftest import REDIS_URL, START_TIMEOUT_S, Procs, base_env
 from tests.integration.history import (
     LeaseWatch,
     check_events_exactly_once,
@@ -44,7 +44,6 @@ from voxhub.storage.factory import open_blob_store
 from voxhub.storage.sweep import BLOB_KEY_COLUMNS, run_sweep
 from voxhub.voices.models import Voice
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
 FORMATS = ["wav", "mp3", "opus", "flac"]
 SPEECH_JOBS = 28  # speech.synthesize, seven in each format
 CLONES = 6  # seed004.clone: a voice upload, queued for a worker
@@ -131,12 +130,16 @@ def _voice_count(url: str) -> int:
 
 
 def test_api_and_two_workers_survive_a_killed_worker(
-    procs: Procs, fresh_pg_url: str, seaweedfs_s3: SeaweedS3, tmp_path: Path
+    fresh_pg_url: str,
+    seaweedfs_s3: SeaweedS3,
+    redis_queue_name: str,
+    tmp_path: Path,
+    procs: Procs,  # last: its processes are killed before the database and queue go
 ) -> None:
     began = time.monotonic()
     url = fresh_pg_url
     bucket = f"it-{uuid.uuid4().hex[:10]}"
-    queue = f"voxhub-it-{uuid.uuid4().hex[:10]}"
+    queue = redis_queue_name
     key = seed_account(url, "it@example.com", credits=1000)
     env = _env(tmp_path / "home", url, seaweedfs_s3, bucket, queue)
     api = procs.add("api", ["serve"], env)
