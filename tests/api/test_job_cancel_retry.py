@@ -29,6 +29,8 @@ class Gated:
     started: asyncio.Event = field(default_factory=asyncio.Event)
     release: asyncio.Event = field(default_factory=asyncio.Event)
     fail: bool = False
+    # Raise an unexpected error after the wait, before the next step boundary.
+    boom: bool = False
     past_second: int = 0
     runs: int = 0
 
@@ -39,6 +41,8 @@ class Gated:
             raise PermanentJobError("test_failure", "asked to fail")
         self.started.set()
         await self.release.wait()
+        if self.boom:
+            raise RuntimeError("unexpected")
         await ctx.progress(50, "second")  # the step boundary where a cancel lands
         self.past_second += 1
         return {"done": True}
@@ -302,3 +306,58 @@ async def test_cancel_and_retry_with_an_idempotency_key_act_once(
         (0, "release", COST),
         (1, "hold", -COST),
     ]
+
+
+async def test_a_cancelled_job_that_errors_before_its_next_step_ends_cancelled(
+    client, container, user_a, gated
+) -> None:
+    # The executor would retry it after an unexpected error; a claim skips a job whose cancel
+    # was requested, so queued again it would wait forever. It ends cancelled instead.
+    gated.boom = True
+    job_id = await make_job(container, user_a.id)
+    await container.jobs.submit(job_id)
+    async with asyncio.timeout(30):
+        await gated.started.wait()
+    assert (await client.post(f"/api/v1/jobs/{job_id}/cancel")).status_code == 202
+    gated.release.set()
+    await idle(container)
+    job = (await client.get(f"/api/v1/jobs/{job_id}")).json()
+    assert job["status"] == "cancelled" and gated.runs == 1, job
+    assert await balance(container, user_a.id) == 100
+    assert await entries(container, job_id) == [(0, "hold", -COST), (0, "release", COST)]
+
+
+async def test_a_cancel_racing_the_claim_always_ends_cancelled(
+    client, container, user_a, gated
+) -> None:
+    # The job cannot finish before the cancel lands (it waits for `release` after its first
+    # step), so whichever of the claim and the cancel wins, it must end cancelled.
+    for _ in range(5):
+        gated.release.clear()
+        job_id = await make_job(container, user_a.id)
+        submitted = container.jobs.submit(job_id)
+        cancel = client.post(f"/api/v1/jobs/{job_id}/cancel")
+        _, r = await asyncio.gather(submitted, cancel)
+        assert r.status_code in (200, 202), r.text  # queued: cancelled now; running: asked
+        gated.release.set()
+        await idle(container)
+        job = (await client.get(f"/api/v1/jobs/{job_id}")).json()
+        assert job["status"] == "cancelled", job
+    assert gated.past_second == 0
+    assert await balance(container, user_a.id) == 100
+
+
+async def test_concurrent_retries_queue_the_job_once(client, container, user_a, gated) -> None:
+    gated.fail = True
+    job_id = await make_job(container, user_a.id)
+    await container.jobs.submit(job_id)
+    await idle(container)
+    await container.jobs.stop()
+    answers = await asyncio.gather(*(client.post(f"/api/v1/jobs/{job_id}/retry") for _ in range(6)))
+    assert sorted(r.status_code for r in answers) == [202] + [409] * 5, [r.text for r in answers]
+    assert await entries(container, job_id) == [
+        (0, "hold", -COST),
+        (0, "release", COST),
+        (1, "hold", -COST),
+    ]
+    assert await balance(container, user_a.id) == 100 - COST

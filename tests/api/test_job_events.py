@@ -164,7 +164,7 @@ async def test_resume_after_last_event_id(live_url, container, user_a, stepper) 
 
 async def test_a_bad_last_event_id_is_422(client, container, user_a, stepper) -> None:
     job_id = await make_job(container, user_a)
-    for bad in ("abc", "-1"):
+    for bad in ("abc", "-1", str(2**31)):
         r = await client.get(f"/api/v1/jobs/{job_id}/events", headers={"Last-Event-ID": bad})
         assert r.status_code == 422, r.text
         assert r.json()["code"] == "validation_error"

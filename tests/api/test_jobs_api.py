@@ -126,6 +126,12 @@ async def test_bad_filters_are_422(client, mixed, params: dict[str, Any]) -> Non
     assert r.json()["code"] == "validation_error"
 
 
+async def test_a_time_before_the_first_utc_instant_is_422(client, mixed) -> None:
+    r = await client.get("/api/v1/jobs", params={"created_after": "0001-01-01T00:00:00+05:00"})
+    assert r.status_code == 422, r.text
+    assert r.json()["code"] == "invalid_input" and r.json()["field"] == "created_after"
+
+
 async def test_a_cursor_not_made_here_is_422(client, mixed) -> None:
     r = await client.get("/api/v1/jobs", params={"cursor": "bm90LWEtY3Vyc29y"})
     assert r.status_code == 422 and r.json()["code"] == "invalid_cursor", r.text

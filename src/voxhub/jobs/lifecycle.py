@@ -261,6 +261,13 @@ async def record_progress(
             "progress",
         )
         if job is None:
+            # The fence failed: either the job moved on without us, or its owner asked to
+            # cancel it since the read above. Only the first is a lost lease.
+            asked = await session.scalar(
+                select(Job.cancel_requested).where(Job.id == job_id, *_held_by(worker_id))
+            )
+            if asked:
+                raise JobCancelled(job_id)
             raise LeaseLost(job_id)
         await session.commit()
 

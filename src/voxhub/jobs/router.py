@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from http import HTTPStatus
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import StreamingResponse
@@ -10,11 +11,23 @@ from pydantic import AwareDatetime
 
 from voxhub.accounts.deps import CurrentPrincipal
 from voxhub.api.deps import ContainerDep, SessionDep, end_reads
+from voxhub.api.errors import PROBLEM
 from voxhub.jobs import events, service
 from voxhub.jobs.models import JobStatus
 from voxhub.jobs.schemas import JobPage, JobRead
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
+# Event ids are 32-bit integers in the database.
+MAX_SEQ = 2**31 - 1
+
+
+def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """Refusals a route gives beyond those `voxhub.api.openapi` adds from its shape."""
+    ref = {"$ref": "#/components/schemas/Problem"}
+    return {
+        s: {"description": HTTPStatus(s).phrase, "content": {PROBLEM: {"schema": ref}}}
+        for s in statuses
+    }
 
 
 @router.get("", response_model=JobPage)
@@ -62,9 +75,10 @@ async def job_events(
     c: ContainerDep,
     session: SessionDep,
     p: CurrentPrincipal,
-    last_event_id: Annotated[int | None, Header(alias="Last-Event-ID", ge=0)] = None,
+    last_event_id: Annotated[int | None, Header(alias="Last-Event-ID", ge=0, le=MAX_SEQ)] = None,
     after: Annotated[
-        int | None, Query(alias="last_event_id", ge=0, description="Resume after this event id")
+        int | None,
+        Query(alias="last_event_id", ge=0, le=MAX_SEQ, description="Resume after this event id"),
     ] = None,
 ) -> StreamingResponse:
     """The job's changes as server-sent events (`id` = its sequence number, `event` = status,
@@ -83,7 +97,10 @@ async def job_events(
 @router.post(
     "/{job_id}/cancel",
     response_model=JobRead,
-    responses={202: {"description": "Running: it stops at its next step boundary"}},
+    responses={
+        202: {"model": JobRead, "description": "Running: it stops at its next step boundary"},
+        **_problems(409),
+    },
 )
 async def cancel_job(
     job_id: str, session: SessionDep, p: CurrentPrincipal, response: Response
@@ -96,7 +113,12 @@ async def cancel_job(
     return JobRead.model_validate(job)
 
 
-@router.post("/{job_id}/retry", response_model=JobRead, status_code=202)
+@router.post(
+    "/{job_id}/retry",
+    response_model=JobRead,
+    status_code=202,
+    responses=_problems(402, 409, 429),
+)
 async def retry_job(
     job_id: str, c: ContainerDep, session: SessionDep, p: CurrentPrincipal, response: Response
 ) -> JobRead:
