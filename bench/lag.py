@@ -71,7 +71,7 @@ def _wait_for_jobs(client: httpx.Client, deadline_s: float) -> float:
     """Seconds until no job is queued or running (or the deadline passes)."""
     started = time.perf_counter()
     while time.perf_counter() - started < deadline_s:
-        jobs = client.get("/api/v1/jobs").json()
+        jobs = client.get("/api/v1/jobs", params={"limit": 100}).json()["items"]
         if not any(j["status"] in ("queued", "running") for j in jobs):
             break
         time.sleep(1)
