@@ -406,6 +406,10 @@ async def test_stories_are_the_callers_own_and_filtered(
     async with client_for(scale_out, user_a) as other:
         assert (await other.get("/api/tts/stories/en")).json()["stories"] == []
         assert (await other.get("/api/tts/stories/EN!")).status_code == 422
+    odd = await admin_client.get("/api/tts/stories/en", params={"story_type": "ü'\"}{"})
+    assert odd.status_code == 200 and odd.json()["stories"] == []
+    nul = await admin_client.get("/api/tts/stories/en", params={"story_type": "a\x00b"})
+    assert nul.status_code == 422 and nul.json()["code"] == "invalid_characters"
 
 
 async def test_a_clone_the_worker_refuses_fails_and_releases_its_credits(

@@ -44,7 +44,7 @@ from voxhub.voices.schemas import VoiceCreate
 
 CLONE = "seed004.clone"
 GENERATE = "seed004.generate"
-CLONE_STEPS = ["fetch_audio", "create_voice", "finish"]
+CLONE_STEPS = ["fetch_audio", "create_voice"]
 GENERATE_STEPS = ["synthesize", "encode", "store"]  # the speech job's steps: it does the work
 # Uploaded recordings wait here for their job; outside `voices/`, so the orphan sweep (which
 # knows only the voice tables) leaves them alone while a job is queued or may be retried.
@@ -169,7 +169,8 @@ async def clone_job(c: Container, ctx: JobContext) -> dict[str, Any]:
         report = reports[0].model_dump()
     else:  # an earlier run created it and then lost its worker: answer what it made
         report = dict(voice.references[0].report) if voice.references else {}
-    await ctx.progress(95, "finish")
+    # No step boundary past this point: a cancel that arrives once the voice exists would
+    # release the hold and leave the voice unpaid; the success below wins over it instead.
     result = cloned(voice, report, payload["model_type"])
     async with c.sessions() as session:
         await ctx.succeed_in(session, result)
