@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from voxhub.accounts.principal import Principal
 from voxhub.core.clock import utcnow
-from voxhub.core.errors import InvalidInput, JobLimitReached, JobNotFound, JobStateConflict
+from voxhub.core.errors import JobLimitReached, JobNotFound, JobStateConflict
 from voxhub.core.ids import new_id
 from voxhub.core.pagination import decode_cursor, encode_cursor
 from voxhub.credits import ledger
@@ -111,11 +111,14 @@ async def get_job(session: AsyncSession, job_id: str, p: Principal) -> Job:
     return job
 
 
-def _utc(at: datetime, name: str) -> datetime:
+def _utc(at: datetime) -> datetime:
+    """`at` in UTC. An instant before the first UTC one (0001-01-01T00:00+01:00) or after the
+    last one bounds nothing: it becomes that first or last instant rather than an error."""
     try:
         return at.astimezone(UTC)
-    except OverflowError as exc:  # 0001-01-01T00:00+01:00 is before the first UTC instant
-        raise InvalidInput(f"{name} is out of range", field=name) from exc
+    except OverflowError:
+        edge = datetime.min if at.year == 1 else datetime.max
+        return edge.replace(tzinfo=UTC)
 
 
 async def list_jobs(
@@ -139,9 +142,9 @@ async def list_jobs(
     if status is not None:
         stmt = stmt.where(Job.status == status)
     if created_after is not None:
-        stmt = stmt.where(Job.created_at >= _utc(created_after, "created_after"))
+        stmt = stmt.where(Job.created_at >= _utc(created_after))
     if created_before is not None:
-        stmt = stmt.where(Job.created_at < _utc(created_before, "created_before"))
+        stmt = stmt.where(Job.created_at < _utc(created_before))
     if cursor:
         at, last = decode_cursor(cursor)
         stmt = stmt.where(or_(Job.created_at < at, and_(Job.created_at == at, Job.id < last)))
