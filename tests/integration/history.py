@@ -15,7 +15,6 @@ import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import select
 
@@ -307,8 +306,3 @@ def check_handovers(h: History, watch: LeaseWatch, stops: list[Stop]) -> int:
                 assert stop.dead_at <= t.ended_at, (job_id, t, stop)
             checked += 1
     return checked
-
-
-def as_dict(h: History) -> dict[str, Any]:
-    """A summary for failure messages."""
-    return {"jobs": Counter(j.status for j in h.jobs.values()), "generations": len(h.generations)}

@@ -162,4 +162,5 @@ def test_two_api_processes_restarting_run_no_job_twice(
     handovers = check_handovers(h, watch, procs.stops)
     sigkills = sum(s.how == "SIGKILL" for s in procs.stops)
     assert kills >= 4 and sigkills >= 2 and handovers >= sigkills, (kills, handovers)
+    print(f"{handovers} hand-overs checked ({sigkills} of the stops were SIGKILL)")
     check_ledger(h)
