@@ -45,7 +45,6 @@ from voxhub.voices.schemas import VoiceCreate
 CLONE = "seed004.clone"
 GENERATE = "seed004.generate"
 CLONE_STEPS = ["fetch_audio", "create_voice"]
-GENERATE_STEPS = ["synthesize", "encode", "store"]  # the speech job's steps: it does the work
 # Uploaded recordings wait here for their job; outside `voices/`, so the orphan sweep (which
 # knows only the voice tables) leaves them alone while a job is queued or may be retried.
 UPLOADS = "uploads/seed004"
