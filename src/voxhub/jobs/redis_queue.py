@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 TASK = "voxhub.run_job"
 IDLE_POLL_S = 0.1
 LEASE_MARGIN_S = 0.25
+SUBMIT_TIMEOUT_S = 5.0
 
 
 def _dumps(data: Any) -> str:
@@ -100,7 +101,7 @@ class RedisQueue:
         self._url = redis_url
         idle = settings.job_lease_s
         # The sending side: every process that submits (API processes, workers for retries).
-        self._client = _worker(redis_url, self.queue_name, idle, 1, None)
+        self._client = self._new_client()
         self._client_task: asyncio.Task[None] | None = None
         self._client_ready: asyncio.Future[None] | None = None
         self._client_done = asyncio.Event()
@@ -121,6 +122,9 @@ class RedisQueue:
 
     # -- sending ---------------------------------------------------------------------------
 
+    def _new_client(self) -> Any:
+        return _worker(self._url, self.queue_name, self._settings.job_lease_s, 1, None)
+
     async def _connected(self) -> Any:
         """The sending worker, connected. Its pool lives in a task of its own: coredis opens
         its connections in a task group, which must be left by the task that entered it."""
@@ -131,7 +135,14 @@ class RedisQueue:
                 self._client_done.clear()
                 self._client_task = asyncio.create_task(self._hold_client(), name="redis-queue")
             assert self._client_ready is not None
-            await asyncio.shield(self._client_ready)
+            try:
+                await asyncio.shield(self._client_ready)
+            except Exception:
+                # Forget the failed attempt, its client and pool too: the next call connects
+                # with fresh ones.
+                self._client_task = self._client_ready = None
+                self._client = self._new_client()
+                raise
         return self._client
 
     async def _hold_client(self) -> None:
@@ -147,11 +158,24 @@ class RedisQueue:
                 raise
 
     async def submit(self, job_id: str, delay_s: float = 0.0) -> None:
-        client = await self._connected()
-        task = client.enqueue_unsafe(TASK, job_id)
-        if delay_s > 0:
-            task.start(delay=timedelta(seconds=delay_s))
-        await task
+        """Put the id on Redis. The job is committed already, so a Redis that fails or hangs
+        does not fail the caller: the id is logged as lost and the sweep hands it again after
+        `job_requeue_after_s` (the row says queued, whatever Redis holds)."""
+        try:
+            async with asyncio.timeout(SUBMIT_TIMEOUT_S):
+                client = await self._connected()
+                task = client.enqueue_unsafe(TASK, job_id)
+                if delay_s > 0:
+                    task.start(delay=timedelta(seconds=delay_s))
+                await task
+        except Exception as exc:
+            log.warning(
+                "job %s: its id did not reach Redis (%s: %s); the sweep hands it again within %g s",
+                job_id,
+                type(exc).__name__,
+                str(exc),  # not the exception: a record kept by a handler would keep its frames
+                self._settings.job_requeue_after_s + self._settings.job_sweep_interval_s,
+            )
 
     async def ping(self) -> None:
         """Raise unless Redis answers (readiness)."""
