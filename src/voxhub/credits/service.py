@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
-from sqlalchemy import Select, and_, exists, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import aliased
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from voxhub.accounts.models import User
 from voxhub.accounts.principal import Principal
 from voxhub.audit import service as audit
 from voxhub.bootstrap import Container
-from voxhub.core.clock import utcnow
 from voxhub.core.errors import Conflict, InsufficientCredits, UserNotFound
 from voxhub.core.pagination import decode_cursor, encode_cursor
 from voxhub.credits import ledger, pricing
@@ -30,13 +27,10 @@ from voxhub.credits.schemas import (
     HoldRead,
     Prices,
 )
-from voxhub.jobs.models import Job
+from voxhub.credits.stale import open_holds as _open_holds
 
 log = logging.getLogger(__name__)
 RECENT = 20
-# A hold with no job that nothing settled for this long was left by a process that died while
-# it rendered (a synchronous request is bounded by the text limit: minutes, never an hour).
-STALE_HOLD_S = 3600.0
 
 
 class BalanceWouldGoNegative(Conflict):
@@ -71,22 +65,6 @@ async def check_affordable(c: Container, user_id: str, cost: int) -> None:
         raise InsufficientCredits(
             f"this costs {cost} credits and the balance is {balance}", cost=cost, balance=balance
         )
-
-
-def _open_holds(user_id: str | None = None) -> Select[CreditEntry]:
-    """Hold entries that no capture or release of the same job and round followed."""
-    settled = aliased(CreditEntry)
-    stmt = select(CreditEntry).where(
-        CreditEntry.kind == EntryKind.hold,
-        ~exists().where(
-            settled.job_id == CreditEntry.job_id,
-            settled.round == CreditEntry.round,
-            settled.kind.in_([EntryKind.capture, EntryKind.release]),
-        ),
-    )
-    if user_id is not None:
-        stmt = stmt.where(CreditEntry.user_id == user_id)
-    return stmt
 
 
 async def overview(session: AsyncSession, p: Principal) -> CreditsRead:
@@ -210,34 +188,6 @@ async def admin_grant(
     )
     await session.commit()
     return GrantRead(user_id=req.user_id, balance=balance, entry=EntryRead.model_validate(entry))
-
-
-async def release_stale_holds(
-    sessions: async_sessionmaker[AsyncSession], older_than_s: float = STALE_HOLD_S
-) -> int:
-    """Release holds of work with no job (synchronous speech) that nothing settled: the process
-    died between reserving and recording. Returns how many were released. Run it with the
-    jobs' sweep; each release is its own transaction, and a capture racing it loses or wins
-    whole (`ledger.open_hold` takes the user's row first)."""
-    cutoff = utcnow() - timedelta(seconds=older_than_s)
-    async with sessions() as session:
-        rows = (
-            await session.execute(
-                _open_holds()
-                .where(
-                    CreditEntry.created_at < cutoff, ~exists().where(Job.id == CreditEntry.job_id)
-                )
-                .with_only_columns(CreditEntry.user_id, CreditEntry.job_id)
-                .limit(500)
-            )
-        ).all()
-    released = 0
-    for user_id, op_id in rows:
-        if op_id and await ledger.release_reserved(sessions, user_id, op_id, "stale hold"):
-            released += 1
-    if released:
-        log.info("released %d stale credit holds", released)
-    return released
 
 
 async def total_of_entries(session: AsyncSession, user_id: str) -> int:

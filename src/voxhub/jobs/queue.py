@@ -13,6 +13,7 @@ import contextlib
 import logging
 from typing import Protocol
 
+from voxhub.credits.stale import release_stale_holds
 from voxhub.jobs import reclaim
 from voxhub.jobs.executor import Executor
 from voxhub.jobs.lifecycle import Sessions
@@ -49,6 +50,10 @@ async def sweep_forever(sessions: Sessions, settings: JobSettings, queue: JobQue
                 await queue.submit(job_id)
         except Exception:
             log.exception("job sweep failed; trying again next interval")
+        try:  # holds of synchronous speech whose process died before settling them
+            await release_stale_holds(sessions)
+        except Exception:
+            log.exception("stale credit hold sweep failed; trying again next interval")
 
 
 class InProcessQueue:

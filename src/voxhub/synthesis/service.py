@@ -274,7 +274,7 @@ async def reserve(c: Container, plan: SpeechPlan) -> None:
 async def release(c: Container, plan: SpeechPlan) -> None:
     """Give the plan's hold back (rendering failed, the client went away). Shielded: it runs
     while the request is being cancelled. A hold this cannot release (the database is down)
-    is released later by `voxhub.credits.service.release_stale_holds`."""
+    is released later by `voxhub.credits.stale.release_stale_holds` (the jobs sweep)."""
     if not (plan.cost and plan.owner_id):
         return
     with anyio.CancelScope(shield=True):
