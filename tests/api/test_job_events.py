@@ -153,7 +153,7 @@ async def test_resume_after_last_event_id(live_url, container, user_a, stepper) 
     assert [(e.id, e.event, e.data) for e in by_header[:-1]] == rows[3:]
     by_query = await resumed(params={"last_event_id": "3"})
     assert [e.id for e in by_query] == [4, 5, None]
-    # A reconnecting EventSource sends the header on the URL it first used: the header wins.
+    # A reconnecting EventSource sends the header on the URL it first used: the later wins.
     both = await resumed(params={"last_event_id": "1"}, headers={"Last-Event-ID": "4"})
     assert [e.id for e in both] == [5, None]
     everything = await resumed()

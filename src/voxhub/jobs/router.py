@@ -75,18 +75,21 @@ async def job_events(
     c: ContainerDep,
     session: SessionDep,
     p: CurrentPrincipal,
-    last_event_id: Annotated[int | None, Header(alias="Last-Event-ID", ge=0, le=MAX_SEQ)] = None,
+    # Plain integers defaulting to 0 (not nullable): an HTTP header has no null to send.
+    last_event_id: Annotated[int, Header(alias="Last-Event-ID", ge=0, le=MAX_SEQ)] = 0,
     after: Annotated[
-        int | None,
+        int,
         Query(alias="last_event_id", ge=0, le=MAX_SEQ, description="Resume after this event id"),
-    ] = None,
+    ] = 0,
 ) -> StreamingResponse:
     """The job's changes as server-sent events (`id` = its sequence number, `event` = status,
     progress or cancel_requested, `data` = the job as JSON), then `end` once it is final.
     Resume with `Last-Event-ID` (a reconnecting EventSource sends it) or `?last_event_id=`."""
     await service.get_job(session, job_id, p)
     await end_reads(session)  # the stream opens its own short sessions; hold nothing meanwhile
-    start = last_event_id if last_event_id is not None else (after or 0)
+    # A reconnecting EventSource sends the header on the URL it first used; ids only grow, so
+    # the later of the two is where the client is.
+    start = max(last_event_id, after)
     return StreamingResponse(
         events.job_events(c.sessions, job_id, start),
         media_type="text/event-stream",
