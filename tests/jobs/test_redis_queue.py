@@ -433,3 +433,34 @@ async def test_an_id_that_never_reached_redis_is_handed_again_by_the_sweep(
         await worker.stop()
         await api.stop()
         gc.collect()
+
+
+async def test_a_busy_worker_leaves_waiting_jobs_to_idle_ones(
+    sessions: Sessions, queue_name: str
+) -> None:
+    # Long leases: a job a busy worker had prefetched would reach another only after one.
+    settings = job_settings(job_lease_s=20.0)
+    calls = Calls()
+    gate = asyncio.Event()
+    busy = make_worker(sessions, settings, queue_name, echo(calls, gate), "busy")
+    await busy.start()
+    idle: RedisQueue | None = None
+    try:
+        first, second = await new_job(sessions), await new_job(sessions)
+        await busy.submit(first)
+        await until(lambda: _started(calls, first))
+        await busy.submit(second)
+        await asyncio.sleep(0.5)  # time enough for the busy worker to read it, were it to
+        idle = make_worker(sessions, settings, queue_name, echo(calls, gate), "idle")
+        await idle.start()
+        await until(lambda: _started(calls, second), timeout=5.0)
+        assert [w.split("-")[0] for w in calls.of(second)] == ["idle"]
+        assert not gate.is_set()  # the first job still holds the busy worker
+        gate.set()
+        async with asyncio.timeout(WAIT_S):
+            await busy.wait_idle()
+    finally:
+        gate.set()
+        await busy.stop()
+        if idle is not None:
+            await idle.stop()

@@ -66,18 +66,21 @@ class _StreaqWorker(Worker[None]):
 
 
 def _worker(url: str, queue_name: str, idle_s: float, concurrency: int, wid: str | None) -> Any:
-    return _StreaqWorker(
+    worker = _StreaqWorker(
         redis_url=url,
         queue_name=queue_name,
         concurrency=concurrency,
-        # One id waiting in memory beyond what runs: a busy worker does not hoard the queue.
-        prefetch=1,
         serializer=_dumps,
         deserializer=json.loads,
         idle_timeout=timedelta(seconds=idle_s),
         handle_signals=False,
         id=wid,
     )
+    # No prefetching (streaq's least is one id beyond `concurrency`): a busy worker would hold
+    # it, unrenewed, while a minutes-long job runs and other workers idle, until its idle
+    # timeout let another take it. A worker reads an id when it has a free slot.
+    worker.prefetch = concurrency
+    return worker
 
 
 class RedisQueue:
