@@ -17,6 +17,7 @@ from voxhub.jobs.errors import PermanentJobError
 from voxhub.jobs.executor import JobContext
 from voxhub.jobs.models import Job, JobEvent
 from voxhub.jobs.service import new_job
+from voxhub.webhooks.models import WebhookDelivery
 
 COST = 5
 
@@ -361,3 +362,28 @@ async def test_concurrent_retries_queue_the_job_once(client, container, user_a, 
         (1, "hold", -COST),
     ]
     assert await balance(container, user_a.id) == 100 - COST
+
+
+async def test_a_retried_job_with_a_callback_gets_a_webhook_per_round(
+    client, container, user_a, gated
+) -> None:
+    gated.fail = True
+    async with container.sessions() as s:
+        job = await new_job(
+            s, "test.gated", {}, user_a.id, cost=COST, callback_url="https://example.com/hook"
+        )
+        await s.commit()
+    await container.jobs.submit(job.id)
+    await idle(container)
+    gated.fail = False
+    gated.release.set()
+    assert (await client.post(f"/api/v1/jobs/{job.id}/retry")).status_code == 202
+    await idle(container)
+    assert (await client.get(f"/api/v1/jobs/{job.id}")).json()["status"] == "succeeded"
+    async with container.sessions() as s:
+        rows = await s.execute(
+            select(WebhookDelivery.round, WebhookDelivery.event)
+            .where(WebhookDelivery.job_id == job.id)
+            .order_by(WebhookDelivery.round)
+        )
+        assert [tuple(r) for r in rows.all()] == [(0, "job.failed"), (1, "job.succeeded")]
