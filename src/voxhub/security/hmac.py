@@ -70,6 +70,11 @@ def sign(secret: str, method: str, path: str, timestamp: str, body: bytes) -> st
     return hmac.new(secret.encode(), msg, hashlib.sha256).hexdigest()
 
 
+def wall_clock_ms() -> int:
+    """Now in epoch milliseconds: the clock signed timestamps are compared with."""
+    return int(time.time() * 1000)
+
+
 def verify(
     sec: SecuritySettings,
     method: str,
@@ -91,7 +96,7 @@ def verify(
     given = headers.get(SIGNATURE, "").strip()
     if not _MILLIS.fullmatch(ts) or not _HEX64.fullmatch(given):
         raise InvalidSignature("send X-Daezend-Timestamp (epoch ms) and X-Daezend-Signature")
-    now = int(time.time() * 1000) if now_ms is None else now_ms
+    now = wall_clock_ms() if now_ms is None else now_ms
     if abs(now - int(ts)) > sec.hmac_max_skew_s * 1000:
         raise InvalidSignature(f"timestamp is more than {sec.hmac_max_skew_s} s from server time")
     candidate = given.lower().encode()
