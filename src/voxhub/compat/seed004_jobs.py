@@ -123,6 +123,7 @@ async def queue_clone(
         steps=CLONE_STEPS,
         cost=clone_cost(c.settings.credits),
         max_attempts=c.settings.jobs.job_max_attempts,
+        queued_limit=c.settings.jobs.jobs_queued_per_user,
     )
     try:
         await c.blobs.put(key, audio, "application/octet-stream")
