@@ -69,9 +69,23 @@ EXTRA: dict[tuple[str, str], set[int]] = {
     ("POST", "/api/refresh-token"): {401},
     ("POST", "/api/v1/auth/login-link"): {401},
     ("PATCH", "/api/v1/admin/users/{user_id}"): {409},
+    ("POST", "/api/v1/credits/estimate"): {404, 503},  # the voice; the engine
+    ("POST", "/api/v1/admin/credits"): {404},  # the user (409: a correction below 0)
 }
+# Answers of work that costs credits: 402 insufficient_credits (seed 001's routes: 400).
+for _paid in (
+    "/api/v1/speech",
+    "/api/v1/voices",
+    "/api/v1/voices/{voice_id}/references",
+    "/api/v1/jobs/{job_id}/retry",
+    "/voices",
+    "/voices/{voice_id}/synthesize",
+    "/api/voices/clone",
+    "/api/tts/generate",
+):
+    EXTRA.setdefault(("POST", _paid), set()).add(402)
 # Request bodies whose `language` an engine must speak.
-SPEECH_REQUESTS = ("SpeechRequest", "Seed004Generate")
+SPEECH_REQUESTS = ("SpeechRequest", "Seed004Generate", "SpeechEstimate")
 # Routes that take recordings also refuse what is in them: not audio (415), unusable (422).
 UPLOADS = {
     ("POST", "/api/v1/voices"),

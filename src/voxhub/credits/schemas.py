@@ -3,10 +3,28 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from voxhub.synthesis.schemas import SPEAKABLE
+
+
+def _whole(value: Any) -> Any:
+    # JSON has one number type: 3.0 is an integer to JSON Schema, so it is one here too (the
+    # models are strict otherwise: "3" and true are not numbers).
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+Count = Annotated[int, Field(ge=0, le=1000), BeforeValidator(_whole)]
+# Not 0 (a grant of nothing is a mistake); said in the schema, so clients know it too.
+Amount = Annotated[
+    int,
+    Field(ge=-1_000_000, le=1_000_000, json_schema_extra={"not": {"const": 0}}),
+    BeforeValidator(_whole),
+]
 
 
 class EntryRead(BaseModel):
@@ -56,20 +74,14 @@ class SpeechEstimate(BaseModel):
 
 
 class EstimateRequest(BaseModel):
-    """What a request would cost; name at least one operation."""
+    """What a request would cost: any mix of operations (none costs 0)."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
     speech: SpeechEstimate | None = None
-    clones: int = Field(0, ge=0, le=1000, description="Voices created or references added")
-    videos: int = Field(0, ge=0, le=1000)
-    llm_calls: int = Field(0, ge=0, le=1000)
-
-    @model_validator(mode="after")
-    def _something(self) -> EstimateRequest:
-        if self.speech is None and not (self.clones or self.videos or self.llm_calls):
-            raise ValueError("name an operation: speech, clones, videos or llm_calls")
-        return self
+    clones: Count = Field(0, description="Voices created or references added")
+    videos: Count = 0
+    llm_calls: Count = 0
 
 
 class EstimateItem(BaseModel):
@@ -100,7 +112,8 @@ class GrantRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     user_id: str = Field(max_length=64)
-    amount: int = Field(ge=-1_000_000_000, le=1_000_000_000)
+    # Not 0 (a grant of nothing is a mistake); said in the schema, so clients know it too.
+    amount: Amount
     reason: str = Field(min_length=1, max_length=200)
 
     @model_validator(mode="after")
