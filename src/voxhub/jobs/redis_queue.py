@@ -45,6 +45,8 @@ TASK = "voxhub.run_job"
 IDLE_POLL_S = 0.1
 LEASE_MARGIN_S = 0.25
 SUBMIT_TIMEOUT_S = 5.0
+# A reader that stopped on an error is started again after 0.5 s, doubling up to 30 s.
+RESTART_MIN_S, RESTART_MAX_S = 0.5, 30.0
 
 
 def _dumps(data: Any) -> str:
@@ -102,7 +104,6 @@ class RedisQueue:
         self.queue_name = queue_name or settings.job_queue_name
         self.concurrency = concurrency
         self._url = redis_url
-        idle = settings.job_lease_s
         # The sending side: every process that submits (API processes, workers for retries).
         self._client = self._new_client()
         self._client_task: asyncio.Task[None] | None = None
@@ -112,13 +113,6 @@ class RedisQueue:
         # The running side, only in workers.
         self._runner: Any = None
         self._runner_task: asyncio.Task[None] | None = None
-        if executor is not None:
-            self._runner = _worker(
-                redis_url, self.queue_name, idle, concurrency, executor.worker_id
-            )
-            self._runner.task(name=TASK, max_tries=None, timeout=None, ttl=0, silent=True)(
-                self._run_job
-            )
         self._running: dict[asyncio.Task[str | None], str] = {}
         self._sweep: asyncio.Task[None] | None = None
         self._accepting = False
@@ -208,16 +202,51 @@ class RedisQueue:
 
     async def start(self) -> None:
         await self._connected()
-        if self._runner is None or self._runner_task is not None:
+        if self.executor is None or self._runner_task is not None:
             return
         self._accepting = True
         # What stopped workers left: expired leases, ids the queue lost.
         for job_id in await reclaim.due_ids(self._sessions, self._settings.job_requeue_after_s):
             await self.submit(job_id)
-        self._runner_task = asyncio.create_task(self._runner.run_async(), name="streaq-worker")
+        self._runner_task = asyncio.create_task(self._read_forever(), name="streaq-worker")
         self._sweep = asyncio.create_task(
             sweep_forever(self._sessions, self._settings, self), name="job-sweep"
         )
+
+    def _new_runner(self) -> Any:
+        assert self.executor is not None
+        runner = _worker(
+            self._url,
+            self.queue_name,
+            self._settings.job_lease_s,
+            self.concurrency,
+            self.executor.worker_id,
+        )
+        runner.task(name=TASK, max_tries=None, timeout=None, ttl=0, silent=True)(self._run_job)
+        return runner
+
+    async def _read_forever(self) -> None:
+        """Run streaq's worker loop, and again (a fresh one: its lifespan is single-use) when it
+        ends on an error, such as Redis restarting: a worker must not sit idle for good after
+        its connection dropped. Running jobs are unaffected: the row holds their state."""
+        delay = RESTART_MIN_S
+        loop = asyncio.get_running_loop()
+        while True:
+            self._runner = self._new_runner()
+            began = loop.time()
+            try:
+                await self._runner.run_async()
+            except Exception as exc:
+                log.error(
+                    "the Redis queue's reader stopped (%s: %s); starting it again in %g s",
+                    type(exc).__name__,
+                    str(exc),
+                    delay,
+                )
+            if loop.time() - began > RESTART_MAX_S:
+                delay = RESTART_MIN_S  # it ran fine for a while: a new outage starts over
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RESTART_MAX_S)
 
     async def _run_job(self, job_id: str) -> str | None:
         """The streaq task. Runs the executor in a task of its own so that only `stop()` ever
