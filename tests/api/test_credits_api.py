@@ -4,7 +4,7 @@ views, estimates, admin grants, and refusals that store nothing (SQLite and Post
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -25,9 +25,11 @@ from tests.api.credits_helpers import (
     entries,
     priced_container,
 )
+from tests.api.identity import AUD, ISS, Provider, serve_provider
 from voxhub.accounts import api_keys
 from voxhub.accounts import service as accounts
 from voxhub.accounts.models import Role
+from voxhub.accounts.oidc import OidcVerifier
 from voxhub.accounts.principal import Principal
 from voxhub.audit.models import AuditEvent
 from voxhub.bootstrap import Container, close_container
@@ -380,3 +382,23 @@ async def test_a_queued_job_holds_its_price_and_captures_it_once(
     async with container.sessions() as s:
         job = await s.get(Job, job_id)
         assert job is not None and job.status == "succeeded" and job.cost == 4
+
+
+@pytest.fixture(scope="module")
+def provider() -> Iterator[Provider]:
+    with serve_provider() as p:
+        yield p
+
+
+async def test_an_oidc_first_sign_in_grants_through_the_ledger(
+    container: Container, anon: httpx.AsyncClient, provider: Provider
+) -> None:
+    container.extras["oidc"] = OidcVerifier(provider.jwks_url, ISS, AUD)
+    headers = {"Authorization": f"Bearer {provider.token('uid-9', email='ext@example.com')}"}
+    r = await anon.post("/api/v1/api-keys", headers=headers, json={})  # a request that commits
+    assert r.status_code == 201, r.text
+    view = (await anon.get("/api/v1/credits", headers=headers)).json()
+    assert view["balance"] == 20
+    assert [(e["kind"], e["amount"], e["reason"]) for e in view["recent"]] == [
+        ("grant", 20, "signup")
+    ]
