@@ -533,13 +533,15 @@ async def test_a_worker_takes_jobs_again_after_redis_comes_back(
         await proxy.cut()  # Redis "restarts": the worker's connections drop
         await asyncio.sleep(3.0)
         await proxy.start()
-        job_id = await new_job(sessions)
-        await api.submit(job_id)
+        by_api, by_worker = await new_job(sessions), await new_job(sessions)
+        await api.submit(by_api)
+        await worker.submit(by_worker)  # its sending side lost its connections too
         async with asyncio.timeout(WAIT_S):
             await api.wait_idle()
-        job = await row(sessions, job_id)
-        assert job.status == JobStatus.succeeded
-        assert calls.of(job_id) == ["through-proxy"]
+        for job_id in (by_api, by_worker):
+            job = await row(sessions, job_id)
+            assert job.status == JobStatus.succeeded
+            assert calls.of(job_id) == ["through-proxy"]
     finally:
         await worker.stop()
         await api.stop()

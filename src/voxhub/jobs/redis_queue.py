@@ -127,6 +127,8 @@ class RedisQueue:
         its connections in a task group, which must be left by the task that entered it."""
         async with self._connect_lock:
             if self._client_task is None or self._client_task.done():
+                if self._client_task is not None:  # its pool ended (Redis went away): a new one
+                    self._client = self._new_client()
                 loop = asyncio.get_running_loop()
                 self._client_ready = loop.create_future()
                 self._client_done.clear()
