@@ -9,7 +9,6 @@ worker's job is finished by another, once; a stopping worker hands its job back 
 from __future__ import annotations
 
 import asyncio
-import gc
 import os
 import signal
 import socket
@@ -404,9 +403,6 @@ async def test_api_role_only_submits_and_the_worker_role_runs_its_jobs(
         await close_container(api)
 
 
-# coredis 6.9 leaves its connection's memory streams unclosed when a connect is refused
-# (collected below, inside this test, so the warning is not pinned on a later one).
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 async def test_an_id_that_never_reached_redis_is_handed_again_by_the_sweep(
     sessions: Sessions, queue_name: str
 ) -> None:
@@ -432,7 +428,6 @@ async def test_an_id_that_never_reached_redis_is_handed_again_by_the_sweep(
     finally:
         await worker.stop()
         await api.stop()
-        await collect_coredis_leftovers()
 
 
 async def test_a_busy_worker_leaves_waiting_jobs_to_idle_ones(
@@ -464,14 +459,6 @@ async def test_a_busy_worker_leaves_waiting_jobs_to_idle_ones(
         await busy.stop()
         if idle is not None:
             await idle.stop()
-
-
-async def collect_coredis_leftovers() -> None:
-    """Let coredis's tasks of a failed connection end, then collect what they left (coredis
-    6.9 leaves the connection's memory streams unclosed), inside the test that caused it."""
-    for _ in range(3):
-        await asyncio.sleep(0.2)
-        gc.collect()
 
 
 class RedisProxy:
@@ -516,7 +503,6 @@ class RedisProxy:
         return f"redis://127.0.0.1:{self.port}/0"
 
 
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # coredis, above
 async def test_a_worker_takes_jobs_again_after_redis_comes_back(
     sessions: Sessions, queue_name: str
 ) -> None:
@@ -546,4 +532,3 @@ async def test_a_worker_takes_jobs_again_after_redis_comes_back(
         await worker.stop()
         await api.stop()
         await proxy.cut()
-        await collect_coredis_leftovers()
