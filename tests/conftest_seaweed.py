@@ -82,10 +82,12 @@ def _command(weed: Path, workdir: Path, data: Path, ports: dict[str, int]) -> li
         "-ip.bind=127.0.0.1",
         *port_flags,
         "-master.telemetry=false",
-        # Small volumes keep disk use low; 24 slots leave room for the filer's own collection,
-        # the test bucket and a second bucket (each grows 7 volumes on its first write).
+        # Small volumes keep disk use low (a volume file starts near empty). Each bucket is a
+        # collection that grows 7 volumes on its first write, and a write to a bucket that finds
+        # no free slot fails with InternalError; the suite makes a dozen buckets (the filer's,
+        # the shared one, per-test ones that are not all deleted), so leave room for ~30.
         "-master.volumeSizeLimitMB=32",
-        "-volume.max=24",
+        "-volume.max=210",
         "-volume.preStopSeconds=0",
         "-filer",
         f"-filer.localSocket={workdir / 'filer.sock'}",
