@@ -153,3 +153,25 @@ def test_users_disable_ends_sessions_and_enable_restores(env: Path) -> None:
     assert _in_db(state)[0] is False and _in_db(sign_in) == user_id
     missing = runner.invoke(app, ["users", "disable", "nobody@example.com"])
     assert missing.exit_code == 2 and "user_not_found" in missing.output
+
+
+def test_webhooks_secret_is_the_one_deliveries_are_signed_with(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from voxhub.webhooks.signing import signing_secret
+
+    runner = CliRunner()
+    derived = runner.invoke(app, ["webhooks", "secret"])
+    assert derived.exit_code == 0, derived.output
+    assert derived.stdout.strip() == signing_secret(Settings())
+    assert len(derived.stdout.strip()) == 64  # derived from the dev key, not the key itself
+    assert runner.invoke(app, ["webhooks", "secret"]).stdout == derived.stdout  # stable
+
+    monkeypatch.setenv("VOXHUB_WEBHOOK_SECRET", "the-receivers-shared-secret-0123456789")
+    configured = runner.invoke(app, ["webhooks", "secret"])
+    assert configured.stdout.strip() == "the-receivers-shared-secret-0123456789"
+
+    monkeypatch.delenv("VOXHUB_WEBHOOK_SECRET")
+    monkeypatch.setenv("VOXHUB_ENV", "prod")  # no key to derive it from
+    refused = runner.invoke(app, ["webhooks", "secret"])
+    assert refused.exit_code == 2 and "VOXHUB_JWT_SECRET" in refused.output

@@ -20,7 +20,8 @@ from voxhub.accounts.secrets import InsecureConfiguration
 from voxhub.api import errors, openapi
 from voxhub.api.limits import BodyLimitMiddleware
 from voxhub.api.router import api_router
-from voxhub.bootstrap import Container, Role, build_container, close_container
+from voxhub.bootstrap import build_container, close_container
+from voxhub.container import Container, Role
 from voxhub.observability import router as observability
 from voxhub.security.headers import ResponseHeadersMiddleware
 from voxhub.security.idempotency import IdempotencyMiddleware

@@ -1,4 +1,4 @@
-"""The one composition root: builds what the API, the CLI and workers share."""
+"""The one composition root: builds what the API, the CLI and workers share (`Container`)."""
 
 from __future__ import annotations
 
@@ -8,15 +8,13 @@ import logging
 import os
 import secrets
 import socket
-from dataclasses import dataclass, field
 from importlib.metadata import entry_points
-from typing import Any, Literal
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from voxhub.accounts.secrets import token_config
-from voxhub.accounts.tokens import TokenConfig
 from voxhub.audio.speaker import SpeakerEncoder
+from voxhub.container import Container, Role
 from voxhub.db.migrate import upgrade_to_head
 from voxhub.db.session import create_engine, create_sessionmaker
 from voxhub.engines.registry import EngineRegistry
@@ -27,28 +25,9 @@ from voxhub.settings import Settings
 from voxhub.storage.base import BlobStore
 from voxhub.storage.factory import open_blob_store
 from voxhub.storage.sweep import start_sweep, stop_sweep
+from voxhub.webhooks.delivery import start_delivery, stop_delivery
 
 log = logging.getLogger(__name__)
-# What a process does with jobs: "all" runs the API and its jobs (embedded mode, or one process
-# on Redis); "api" only submits them and loads no engine (scale-out API machines); "worker"
-# loads the engines and runs jobs (`voxhub worker`).
-Role = Literal["all", "api", "worker"]
-
-
-@dataclass
-class Container:
-    """Everything a request or a job needs, built once per process."""
-
-    settings: Settings
-    db: AsyncEngine
-    sessions: async_sessionmaker[AsyncSession]
-    blobs: BlobStore
-    engines: EngineRegistry
-    speaker: SpeakerEncoder
-    jobs: JobQueue
-    tokens: TokenConfig
-    limiter: RateLimiter
-    extras: dict[str, Any] = field(default_factory=dict)
 
 
 async def build_container(
@@ -111,6 +90,9 @@ async def build_container(
         await jobs.start()
         if role != "worker":  # the blob sweep is the API's; workers run the job sweep
             start_sweep(container)
+        # Any number of processes may deliver from the outbox (a row is leased to one sender),
+        # so every process that handles jobs also sends their webhooks.
+        start_delivery(container)
     return container
 
 
@@ -148,6 +130,7 @@ def job_handlers(container: Container) -> dict[str, Handler]:
 async def close_container(container: Container) -> None:
     """Stop jobs, release engines, storage and the database pool."""
     await container.jobs.stop()
+    await stop_delivery(container)
     await stop_sweep(container)
     await container.limiter.aclose()
     await container.engines.aclose()

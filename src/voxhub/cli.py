@@ -1,4 +1,4 @@
-"""The `voxhub` command: serve, migrate, clone, say, voices."""
+"""The `voxhub` command: serve, worker, migrate, sweep, clone, say, voices, users, webhooks."""
 
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ from rich.table import Table
 
 from voxhub.accounts.models import Role
 from voxhub.accounts.principal import Principal
-from voxhub.bootstrap import Container, build_container, close_container
-from voxhub.bootstrap import Role as ProcessRole
+from voxhub.bootstrap import build_container, close_container
+from voxhub.container import Container
+from voxhub.container import Role as ProcessRole
 from voxhub.settings import Settings
 
 
@@ -30,8 +31,10 @@ class ServeRole(StrEnum):
 app = typer.Typer(help="voxhub: self-hostable voice cloning and speech.", no_args_is_help=True)
 voices_app = typer.Typer(help="The voice library.", no_args_is_help=True)
 users_app = typer.Typer(help="Accounts.", no_args_is_help=True)
+webhooks_app = typer.Typer(help="Job webhooks.", no_args_is_help=True)
 app.add_typer(voices_app, name="voices")
 app.add_typer(users_app, name="users")
+app.add_typer(webhooks_app, name="webhooks")
 console = Console(stderr=True)
 T = TypeVar("T")
 
@@ -334,6 +337,18 @@ def users_disable(email: Annotated[str, typer.Argument(help="Email address")]) -
 def users_enable(email: Annotated[str, typer.Argument(help="Email address")]) -> None:
     """Enable a disabled account again (it signs in anew)."""
     _set_disabled(email, False)
+
+
+@webhooks_app.command("secret")
+def webhooks_secret() -> None:
+    """Print the secret webhooks are signed with: give it to the receiver to verify them."""
+    from voxhub.webhooks.signing import signing_secret
+
+    try:
+        print(signing_secret(Settings()))
+    except Exception as exc:  # an insecure or missing key: say so, as the other commands do
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
 
 
 if __name__ == "__main__":

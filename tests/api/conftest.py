@@ -17,7 +17,8 @@ from voxhub.accounts import service as accounts
 from voxhub.accounts.models import Role
 from voxhub.accounts.principal import Principal
 from voxhub.app import create_app
-from voxhub.bootstrap import Container, build_container, close_container
+from voxhub.bootstrap import build_container, close_container
+from voxhub.container import Container
 from voxhub.engines.fake import FakeEngine
 from voxhub.engines.registry import EngineRegistry
 from voxhub.settings import LimitSettings, Settings, StorageSettings

@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from tests.api.conftest import make_settings
 from tests.conftest import truncate_all
 from voxhub.accounts.models import User
-from voxhub.bootstrap import Container, build_container
+from voxhub.bootstrap import build_container
+from voxhub.container import Container
 from voxhub.core.errors import EngineFailure
 from voxhub.credits.models import CreditEntry
 from voxhub.engines.base import AudioChunk, SynthesisParams, VoiceProfile

@@ -15,7 +15,7 @@ from voxhub.accounts import service
 from voxhub.accounts.models import AuthSession, RefreshToken, User
 from voxhub.app import create_app
 from voxhub.audit.models import AuditEvent
-from voxhub.bootstrap import Container
+from voxhub.container import Container
 from voxhub.security.idempotency_models import IdempotencyRecord
 
 NEW = {"email": "new@example.com", "password": "a long enough password"}

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.api.conftest import Account
-from voxhub.bootstrap import Container
+from voxhub.container import Container
 
 PASSWORD = "a long enough password"
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from tests.api.conftest import Account, client_for, create_voice, make_user
 from voxhub.accounts.models import Role
-from voxhub.bootstrap import Container
+from voxhub.container import Container
 from voxhub.security.idempotency_models import IdempotencyRecord
 
 PASSWORD = "a long enough password"

@@ -9,7 +9,7 @@ import httpx
 from tests.api.conftest import Account, client_for, make_user
 from voxhub.accounts.models import Role
 from voxhub.app import create_app
-from voxhub.bootstrap import Container
+from voxhub.container import Container
 
 # Where credentials are obtained: signing up, in, out, refreshing, the first-start login link.
 PUBLIC = "/api/v1/auth/"

@@ -32,7 +32,8 @@ from voxhub.accounts.models import Role
 from voxhub.accounts.oidc import OidcVerifier
 from voxhub.accounts.principal import Principal
 from voxhub.audit.models import AuditEvent
-from voxhub.bootstrap import Container, close_container
+from voxhub.bootstrap import close_container
+from voxhub.container import Container
 from voxhub.jobs.models import Job
 from voxhub.settings import CreditSettings
 from voxhub.synthesis.models import Generation

@@ -27,8 +27,9 @@ from voxhub.accounts import service as accounts
 from voxhub.accounts.models import Role
 from voxhub.accounts.principal import Principal
 from voxhub.api import errors
-from voxhub.bootstrap import Container, close_container
+from voxhub.bootstrap import close_container
 from voxhub.compat import seed001
+from voxhub.container import Container
 from voxhub.core.clock import utcnow
 from voxhub.core.errors import InsufficientCredits
 from voxhub.credits import ledger

@@ -13,7 +13,7 @@ from tests.api.identity import AUD, ISS, Provider, serve_provider
 from voxhub.accounts.models import Role, User
 from voxhub.accounts.oidc import OidcVerifier
 from voxhub.audit.models import AuditEvent
-from voxhub.bootstrap import Container
+from voxhub.container import Container
 from voxhub.security.idempotency_models import IdempotencyRecord
 
 

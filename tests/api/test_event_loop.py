@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.api.conftest import Account, create_voice, speech_file
-from voxhub.bootstrap import Container
+from voxhub.container import Container
 from voxhub.credits import ledger
 from voxhub.jobs.models import Job
 from voxhub.synthesis import service

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from voxhub.accounts import service
 from voxhub.accounts.first_run import ensure_first_admin, local_admin_id
 from voxhub.accounts.models import ApiKey, User
-from voxhub.bootstrap import Container
+from voxhub.container import Container
 
 
 async def test_first_run_admin_link_and_key(anon, container: Container) -> None:

@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import func, select, update
 
 from tests.api.conftest import counts, create_voice
-from voxhub.bootstrap import Container
+from voxhub.container import Container
 from voxhub.core.clock import utcnow
 from voxhub.engines.fake import FakeEngine
 from voxhub.jobs.models import Job

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from voxhub.bootstrap import Container
+from voxhub.container import Container
 from voxhub.core.clock import utcnow
 from voxhub.db.claims import commit_with, pending_claims
 from voxhub.security.idempotency import MAX_STORED_BODY, IdempotencyMiddleware

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from voxhub.accounts.models import User
-from voxhub.bootstrap import Container
+from voxhub.container import Container
 from voxhub.credits import ledger
 from voxhub.credits.models import CreditEntry
 from voxhub.jobs.errors import PermanentJobError

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.api.conftest import Account
-from voxhub.bootstrap import Container
+from voxhub.container import Container
 from voxhub.jobs import events
 from voxhub.jobs.executor import JobContext
 from voxhub.jobs.models import JobEvent

@@ -16,7 +16,8 @@ from sqlalchemy import func, select
 from tests.api.conftest import Account, client_for, create_voice, make_settings, make_user
 from tests.conftest import truncate_all
 from voxhub.accounts.models import User
-from voxhub.bootstrap import Container, build_container, close_container
+from voxhub.bootstrap import build_container, close_container
+from voxhub.container import Container
 from voxhub.engines.fake import FakeEngine
 from voxhub.engines.registry import EngineRegistry
 from voxhub.jobs.errors import PermanentJobError

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from voxhub.bootstrap import Container
+from voxhub.container import Container
 from voxhub.jobs.errors import PermanentJobError
 from voxhub.jobs.executor import JobContext
 from voxhub.jobs.models import Job

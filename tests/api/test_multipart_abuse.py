@@ -14,7 +14,7 @@ import pytest
 
 from tests.api.conftest import counts, create_voice, speech_file
 from voxhub.app import create_app
-from voxhub.bootstrap import Container
+from voxhub.container import Container
 
 MULTIPART = {"content-type": "multipart/form-data; boundary=B0uNd"}
 

@@ -6,7 +6,7 @@ import asyncio
 
 from tests.api.conftest import Account, client_for, create_voice, make_user
 from voxhub.accounts.models import Role
-from voxhub.bootstrap import Container
+from voxhub.container import Container
 
 RANDOM = "00000000-0000-4000-8000-000000000000"
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.api.conftest import counts, create_voice, speech_file
-from voxhub.bootstrap import Container
+from voxhub.container import Container
 from voxhub.engines.base import Reference, VoiceProfile
 from voxhub.engines.fake import FakeEngine
 from voxhub.voices.models import VoiceProfileRow

@@ -11,7 +11,8 @@ import pytest
 from tests.api.conftest import client_for, create_voice, make_settings, make_user
 from tests.conftest import need_server
 from tests.media import PNG
-from voxhub.bootstrap import Container, build_container, close_container
+from voxhub.bootstrap import build_container, close_container
+from voxhub.container import Container
 from voxhub.engines.fake import FakeEngine
 from voxhub.engines.registry import EngineRegistry
 

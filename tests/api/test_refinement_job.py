@@ -18,7 +18,8 @@ from tests.api.conftest import (
     make_user,
     speech_file,
 )
-from voxhub.bootstrap import Container, build_container, close_container
+from voxhub.bootstrap import build_container, close_container
+from voxhub.container import Container
 from voxhub.engines.base import ProfileStatus, ProgressCallback, Reference, VoiceProfile
 from voxhub.engines.fake import FakeEngine
 from voxhub.engines.registry import EngineRegistry

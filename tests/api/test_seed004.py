@@ -27,7 +27,7 @@ from sqlalchemy import select
 from tests.api.conftest import Account, client_for, counts, create_voice, make_user, speech_file
 from voxhub.accounts.models import Role
 from voxhub.accounts.oidc import OidcVerifier
-from voxhub.bootstrap import Container
+from voxhub.container import Container
 from voxhub.jobs.models import Job
 from voxhub.voices.models import Voice
 

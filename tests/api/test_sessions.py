@@ -12,7 +12,7 @@ from voxhub.accounts import service, sessions
 from voxhub.accounts.models import AuthSession, RefreshToken, Role
 from voxhub.accounts.tokens import InvalidToken
 from voxhub.audit.models import AuditEvent
-from voxhub.bootstrap import Container
+from voxhub.container import Container
 from voxhub.core.errors import InvalidTokenError
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from tests.api import test_seed004 as seed004
 from tests.api.conftest import create_voice
 from tests.api.test_seed004 import seed_body, signed_headers, voices_in_db
-from voxhub.bootstrap import Container
+from voxhub.container import Container
 from voxhub.jobs.models import Job
 from voxhub.security.signature_models import UsedSignature
 

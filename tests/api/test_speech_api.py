@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.api.conftest import Account, counts, create_voice
-from voxhub.bootstrap import Container
+from voxhub.container import Container
 from voxhub.engines.fake import FakeEngine
 
 TEXT = "Hello there. This is a test of the voice."

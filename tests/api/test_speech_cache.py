@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import event
 
 from tests.api.conftest import create_voice
-from voxhub.bootstrap import Container
+from voxhub.container import Container
 from voxhub.engines.fake import FakeEngine
 
 TEXT = "The quarterly numbers were excellent."

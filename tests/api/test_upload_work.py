@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.api.conftest import create_voice, speech_file
-from voxhub.bootstrap import Container
+from voxhub.container import Container
 from voxhub.voices import service
 
 

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.api.conftest import counts, create_voice, speech_file
-from voxhub.bootstrap import Container
+from voxhub.container import Container
 from voxhub.core.clock import utcnow
 from voxhub.core.errors import EngineUnavailable
 from voxhub.engines.base import Reference, VoiceProfile

@@ -9,7 +9,7 @@ import pytest
 from tests.api.conftest import counts, speech_file
 from tests.conftest import ODD, SPEECH
 from tests.media import HTML, PNG, lying_flac, tone, wav_bytes, zip_bytes
-from voxhub.bootstrap import Container
+from voxhub.container import Container
 
 
 def _mp3_truncated() -> bytes:

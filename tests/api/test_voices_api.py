@@ -8,7 +8,7 @@ import io
 import numpy as np
 
 from tests.api.conftest import counts, create_voice, speech_file
-from voxhub.bootstrap import Container
+from voxhub.container import Container
 
 
 async def test_register_voice_returns_voice_and_report(client, container: Container) -> None:

@@ -347,3 +347,46 @@ async def test_deliverer_processes_never_send_one_row_twice(
     assert sorted(r.headers["x-idempotency-key"] for r in rx.received) == sorted(ids)
     for row_id in ids:
         assert (await row_of(container, row_id)).state == "delivered"
+
+
+async def test_a_running_service_sends_webhooks_by_itself(
+    tmp_path, database_url: str, speaker_encoder, fake_engine
+) -> None:
+    """The composition root starts a deliverer wherever jobs run: nobody drives it here."""
+    from tests.api.conftest import client_for, make_settings, make_user, truncate_all
+    from voxhub.bootstrap import build_container, close_container
+    from voxhub.engines.registry import EngineRegistry
+    from voxhub.settings import WebhookSettings
+
+    settings = make_settings(tmp_path, database_url)
+    settings.webhooks = WebhookSettings(
+        webhook_allow_private=True, webhook_secret=SecretStr(SECRET), webhook_backoff_s=0.01
+    )
+    await truncate_all(database_url)
+    c = await build_container(
+        settings, engines=EngineRegistry({"fake": fake_engine}, "fake"), speaker=speaker_encoder
+    )
+    try:
+        assert "webhook_delivery" in c.extras
+        user = await make_user(c, "hook@example.com")
+        async with receiver() as rx, client_for(c, user) as client:
+            v = await create_voice(client)
+            r = await client.post(
+                "/api/v1/speech",
+                json={
+                    "voice_id": v["id"],
+                    "text": "Sent without help.",
+                    "async": True,
+                    "callback_url": f"{rx.url}/hook",
+                },
+            )
+            assert r.status_code == 202, r.text
+            async with asyncio.timeout(60):
+                while not rx.received:
+                    await asyncio.sleep(0.05)
+        [got] = rx.received
+        check_signed(got)
+        assert json.loads(got.body)["job"]["id"] == r.json()["id"]
+    finally:
+        await close_container(c)
+    assert "webhook_delivery" not in c.extras  # stopped with the container

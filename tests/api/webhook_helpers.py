@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from voxhub.bootstrap import Container
+from voxhub.container import Container
 from voxhub.jobs.models import Job, JobStatus
 from voxhub.settings import WebhookSettings
 from voxhub.webhooks.delivery import DeliveryReport, deliver_due, stop_delivery

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from voxhub.bootstrap import Container
+from voxhub.container import Container
 from voxhub.jobs.executor import JobContext
 from voxhub.jobs.service import new_job
 from voxhub.observability.http import RequestContextMiddleware

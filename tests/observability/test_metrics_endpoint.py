@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from tests.api.conftest import create_voice, make_user
 from voxhub.accounts.models import Role
 from voxhub.app import create_app
-from voxhub.bootstrap import Container
+from voxhub.container import Container
 from voxhub.db.session import create_sessionmaker
 from voxhub.jobs.errors import PermanentJobError
 from voxhub.jobs.executor import JobContext

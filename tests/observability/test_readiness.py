@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.conftest import need_server
 from voxhub.app import create_app
-from voxhub.bootstrap import Container
+from voxhub.container import Container
 from voxhub.observability.health import CHECK_TIMEOUT_S
 from voxhub.storage.local import LocalBlobStore
 

@@ -13,7 +13,7 @@ from voxhub.accounts.models import Role, User
 from voxhub.accounts.principal import Principal
 from voxhub.accounts.tokens import InvalidToken, verify
 from voxhub.api.deps import ContainerDep, SessionDep, end_reads
-from voxhub.bootstrap import Container
+from voxhub.container import Container
 from voxhub.core.errors import Forbidden, InvalidTokenError, Unauthenticated
 
 API_KEY_PREFIX = "vxh_"

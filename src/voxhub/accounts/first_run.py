@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from voxhub.accounts import api_keys, service
 from voxhub.accounts.models import Role, User
-from voxhub.bootstrap import Container
+from voxhub.container import Container
 
 ADMIN_EMAIL = "admin@voxhub.internal"  # a name email validation accepts (not "localhost")
 

@@ -24,7 +24,7 @@ from voxhub.accounts.schemas import (
     UserRead,
 )
 from voxhub.api.deps import CarriesCredential, ContainerDep, SessionDep
-from voxhub.bootstrap import Container
+from voxhub.container import Container
 from voxhub.core.errors import UserNotFound
 from voxhub.security.deps import enforce
 

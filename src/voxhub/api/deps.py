@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from voxhub.bootstrap import Container
+from voxhub.container import Container
 from voxhub.db.claims import commit_with, conflict_error, pending_claims
 
 

@@ -18,7 +18,7 @@ from voxhub.accounts.schemas import Email, LoginEmail, NewPassword
 from voxhub.accounts.tokens import InvalidToken, issue, verify
 from voxhub.api.deps import CarriesCredential, ContainerDep, SessionDep
 from voxhub.api.errors import domain_problem
-from voxhub.bootstrap import Container
+from voxhub.container import Container
 from voxhub.core.clock import utcnow
 from voxhub.core.errors import InsufficientCredits, InvalidTokenError, UserNotFound
 

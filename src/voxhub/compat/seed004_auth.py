@@ -10,7 +10,7 @@ from voxhub.accounts.deps import CurrentPrincipal
 from voxhub.accounts.oidc import OidcVerifier
 from voxhub.accounts.principal import Principal
 from voxhub.api.deps import ContainerDep
-from voxhub.bootstrap import Container
+from voxhub.container import Container
 from voxhub.core.errors import InvalidTokenError, Unauthenticated
 
 

@@ -25,8 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from voxhub.accounts.principal import Principal
 from voxhub.audio.decode import decode, probe
-from voxhub.bootstrap import Container
 from voxhub.compat.seed004_schemas import Seed004Clone
+from voxhub.container import Container
 from voxhub.credits.pricing import clone_cost
 from voxhub.jobs.errors import PermanentJobError
 from voxhub.jobs.executor import JobContext

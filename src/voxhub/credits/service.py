@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from voxhub.accounts.models import User
 from voxhub.accounts.principal import Principal
 from voxhub.audit import service as audit
-from voxhub.bootstrap import Container
+from voxhub.container import Container
 from voxhub.core.errors import Conflict, InsufficientCredits, UserNotFound
 from voxhub.core.pagination import decode_cursor, encode_cursor
 from voxhub.credits import ledger, pricing

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import text
 
 if TYPE_CHECKING:
-    from voxhub.bootstrap import Container
+    from voxhub.container import Container
 
 log = logging.getLogger(__name__)
 CHECK_TIMEOUT_S = 2.0

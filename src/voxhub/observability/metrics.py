@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 
 if TYPE_CHECKING:
-    from voxhub.bootstrap import Container
+    from voxhub.container import Container
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from voxhub.accounts.deps import resolve_principal
 from voxhub.accounts.first_run import is_loopback
 from voxhub.api.deps import ContainerDep
 from voxhub.api.errors import problem
-from voxhub.bootstrap import Container
+from voxhub.container import Container
 from voxhub.core.errors import Forbidden, Unauthenticated
 from voxhub.observability import metrics
 from voxhub.observability.health import readiness

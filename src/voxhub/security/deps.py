@@ -8,7 +8,7 @@ from fastapi import Depends, Request
 
 from voxhub.accounts.deps import MaybePrincipal
 from voxhub.api.deps import ContainerDep
-from voxhub.bootstrap import Container
+from voxhub.container import Container
 from voxhub.core.errors import RateLimited
 
 

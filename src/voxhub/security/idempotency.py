@@ -23,7 +23,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from voxhub.accounts.deps import resolve_principal
-from voxhub.bootstrap import Container
+from voxhub.container import Container
 from voxhub.core.errors import VoxhubError
 from voxhub.db.claims import attach_claim
 from voxhub.security import idempotency_store as store

@@ -27,7 +27,7 @@ from voxhub.synthesis.models import Generation
 from voxhub.voices.models import VoiceProfileRow, VoiceReference
 
 if TYPE_CHECKING:
-    from voxhub.bootstrap import Container
+    from voxhub.container import Container
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from voxhub.accounts.models import Role, User
 from voxhub.accounts.principal import Principal
-from voxhub.bootstrap import Container
+from voxhub.container import Container
 from voxhub.jobs.errors import PermanentJobError
 from voxhub.jobs.executor import JobContext
 from voxhub.synthesis import service

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from voxhub.accounts.principal import Principal
 from voxhub.audio.encode import FORMATS, encode
-from voxhub.bootstrap import Container
+from voxhub.container import Container
 from voxhub.core.errors import GenerationNotFound, InvalidInput, InvalidText, TextTooLong
 from voxhub.core.ids import is_id, new_id
 from voxhub.core.pagination import decode_cursor, encode_cursor

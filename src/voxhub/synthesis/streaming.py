@@ -8,7 +8,7 @@ import time
 from collections.abc import AsyncIterator
 
 from voxhub.audio.encode import StreamEncoder
-from voxhub.bootstrap import Container
+from voxhub.container import Container
 from voxhub.observability import metrics
 from voxhub.synthesis.service import (
     Rendered,

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from voxhub.bootstrap import Container
+from voxhub.container import Container
 from voxhub.engines.base import ProfileStatus, RefiningEngine
 from voxhub.jobs.errors import PermanentJobError
 from voxhub.jobs.executor import JobContext

@@ -16,7 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voxhub.audio.decode import decode
-from voxhub.bootstrap import Container
+from voxhub.container import Container
 from voxhub.core.clock import utcnow
 from voxhub.core.errors import Conflict
 from voxhub.core.ids import new_id

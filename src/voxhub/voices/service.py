@@ -19,7 +19,7 @@ from voxhub.audio.encode import encode
 from voxhub.audio.reference import PreparedReference, prepare_reference
 from voxhub.audio.speaker import mean_embedding
 from voxhub.audit import service as audit
-from voxhub.bootstrap import Container
+from voxhub.container import Container
 from voxhub.core.clock import utcnow
 from voxhub.core.errors import Conflict, InvalidInput
 from voxhub.core.ids import new_id

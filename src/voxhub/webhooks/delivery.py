@@ -36,7 +36,7 @@ from voxhub.webhooks.models import DeliveryState, WebhookAttempt, WebhookDeliver
 from voxhub.webhooks.transport import PinnedTransport
 
 if TYPE_CHECKING:
-    from voxhub.bootstrap import Container
+    from voxhub.container import Container
 
 log = logging.getLogger(__name__)
 

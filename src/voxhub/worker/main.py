@@ -12,7 +12,8 @@ import asyncio
 import logging
 import signal
 
-from voxhub.bootstrap import Container, build_container, close_container, worker_identity
+from voxhub.bootstrap import build_container, close_container, worker_identity
+from voxhub.container import Container
 from voxhub.settings import Settings
 from voxhub.worker.probes import WorkerState, probe_server
 

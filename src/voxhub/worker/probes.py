@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 
 from voxhub.api import errors
 from voxhub.api.errors import problem
-from voxhub.bootstrap import Container
+from voxhub.container import Container
 
 NO_STORE = {"Cache-Control": "no-store"}
 
