@@ -18,6 +18,8 @@ from voxhub.container import Container, Role
 from voxhub.db.migrate import upgrade_to_head
 from voxhub.db.session import create_engine, create_sessionmaker
 from voxhub.engines.registry import EngineRegistry
+from voxhub.engines.relay.client import relay_registry
+from voxhub.engines.relay.server import RelayServer
 from voxhub.jobs.executor import Executor, Handler
 from voxhub.jobs.queue import InProcessQueue, JobQueue
 from voxhub.security.ratelimit import RateLimiter
@@ -59,7 +61,11 @@ async def build_container(
             settings=settings,
             speaker_encoder=speaker,
         )
-    if role != "api":  # an API machine holds no model: its jobs run on workers
+    if role == "api" and settings.redis_url:
+        # An API machine holds no model: its jobs run on workers, and so do the enrolment and
+        # speech its requests wait for, relayed over Redis.
+        engines = relay_registry(engines, settings)
+    elif role != "api":
         await engines.load_all()
     handlers: dict[str, Handler] = {}
     executor: Executor | None = None
@@ -93,6 +99,12 @@ async def build_container(
         # Any number of processes may deliver from the outbox (a row is leased to one sender),
         # so every process that handles jobs also sends their webhooks.
         start_delivery(container)
+    # The enrolment and speech that API processes relay: served by every worker, and by an
+    # all-in-one process on Redis (not by CLI commands, which run no jobs either).
+    if settings.queue_backend == "redis" and (role == "worker" or (role == "all" and run_jobs)):
+        relay = RelayServer(engines, settings)
+        relay.start()
+        container.extras["engine_relay"] = relay
     return container
 
 
@@ -130,6 +142,9 @@ def job_handlers(container: Container) -> dict[str, Handler]:
 async def close_container(container: Container) -> None:
     """Stop jobs, release engines, storage and the database pool."""
     await container.jobs.stop()
+    relay = container.extras.pop("engine_relay", None)
+    if isinstance(relay, RelayServer):
+        await relay.stop()
     await stop_delivery(container)
     await stop_sweep(container)
     await container.limiter.aclose()

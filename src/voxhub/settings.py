@@ -68,6 +68,13 @@ class EngineSettings(BaseSettings):
     # The fake (test) engine waits this long per sentence, so multi-process tests catch jobs
     # mid-run; the real engines ignore it.
     fake_chunk_delay_s: float = Field(0.0, ge=0, le=10)
+    # Scale-out: an API process holds no model and relays enrolment and speech to workers over
+    # Redis. It waits this long for a worker to take a request (all busy: 503), and this long
+    # between two pieces of audio once one did (the worker died: the stream ends with an error).
+    engine_relay_wait_s: float = Field(30.0, gt=0)
+    engine_relay_idle_s: float = Field(60.0, gt=0)
+    # Relayed requests one worker serves at once, apart from its jobs' --concurrency.
+    engine_relay_slots: int = Field(2, ge=1, le=64)
 
 
 def _env(*names: str) -> AliasChoices:

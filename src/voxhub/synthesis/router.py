@@ -16,7 +16,7 @@ from voxhub.security.deps import limited
 from voxhub.synthesis import service
 from voxhub.synthesis.models import Generation
 from voxhub.synthesis.schemas import GenerationPage, GenerationRead, SpeechRequest
-from voxhub.synthesis.streaming import paid_stream, stream_bytes
+from voxhub.synthesis.streaming import paid_stream, primed, stream_bytes
 
 # Speech bodies can be large (a 100,000-character job): parsed in a thread when they are.
 router = APIRouter(tags=["speech"], route_class=OffLoopJsonRoute)
@@ -81,7 +81,7 @@ async def create_speech(
             )
         await service.reserve(c, plan)  # 402 before any byte is sent
         return StreamingResponse(
-            paid_stream(c, plan),
+            await primed(paid_stream(c, plan)),  # 503 when no worker could start it
             media_type=spec.media_type,
             headers=headers | {"X-Voxhub-Cache": "miss"},
         )

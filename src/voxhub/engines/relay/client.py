@@ -1,0 +1,184 @@
+"""The API side of the relay: engines whose work runs on a worker (see `wire` for the keys).
+
+`RelayedEngine` stands in for an engine the API process has not loaded: it has the real
+engine's `info` (read without loading it), and `enroll` and `synthesize` send the request to
+whichever worker is free, then hand back what it replies: a profile, or audio chunks as the
+worker produces them, so streaming speech starts as soon as the worker's first piece exists.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from typing import Any
+
+import redis.asyncio as redis
+
+from voxhub.core.errors import EngineFailure, EngineUnavailable
+from voxhub.engines.base import (
+    AudioChunk,
+    Engine,
+    EngineInfo,
+    ProgressCallback,
+    Reference,
+    RefiningEngine,
+    SynthesisParams,
+    VoiceProfile,
+)
+from voxhub.engines.registry import EngineRegistry
+from voxhub.engines.relay import wire
+from voxhub.settings import Settings
+
+log = logging.getLogger(__name__)
+
+_CANCEL_TTL_S = 300  # longer than any one piece of audio takes
+_MARGIN_S = 2.0
+
+
+class RelayClient:
+    """Sends requests to the workers of one deployment and reads their replies in order."""
+
+    def __init__(self, url: str, name: str, wait_s: float, idle_s: float) -> None:
+        # A blocking pop holds its connection up to `idle_s`: the socket must outwait it.
+        self._redis = redis.Redis.from_url(url, socket_timeout=max(wait_s, idle_s) + 10)
+        self._keys = wire.Keys(name)
+        self._wait_s = wait_s
+        self._idle_s = idle_s
+
+    async def call(self, request: bytes) -> AsyncIterator[tuple[dict[str, Any], bytes]]:
+        """Yield the replies to `request` up to its end; a reported error is raised as itself."""
+        rid = secrets.token_hex(12)
+        keys, r = self._keys, self._redis
+        finished = False
+        try:
+            async with r.pipeline(transaction=True) as tx:
+                # The request outlives our wait by a margin, so that on giving up we find it
+                # (and it is ours) unless a worker took it; if we die, it expires soon after.
+                tx.set(keys.request(rid), request, px=int((self._wait_s + _MARGIN_S) * 1000))
+                tx.lpush(keys.queue, rid)
+                await tx.execute()
+        except redis.RedisError as exc:
+            raise EngineUnavailable("the workers cannot be reached (Redis)") from exc
+        try:
+            taken = False
+            while True:
+                reply = await self._next(rid, self._idle_s if taken else self._wait_s)
+                if reply is None:
+                    if taken:
+                        raise EngineFailure(f"the worker stopped answering for {self._idle_s:g} s")
+                    if await self._give_up(rid):
+                        finished = True  # nobody has it, nobody will: nothing to cancel
+                        raise EngineUnavailable(
+                            f"no worker took the request within {self._wait_s:g} s "
+                            "(all busy, or none running)"
+                        )
+                    taken = True  # a worker took it just as we gave up: it is running
+                    continue
+                taken = True
+                header, tail = wire.unpack(reply)
+                kind = header.get("t")
+                if kind == "end":
+                    finished = True
+                    return
+                if kind == "error":
+                    finished = True
+                    raise wire.error_of(header)
+                yield header, tail
+        finally:
+            if not finished:
+                await self._abandon(rid)
+            await self._forget(rid)
+
+    async def _next(self, rid: str, timeout_s: float) -> bytes | None:
+        try:
+            popped = await self._redis.blpop([self._keys.reply(rid)], timeout=timeout_s)
+        except redis.RedisError as exc:
+            raise EngineUnavailable("the workers cannot be reached (Redis)") from exc
+        if popped is None:
+            return None
+        value = popped[1]
+        return value if isinstance(value, bytes) else value.encode()
+
+    async def _give_up(self, rid: str) -> bool:
+        """True when no worker had taken the request (now nobody will); False when one had."""
+        try:
+            return bool(await self._redis.delete(self._keys.request(rid)))
+        except redis.RedisError as exc:
+            raise EngineUnavailable("the workers cannot be reached (Redis)") from exc
+
+    async def _abandon(self, rid: str) -> None:
+        """Our caller went away (a client hung up mid-stream): tell the worker to stop."""
+        try:
+            async with self._redis.pipeline(transaction=False) as p:
+                p.delete(self._keys.request(rid))  # not taken yet: it never starts
+                p.set(self._keys.cancel(rid), 1, ex=_CANCEL_TTL_S)
+                await p.execute()
+        except redis.RedisError:
+            log.warning("could not cancel relayed request %s; its worker finishes it", rid)
+
+    async def _forget(self, rid: str) -> None:
+        with contextlib.suppress(redis.RedisError):  # else the reply list expires by itself
+            await self._redis.delete(self._keys.reply(rid))
+
+    async def aclose(self) -> None:
+        await self._redis.aclose()
+
+
+class RelayedEngine:
+    """An engine that runs on the workers; this process holds no model for it."""
+
+    def __init__(self, info: EngineInfo, client: RelayClient) -> None:
+        self.info = info
+        self._client = client
+
+    async def load(self) -> None:
+        """Nothing to load here: the workers load the model."""
+
+    async def enroll(self, reference: Reference) -> VoiceProfile:
+        async for header, tail in self._client.call(wire.enroll_request(self.info.name, reference)):
+            if header.get("t") == "profile":
+                return wire.profile_of(header, tail)
+        raise EngineFailure("the worker ended without a profile")
+
+    async def synthesize(
+        self, text: str, voice: VoiceProfile, params: SynthesisParams
+    ) -> AsyncIterator[AudioChunk]:
+        request = wire.synthesize_request(self.info.name, text, voice, params)
+        async for header, tail in self._client.call(request):
+            if header.get("t") == "chunk":
+                yield wire.chunk_of(header, tail)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+class RelayedRefiningEngine(RelayedEngine):
+    """A relayed engine that refines profiles: refinement is queued as a job, which a worker
+    runs with its own engine, so this side only has to say that it can."""
+
+    async def refine(
+        self, reference: Reference, profile: VoiceProfile, progress: ProgressCallback
+    ) -> VoiceProfile:
+        raise EngineUnavailable("refinement runs as a job on a worker, not in the API process")
+
+
+def relayed(engine: Engine, settings: Settings) -> RelayedEngine:
+    """A stand-in for `engine` (not loaded) that relays its work to the workers."""
+    if not settings.redis_url:
+        raise ValueError("relaying engines to workers needs VOXHUB_REDIS_URL")
+    es = settings.engine
+    client = RelayClient(
+        settings.redis_url,
+        settings.jobs.job_queue_name,
+        es.engine_relay_wait_s,
+        es.engine_relay_idle_s,
+    )
+    cls = RelayedRefiningEngine if isinstance(engine, RefiningEngine) else RelayedEngine
+    return cls(engine.info, client)
+
+
+def relay_registry(local: EngineRegistry, settings: Settings) -> EngineRegistry:
+    """The same engines, by the same names, run on the workers instead of in this process."""
+    return EngineRegistry({e.info.name: relayed(e, settings) for e in local.all()}, local.default)
