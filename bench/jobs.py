@@ -5,9 +5,11 @@ Prints JSON: jobs per minute with 1 and 2 workers (a burst of speech jobs submit
 the first submission to the last job's end), per-job run time (claim to end) and latency
 (submission to end), and the queue's overhead per job: on an idle worker, from the API queueing
 the id (`enqueued_at`) to a worker's claim (`started_at`), both stamped by the database clock's
-writers on this one machine. The fake engine sleeps `BENCH_JOB_ENGINE_S` per sentence (GPU work
-that leaves the CPU free); on a 2-core machine shared by PostgreSQL, Redis, the API and the
-workers the ratio between 1 and 2 workers stays well below 2. Numbers are printed, not asserted.
+writers on this one machine. And streaming speech's first byte through the API, relayed from a
+worker, against the same from a process that runs the engine itself: the relay's overhead. The
+fake engine sleeps `BENCH_JOB_ENGINE_S` per sentence (GPU work that leaves the CPU free); on a
+2-core machine shared by PostgreSQL, Redis, the API and the workers the ratio between 1 and 2
+workers stays well below 2. Numbers are printed, not asserted.
 
     python -m bench.jobs   (needs PostgreSQL at VOXHUB_BENCH_PG_DSN and Redis at VOXHUB_BENCH_REDIS)
 """
@@ -35,6 +37,7 @@ PG_DSN = os.environ.get("VOXHUB_BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:
 REDIS_URL = os.environ.get("VOXHUB_BENCH_REDIS", "redis://127.0.0.1:6379/0")
 BURST = int(os.environ.get("BENCH_JOBS", "40"))
 PROBES = int(os.environ.get("BENCH_QUEUE_PROBES", "10"))
+FIRST_BYTE_PROBES = int(os.environ.get("BENCH_FIRST_BYTE_PROBES", "20"))
 ENGINE_S = os.environ.get("BENCH_JOB_ENGINE_S", "0.2")
 START_TIMEOUT_S = 300.0
 DRAIN_TIMEOUT_S = 600.0
@@ -85,13 +88,20 @@ class Deployment:
             "VOXHUB_LOG_LEVEL": "WARNING",
         }
         self.procs: list[subprocess.Popen[bytes]] = []
+        self.names: list[str] = []
 
-    def start(self, name: str, args: list[str], ready_url: str) -> None:
+    def start(
+        self, name: str, args: list[str], ready_url: str, env: dict[str, str] | None = None
+    ) -> None:
         with (self.home / f"{name}.log").open("wb") as log:
             proc = subprocess.Popen(
-                [str(VOXHUB), *args], env=self.env, stdout=log, stderr=subprocess.STDOUT
+                [str(VOXHUB), *args],
+                env=self.env | (env or {}),
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         self.procs.append(proc)
+        self.names.append(name)
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if proc.poll() is not None:
@@ -103,6 +113,13 @@ class Deployment:
                 pass
             time.sleep(0.3)
         raise RuntimeError(f"{name} was not ready in {START_TIMEOUT_S:.0f} s")
+
+    def stop(self, name: str) -> None:
+        """Stop the process started as `name` (SIGTERM, as an orchestrator would)."""
+        proc = self.procs.pop(self.names.index(name))
+        self.names.remove(name)
+        proc.terminate()
+        proc.wait(60)
 
     def close(self) -> None:
         for proc in self.procs:
@@ -213,6 +230,46 @@ def queue_overhead(http: httpx.Client, url: str, voice_id: str) -> float:
     return round(statistics.median(waits), 1)
 
 
+def first_bytes(http: httpx.Client, voice_id: str, tag: str) -> list[float]:
+    """Seconds from sending a streaming request to its first audio byte, one at a time."""
+    times = []
+    for i in range(FIRST_BYTE_PROBES + 1):
+        body = {"voice_id": voice_id, "text": f"First byte {tag} {i}.", "stream": True}
+        started = time.perf_counter()
+        with http.stream("POST", "/api/v1/speech", json=body) as r:
+            r.raise_for_status()
+            pieces = r.iter_raw()
+            next(pieces)
+            elapsed = time.perf_counter() - started
+            for _ in pieces:  # the rest, so the generation is recorded as a whole stream
+                pass
+        if i:  # the first warms connections and caches
+            times.append(elapsed)
+    return times
+
+
+def relay_overhead(dep: Deployment, http: httpx.Client, voice_id: str) -> dict[str, Any]:
+    """Streaming speech's first byte from an API that relays it to a worker, and from a process
+    that runs the engine itself (the embedded mode; jobs in memory, so it takes none of the
+    deployment's); the difference is what the relay adds."""
+    relayed = first_bytes(http, voice_id, "relayed")
+    port = free_port()
+    env = {"VOXHUB_PORT": str(port), "VOXHUB_JOB_QUEUE": "memory"}
+    dep.start("embedded", ["serve", "--role", "all"], f"http://127.0.0.1:{port}/ready", env)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=http.headers) as local:
+            embedded = first_bytes(local, voice_id, "embedded")
+    finally:
+        dep.stop("embedded")
+    out = {
+        "stream_first_byte_s_median_embedded": median(embedded),
+        "stream_first_byte_s_median_relayed": median(relayed),
+    }
+    delta = out["stream_first_byte_s_median_relayed"] - out["stream_first_byte_s_median_embedded"]
+    out["stream_first_byte_relay_overhead_ms"] = round(delta * 1000, 1)
+    return out
+
+
 def measure_jobs() -> dict[str, Any]:
     tag = uuid.uuid4().hex[:10]
     name, queue = f"voxhub_bench_{tag}", f"bench-{tag}"
@@ -237,14 +294,17 @@ def measure_jobs() -> dict[str, Any]:
             headers={"Authorization": f"Bearer {key}"},
             timeout=60,
         ) as http:
-            ref = (SHARED / "data" / "speech" / "vctk_p225_003.wav").read_bytes()
-            r = http.post("/api/v1/voices", files={"file": ("ref.wav", ref)}, data={"name": "b"})
-            r.raise_for_status()
-            voice = r.json()["id"]
             for n in (1, 2):
                 port = free_port()
                 args = ["worker", "--concurrency", "1", "--port", str(port)]
                 dep.start(f"worker-{n}", args, f"http://127.0.0.1:{port}/ready")
+                if n == 1:  # the API holds no model: the voice's profile is made on a worker
+                    ref = (SHARED / "data" / "speech" / "vctk_p225_003.wav").read_bytes()
+                    files = {"file": ("ref.wav", ref)}
+                    r = http.post("/api/v1/voices", files=files, data={"name": "b"})
+                    r.raise_for_status()
+                    voice = r.json()["id"]
+                    out |= relay_overhead(dep, http, voice)
                 wait_final(http, [submit(http, voice, f"Warm up {n}.")])
                 if n == 1:
                     out["queue_overhead_ms_median"] = queue_overhead(http, url, voice)
@@ -263,9 +323,10 @@ def _forget_queue(queue: str) -> None:
     import redis
 
     with redis.Redis.from_url(REDIS_URL) as r:
-        keys = list(r.scan_iter(match=f"streaq:{queue}*", count=500))
-        if keys:
-            r.delete(*keys)
+        for pattern in (f"streaq:{queue}*", f"voxhub:{queue}:*"):
+            keys = list(r.scan_iter(match=pattern, count=500))
+            if keys:
+                r.delete(*keys)
 
 
 if __name__ == "__main__":

@@ -158,8 +158,17 @@ def test_api_and_two_workers_survive_a_killed_worker(
     ids: list[str] = []
     with httpx.Client(base_url=api.base, headers=headers, timeout=30) as http:
         r = http.post("/api/v1/voices", files={"file": ("ref.wav", wav)}, data={"name": "It"})
-        assert r.status_code == 201, r.text
+        assert r.status_code == 201, r.text  # its instant profile was made on a worker
         voice_id = r.json()["id"]
+        # Speech someone waits for is relayed from a worker too: the API holds no model.
+        said = {"voice_id": voice_id, "text": "Relayed across processes. Whole."}
+        whole = http.post("/api/v1/speech", json=said)
+        assert whole.status_code == 200, whole.text
+        assert whole.headers["x-voxhub-cache"] == "miss" and len(whole.content) > 44
+        streamed = said | {"text": "Streamed across processes.", "stream": True}
+        with http.stream("POST", "/api/v1/speech", json=streamed) as r:
+            assert r.status_code == 200
+            assert len(r.read()) > 44  # a WAV header and audio
 
         def text(tag: str) -> str:
             # Unique: no job is answered from another's cache.
