@@ -230,6 +230,29 @@ class WebhookSettings(BaseSettings):
     webhook_secret: SecretStr | None = None
 
 
+class LlmSettings(BaseSettings):
+    """Which language model writes chat replies: embedded, or an OpenAI-compatible server."""
+
+    model_config = _ENV
+
+    # "embedded": SmolLM2-135M shipped as a wheel, on this CPU (no download, no setup; weak
+    # writing). "openai": any OpenAI-compatible endpoint (llama.cpp server, Ollama, vLLM, OpenAI).
+    llm_backend: Literal["embedded", "openai"] = "embedded"
+    llm_base_url: str | None = None  # e.g. http://127.0.0.1:11434/v1 for Ollama
+    llm_api_key: SecretStr | None = None  # local servers accept any key
+    llm_model: str | None = None
+    # One request to the endpoint (connect, first token, each chunk) may take this long.
+    llm_timeout_s: float = Field(60.0, gt=0)
+    # A reply stops at this many tokens (finish_reason "length") whatever a caller asks.
+    llm_max_reply_tokens: int = Field(512, ge=1, le=32_768)
+    # Prompt and reply together fit in this many tokens; 0 takes the model's own window.
+    llm_context_tokens: int = Field(0, ge=0)
+    # Decode threads of the embedded model (0: torch's default for this machine).
+    llm_threads: int = Field(0, ge=0, le=64)
+    # A file to run instead of the packaged one (a llama-architecture GGUF, e.g. a bigger SmolLM2).
+    llm_model_path: Path | None = None
+
+
 class Settings(BaseSettings):
     """The whole configuration; `Settings()` reads the environment."""
 
@@ -255,6 +278,7 @@ class Settings(BaseSettings):
     jobs: JobSettings = Field(default_factory=JobSettings)
     credits: CreditSettings = Field(default_factory=CreditSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
+    llm: LlmSettings = Field(default_factory=LlmSettings)
 
     @property
     def queue_backend(self) -> Literal["memory", "redis"]:

@@ -31,6 +31,9 @@ STATUS: list[tuple[type[e.VoxhubError], int]] = [
     (e.RateLimited, 429),
     (e.EngineUnavailable, 503),
     (e.EngineFailure, 500),
+    (e.LlmUnavailable, 503),
+    (e.LlmBadOutput, 502),
+    (e.LlmFailure, 502),
 ]
 
 _HTTP_CODES = {
@@ -96,6 +99,8 @@ def install(app: FastAPI) -> None:
             if isinstance(headers, dict):
                 resp.headers.update(headers)
             resp.headers["Retry-After"] = str(exc.extra.get("retry_after", 60))
+        if isinstance(exc, e.LlmUnavailable):
+            resp.headers["Retry-After"] = str(int(exc.extra.get("retry_after", 5)))
         if isinstance(exc, e.Unauthenticated):
             error = "invalid_token" if isinstance(exc, e.InvalidTokenError) else "invalid_request"
             resp.headers["WWW-Authenticate"] = f'Bearer realm="voxhub", error="{error}"'

@@ -36,8 +36,11 @@ Tree (each leaf has a stable `code` that clients may rely on):
     ├── Conflict                      conflict
     │   ├── IdempotencyInFlight       idempotency_key_in_flight
     │   └── JobStateConflict          job_state_conflict
-    └── EngineFailure                 engine_failure
-        └── EngineUnavailable         engine_unavailable
+    ├── EngineFailure                 engine_failure
+    │   └── EngineUnavailable         engine_unavailable
+    └── LlmFailure                    llm_failure
+        ├── LlmUnavailable            llm_unavailable
+        └── LlmBadOutput              llm_bad_output
 """
 
 from __future__ import annotations
@@ -238,3 +241,23 @@ class EngineFailure(VoxhubError):
 class EngineUnavailable(EngineFailure):
     code = "engine_unavailable"
     title = "Engine unavailable"
+
+
+class LlmFailure(VoxhubError):
+    code = "llm_failure"
+    title = "Language model failure"
+
+
+class LlmUnavailable(LlmFailure):
+    """The language model cannot answer now (loading, endpoint down or slow); `retry_after` says
+    when to try again. A caller keeps what the user sent so the retry can answer it."""
+
+    code = "llm_unavailable"
+    title = "Language model unavailable"
+
+
+class LlmBadOutput(LlmFailure):
+    """The model answered, but not with what was asked (no valid JSON for the schema)."""
+
+    code = "llm_bad_output"
+    title = "Language model gave an unusable answer"

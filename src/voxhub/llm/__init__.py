@@ -1,0 +1,1 @@
+"""Language models behind one port (`voxhub.llm.port`): embedded, or an OpenAI-compatible server."""
