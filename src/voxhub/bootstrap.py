@@ -61,7 +61,7 @@ async def build_container(
             settings=settings,
             speaker_encoder=speaker,
         )
-    if role == "api" and settings.redis_url:
+    if role == "api" and settings.queue_backend == "redis":
         # An API machine holds no model: its jobs run on workers, and so do the enrolment and
         # speech its requests wait for, relayed over Redis.
         engines = relay_registry(engines, settings)
@@ -141,8 +141,10 @@ def job_handlers(container: Container) -> dict[str, Handler]:
 
 async def close_container(container: Container) -> None:
     """Stop jobs, release engines, storage and the database pool."""
-    await container.jobs.stop()
     relay = container.extras.pop("engine_relay", None)
+    if isinstance(relay, RelayServer):
+        relay.stop_taking()  # while the jobs' grace period runs, take no new speech either
+    await container.jobs.stop()
     if isinstance(relay, RelayServer):
         await relay.stop()
     await stop_delivery(container)

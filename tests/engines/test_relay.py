@@ -172,12 +172,60 @@ async def test_a_client_that_hangs_up_stops_the_worker(settings: Settings, api) 
         stopped_at = engine.made
         await asyncio.sleep(0.5)
         assert engine.made == stopped_at < 10  # it stopped, long before the 30th sentence
-        with redis.Redis.from_url(REDIS_URL) as r:  # and nothing is left behind for the reply
-            assert not list(
-                r.scan_iter(match=f"voxhub:{settings.jobs.job_queue_name}:relay:reply:*")
-            )
+        await nothing_left(settings)
     finally:
         await server.stop()
+
+
+async def test_a_cancelled_listener_stops_the_worker(settings: Settings, api) -> None:
+    """What a server does when its client hangs up: it cancels the task that is reading, and
+    the cancellation hits the cleanup's awaits as well (anyio delivers it at every await)."""
+    import anyio
+
+    engine = SlowEngine(chunk_delay=0.1)
+    server = RelayServer(EngineRegistry({"fake": engine}, "fake"), settings)
+    server.start()
+    try:
+        voice = await api.enroll(reference())
+        text = " ".join(f"Sentence {i}." for i in range(30))
+        heard: list[str] = []
+
+        async def listen() -> None:
+            async for chunk in api.synthesize(text, voice, SynthesisParams()):
+                heard.append(chunk.text)
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(listen)
+            while len(heard) < 2:
+                await asyncio.sleep(0.01)
+            tg.cancel_scope.cancel()
+        await asyncio.sleep(1.0)
+        stopped_at = engine.made
+        await asyncio.sleep(0.5)
+        assert engine.made == stopped_at < 12
+        await nothing_left(settings)
+    finally:
+        await server.stop()
+
+
+async def test_enrolments_leave_no_keys(settings: Settings, worker, api: RelayedEngine) -> None:
+    for _ in range(3):
+        await api.enroll(reference())
+    await nothing_left(settings)
+
+
+async def nothing_left(settings: Settings) -> None:
+    """No request, reply or cancel key of this deployment remains (polled: the worker's last
+    push may land just after the API removed the reply list, which then expires)."""
+    name = settings.jobs.job_queue_name
+    left: list[str] = []
+    with redis.Redis.from_url(REDIS_URL) as r:
+        for _ in range(40):
+            left = sorted(k.decode() for k in r.scan_iter(match=f"voxhub:{name}:relay:*:*"))
+            if not left:
+                return
+            await asyncio.sleep(0.05)
+    assert left == []
 
 
 async def test_a_worker_that_stops_answering_ends_the_stream_with_an_error(

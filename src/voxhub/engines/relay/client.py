@@ -8,12 +8,14 @@ worker produces them, so streaming speech starts as soon as the worker's first p
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
+import anyio
 import redis.asyncio as redis
 
 from voxhub.core.errors import EngineFailure, EngineUnavailable
@@ -35,6 +37,10 @@ log = logging.getLogger(__name__)
 
 _CANCEL_TTL_S = 300  # longer than any one piece of audio takes
 _MARGIN_S = 2.0
+_CLEANUP_S = 2.0
+# Redis refuses values over 512 MiB; a request this large (minutes of reference audio times
+# many references) is refused here with a clear error instead.
+MAX_REQUEST_BYTES = 256 << 20
 
 
 class RelayClient:
@@ -47,8 +53,13 @@ class RelayClient:
         self._wait_s = wait_s
         self._idle_s = idle_s
 
-    async def call(self, request: bytes) -> AsyncIterator[tuple[dict[str, Any], bytes]]:
+    async def call(self, request: bytes) -> AsyncGenerator[tuple[dict[str, Any], bytes], None]:
         """Yield the replies to `request` up to its end; a reported error is raised as itself."""
+        if len(request) > MAX_REQUEST_BYTES:
+            raise EngineFailure(
+                f"the request is {len(request) >> 20} MiB; at most "
+                f"{MAX_REQUEST_BYTES >> 20} MiB go to a worker"
+            )
         rid = secrets.token_hex(12)
         keys, r = self._keys, self._redis
         finished = False
@@ -74,11 +85,17 @@ class RelayClient:
                             f"no worker took the request within {self._wait_s:g} s "
                             "(all busy, or none running)"
                         )
-                    taken = True  # a worker took it just as we gave up: it is running
-                    continue
+                    # Gone already: a worker took it just now (its "accepted" is on the way),
+                    # or it expired while we stalled (nothing will come).
+                    reply = await self._next(rid, _MARGIN_S)
+                    if reply is None:
+                        finished = True
+                        raise EngineUnavailable("no worker accepted the request")
                 taken = True
                 header, tail = wire.unpack(reply)
                 kind = header.get("t")
+                if kind == "accepted":
+                    continue
                 if kind == "end":
                     finished = True
                     return
@@ -87,9 +104,12 @@ class RelayClient:
                     raise wire.error_of(header)
                 yield header, tail
         finally:
-            if not finished:
-                await self._abandon(rid)
-            await self._forget(rid)
+            # Shielded: a client that hung up cancels this task, and the cancellation would
+            # otherwise hit these awaits too, leaving the worker speaking for nobody.
+            with anyio.CancelScope(shield=True), anyio.move_on_after(_CLEANUP_S):
+                if not finished:
+                    await self._abandon(rid)
+                await self._forget(rid)
 
     async def _next(self, rid: str, timeout_s: float) -> bytes | None:
         try:
@@ -104,7 +124,11 @@ class RelayClient:
     async def _give_up(self, rid: str) -> bool:
         """True when no worker had taken the request (now nobody will); False when one had."""
         try:
-            return bool(await self._redis.delete(self._keys.request(rid)))
+            async with self._redis.pipeline(transaction=True) as tx:
+                tx.delete(self._keys.request(rid))
+                tx.lrem(self._keys.queue, 1, rid)  # so no worker pops a dead id later
+                deleted, _ = await tx.execute()
+            return bool(deleted)
         except redis.RedisError as exc:
             raise EngineUnavailable("the workers cannot be reached (Redis)") from exc
 
@@ -137,18 +161,25 @@ class RelayedEngine:
         """Nothing to load here: the workers load the model."""
 
     async def enroll(self, reference: Reference) -> VoiceProfile:
-        async for header, tail in self._client.call(wire.enroll_request(self.info.name, reference)):
-            if header.get("t") == "profile":
-                return wire.profile_of(header, tail)
-        raise EngineFailure("the worker ended without a profile")
+        request = await asyncio.to_thread(wire.enroll_request, self.info.name, reference)
+        profile = None
+        async with contextlib.aclosing(self._client.call(request)) as replies:
+            async for header, tail in replies:  # to the end, so the call closes as finished
+                if header.get("t") == "profile":
+                    profile = wire.profile_of(header, tail)
+        if profile is None:
+            raise EngineFailure("the worker ended without a profile")
+        return profile
 
     async def synthesize(
         self, text: str, voice: VoiceProfile, params: SynthesisParams
     ) -> AsyncIterator[AudioChunk]:
         request = wire.synthesize_request(self.info.name, text, voice, params)
-        async for header, tail in self._client.call(request):
-            if header.get("t") == "chunk":
-                yield wire.chunk_of(header, tail)
+        # Closed with us: a listener that stops early cancels the worker's work at once.
+        async with contextlib.aclosing(self._client.call(request)) as replies:
+            async for header, tail in replies:
+                if header.get("t") == "chunk":
+                    yield wire.chunk_of(header, tail)
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -46,6 +46,10 @@ class RelayServer:
             asyncio.create_task(self._slot(), name=f"engine-relay-{i}") for i in range(self._slots)
         ]
 
+    def stop_taking(self) -> None:
+        """Take no more requests (those being served go on); `stop` waits for them."""
+        self._stopping.set()
+
     async def stop(self) -> None:
         """Take no more requests; let the ones being served finish within the grace period."""
         self._stopping.set()
@@ -83,8 +87,9 @@ class RelayServer:
         if not isinstance(request, bytes):
             return  # its API gave up (or died) before anyone took it
         reply = self._keys.reply(rid)
+        await self._push(reply, wire.ACCEPTED)  # the API now waits for pieces, not for a taker
         try:
-            header, tail = wire.unpack(request)
+            header, tail = await asyncio.to_thread(wire.unpack, request)  # maybe megabytes
             engine = self._engines.get(header.get("engine"))
             if header["op"] == "enroll":
                 profile = await engine.enroll(wire.reference_of(header, tail))
@@ -94,7 +99,7 @@ class RelayServer:
                 pieces = engine.synthesize(str(header["text"]), voice, wire.params_of(header))
                 try:
                     async for chunk in pieces:
-                        if await self._redis.exists(self._keys.cancel(rid)):
+                        if await self._redis.delete(self._keys.cancel(rid)):
                             log.info("relay: request %s cancelled by its client", rid)
                             return
                         await self._push(reply, wire.chunk_reply(chunk))

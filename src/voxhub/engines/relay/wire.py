@@ -12,6 +12,8 @@ Keys, for a deployment named `name` (`VOXHUB_JOB_QUEUE_NAME`):
   in order; no reply is lost if the API is not yet listening (as it would be with pub/sub).
 - `voxhub:{name}:relay:cancel:{id}`: set by the API when its client went away mid-stream; the
   worker looks before each piece and stops.
+
+A worker's first reply is "accepted" (it took the request), then pieces, then "end" or "error".
 """
 
 from __future__ import annotations
@@ -167,13 +169,18 @@ def _profile_header(p: VoiceProfile) -> dict[str, Any]:
     }
 
 
+ACCEPTED = pack({"t": "accepted"})
 END = pack({"t": "end"})
 
 
 def error_reply(exc: BaseException) -> bytes:
     """A voxhub error keeps its code, message and details; anything else is an engine failure."""
     if isinstance(exc, errors.VoxhubError):
-        return pack({"t": "error", "code": exc.code, "message": exc.message, "extra": exc.extra})
+        header = {"t": "error", "code": exc.code, "message": exc.message}
+        try:
+            return pack(header | {"extra": exc.extra})
+        except (TypeError, ValueError):  # details JSON cannot carry: the code and message go
+            return pack(header)
     return pack({"t": "error", "code": errors.EngineFailure.code, "message": "the engine failed"})
 
 
