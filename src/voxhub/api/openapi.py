@@ -71,6 +71,7 @@ EXTRA: dict[tuple[str, str], set[int]] = {
     ("PATCH", "/api/v1/admin/users/{user_id}"): {409},
     ("POST", "/api/v1/credits/estimate"): {404, 503},  # the voice; the engine
     ("POST", "/api/v1/admin/credits"): {404},  # the user (409: a correction below 0)
+    ("POST", "/api/v1/characters"): {404},  # the voice
 }
 # Answers of work that costs credits: 402 insufficient_credits (seed 001's routes: 400).
 for _paid in (
@@ -92,6 +93,7 @@ UPLOADS = {
     ("POST", "/api/v1/voices/{voice_id}/references"),
     ("POST", "/voices"),
     ("POST", "/api/voices/clone"),
+    ("POST", "/api/v1/characters/{character_id}/images"),
 }
 
 
@@ -129,7 +131,11 @@ def complete(doc: Schema, facts: dict[tuple[str, str], set[str]]) -> None:
                 op["security"] = [{"bearer": []}, {"apiKey": []}]
             responses = op.setdefault("responses", {})
             for status in sorted(_statuses(key, op, found)):
-                responses[str(status)] = _problem(status)
+                # A route's own words on what an answer means (which code, why) are kept;
+                # FastAPI's stock 422 text is not one.
+                said = responses.get(str(status), {}).get("description")
+                kept = {"description": said} if said and said != "Validation Error" else {}
+                responses[str(status)] = _problem(status) | kept
 
 
 def speech_languages(doc: Schema, languages: set[str]) -> None:

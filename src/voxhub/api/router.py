@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from voxhub.accounts.router import router as accounts
 from voxhub.audit.router import router as audit
+from voxhub.characters.router import router as characters
 from voxhub.compat.seed001 import router as seed001
 from voxhub.compat.seed002 import router as seed002
 from voxhub.compat.seed004 import router as seed004
@@ -18,7 +19,18 @@ from voxhub.voices.router import router as voices
 from voxhub.webhooks.router import router as webhooks
 
 api_router = APIRouter()
-for router in (accounts, voices, speech, jobs, credits, webhooks, engines, audit, seed001):
+for router in (
+    accounts,
+    voices,
+    characters,
+    speech,
+    jobs,
+    credits,
+    webhooks,
+    engines,
+    audit,
+    seed001,
+):
     api_router.include_router(router, dependencies=[limited("default")])
 api_router.include_router(seed002)  # limits per route there: /health stays unlimited
 api_router.include_router(seed004)  # limits per route; HMAC routes limit per caller

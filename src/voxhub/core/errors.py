@@ -8,17 +8,23 @@ Tree (each leaf has a stable `code` that clients may rely on):
     │   ├── GenerationNotFound        generation_not_found
     │   ├── JobNotFound               job_not_found
     │   ├── UserNotFound              user_not_found
+    │   ├── CharacterNotFound         character_not_found
+    │   ├── ImageNotFound             image_not_found
     │   └── EngineNotFound            engine_not_found
     ├── InvalidInput                  invalid_input
     │   ├── PayloadTooLarge           payload_too_large
     │   │   ├── TooManyFiles          too_many_files
     │   │   ├── TooManyFields         too_many_fields
-    │   │   └── PartTooLarge          part_too_large
+    │   │   ├── PartTooLarge          part_too_large
+    │   │   └── ImageTooLarge         image_too_large
     │   ├── InvalidMultipart          invalid_multipart
     │   ├── InvalidCursor             invalid_cursor
     │   ├── UnstorableText            invalid_characters
     │   ├── TextTooLong               text_too_long
     │   ├── UnsupportedMediaType      unsupported_media_type
+    │   │   └── NotAnImage            unsupported_media_type
+    │   ├── ImageUndecodable          image_undecodable
+    │   ├── ImageTooManyPixels        image_too_many_pixels
     │   ├── AudioUndecodable          audio_undecodable
     │   ├── AudioTooLong              audio_too_long
     │   ├── AudioParametersRejected   audio_parameters_rejected
@@ -90,6 +96,16 @@ class EngineNotFound(NotFound):
     title = "Engine not found"
 
 
+class CharacterNotFound(NotFound):
+    code = "character_not_found"
+    title = "Character not found"
+
+
+class ImageNotFound(NotFound):
+    code = "image_not_found"
+    title = "Image not found"
+
+
 class InvalidInput(VoxhubError):
     code = "invalid_input"
     title = "Invalid input"
@@ -115,6 +131,13 @@ class PartTooLarge(PayloadTooLarge):
     title = "Form field too large"
 
 
+class ImageTooLarge(PayloadTooLarge):
+    """An image file over the byte cap, refused before it is decoded."""
+
+    code = "image_too_large"
+    title = "Image too large"
+
+
 class InvalidMultipart(InvalidInput):
     code = "invalid_multipart"
     title = "Malformed form body"
@@ -138,6 +161,26 @@ class TextTooLong(InvalidInput):
 class UnsupportedMediaType(InvalidInput):
     code = "unsupported_media_type"
     title = "Not an audio or video file"
+
+
+class NotAnImage(UnsupportedMediaType):
+    """Not a PNG, JPEG, GIF or WebP image: the same code as other unsupported media."""
+
+    title = "Not a supported image"
+
+
+class ImageUndecodable(InvalidInput):
+    """A supported image format whose data does not decode (truncated, corrupt)."""
+
+    code = "image_undecodable"
+    title = "Image could not be decoded"
+
+
+class ImageTooManyPixels(InvalidInput):
+    """Dimensions over the pixel cap, read from the header before decoding (decompression bombs)."""
+
+    code = "image_too_many_pixels"
+    title = "Image has too many pixels"
 
 
 class AudioUndecodable(InvalidInput):

@@ -2,6 +2,7 @@
 
 from voxhub.accounts.models import ApiKey, AuthSession, RefreshToken, User
 from voxhub.audit.models import AuditEvent
+from voxhub.characters.models import Character, CharacterImage, CharacterStar
 from voxhub.credits.models import CreditEntry
 from voxhub.jobs.models import Job, JobEvent
 from voxhub.security.idempotency_models import IdempotencyRecord
@@ -16,6 +17,9 @@ __all__ = [
     "AuditEvent",
     "AuthSession",
     "BlobDeletion",
+    "Character",
+    "CharacterImage",
+    "CharacterStar",
     "CreditEntry",
     "Generation",
     "IdempotencyRecord",
