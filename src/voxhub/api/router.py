@@ -8,6 +8,7 @@ from voxhub.accounts.router import router as accounts
 from voxhub.audit.router import router as audit
 from voxhub.characters.router import router as characters
 from voxhub.compat.seed001 import router as seed001
+from voxhub.compat.seed001_characters import router as seed001_characters
 from voxhub.compat.seed002 import router as seed002
 from voxhub.compat.seed004 import router as seed004
 from voxhub.credits.router import router as credits
@@ -30,6 +31,7 @@ for router in (
     engines,
     audit,
     seed001,
+    seed001_characters,
 ):
     api_router.include_router(router, dependencies=[limited("default")])
 api_router.include_router(seed002)  # limits per route there: /health stays unlimited

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from voxhub.core.clock import utcnow
@@ -29,6 +38,8 @@ class Character(IdMixin, TimestampMixin, Base):
     nfe_steps: Mapped[int] = mapped_column(Integer, default=32)
     cross_fade_duration: Mapped[float] = mapped_column(Float, default=0.15)
     remove_silences: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The voice was made for this character (seed 001's audioFile) and is deleted with it.
+    owns_voice: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # The next image key: keys are never reused, so a removed image's URL never shows another.
     image_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 

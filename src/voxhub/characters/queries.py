@@ -22,7 +22,7 @@ def visible_to(p: Principal | None) -> ColumnElement[bool]:
     return readable(p, Character.owner_id, Character.visibility)
 
 
-async def get_character(session: AsyncSession, character_id: str, p: Principal) -> Character:
+async def get_character(session: AsyncSession, character_id: str, p: Principal | None) -> Character:
     """A character the caller may read; others' private ones look missing."""
     character = None
     if is_id(character_id):

@@ -124,7 +124,7 @@ async def add_image(
     """Add an image under the next key ("0", "1", ...). It is decoded, re-encoded without
     metadata, reduced to its first frame if animated, and given a 256 px thumbnail."""
     upload = ImageUpload(await file.read(), label)
-    _, rows, _ = await service.add_images(c, session, character_id, [upload], p)
+    _, rows, _ = await service.change_images(c, session, character_id, [upload], p)
     return image_read(character_id, rows[0])
 
 

@@ -31,9 +31,10 @@ from voxhub.characters.queries import (
 from voxhub.characters.schemas import CharacterCreate, CharacterUpdate
 from voxhub.container import Container
 from voxhub.core.clock import utcnow
-from voxhub.core.errors import CharacterNotFound, InvalidInput
+from voxhub.core.errors import CharacterNotFound, Forbidden, InvalidInput, VoiceNotFound
 from voxhub.core.ids import new_id
 from voxhub.storage.outbox import discard, drain, enqueue
+from voxhub.voices import service as voices
 from voxhub.voices.queries import get_voice
 
 MAX_IMAGES = 20
@@ -48,16 +49,20 @@ class ImageUpload:
 
 
 @dataclass
-class _Prepared:
+class PreparedImage:
+    """An upload that passed the checks, re-encoded and ready to store."""
+
     upload: ImageUpload
     image: StoredImage
 
 
-async def prepare_images(uploads: Sequence[ImageUpload]) -> list[_Prepared]:
+async def prepare_images(uploads: Sequence[ImageUpload]) -> list[PreparedImage]:
     """Check and re-encode every upload, off the event loop; the first refusal raises."""
+    if len(uploads) > MAX_IMAGES:
+        raise InvalidInput(f"a character has at most {MAX_IMAGES} images", max_images=MAX_IMAGES)
     out = []
     for upload in uploads:
-        out.append(_Prepared(upload, await asyncio.to_thread(prepare_image, upload.data)))
+        out.append(PreparedImage(upload, await asyncio.to_thread(prepare_image, upload.data)))
     return out
 
 
@@ -66,13 +71,13 @@ async def create_character(
     session: AsyncSession,
     data: CharacterCreate,
     p: Principal,
-    images: Sequence[ImageUpload] = (),
+    prepared: Sequence[PreparedImage] = (),
+    *,
+    owns_voice: bool = False,
 ) -> Character:
-    """A new character speaking with a voice the caller may use, with optional first images."""
-    if len(images) > MAX_IMAGES:
-        raise InvalidInput(f"a character has at most {MAX_IMAGES} images")
+    """A new character speaking with a voice the caller may use, with first images already
+    checked (`prepare_images`); `owns_voice` when the voice was made for it and goes with it."""
     await get_voice(session, data.voice_id, p)  # 404 voice_not_found for one they cannot use
-    prepared = await prepare_images(images)
     config = data.config
     character = Character(
         id=new_id(),
@@ -87,12 +92,13 @@ async def create_character(
         cross_fade_duration=config.cross_fade_duration,
         remove_silences=config.remove_silences,
         image_seq=len(prepared),
+        owns_voice=owns_voice,
         images=[],
     )
     written: list[str] = []
     try:
         session.add(character)
-        await _store_images(c, character, prepared, 0, written)
+        await _store_images(c, character, list(prepared), 0, written)
         audit.record(
             session,
             "character_created",
@@ -109,7 +115,11 @@ async def create_character(
 
 
 async def _store_images(
-    c: Container, character: Character, prepared: list[_Prepared], first: int, written: list[str]
+    c: Container,
+    character: Character,
+    prepared: list[PreparedImage],
+    first: int,
+    written: list[str],
 ) -> list[CharacterImage]:
     rows = []
     for n, item in enumerate(prepared, start=first):
@@ -139,7 +149,7 @@ async def _store_images(
     return rows
 
 
-async def add_images(
+async def change_images(
     c: Container,
     session: AsyncSession,
     character_id: str,
@@ -147,9 +157,10 @@ async def add_images(
     p: Principal,
     *,
     remove_keys: Sequence[str] = (),
-) -> tuple[Character, list[CharacterImage], list[str]]:
-    """Add images under fresh keys (never reused), optionally removing others in the same unit
-    of work (seed 001's PUT); returns the character, the new images and the removed blob keys."""
+    changes: CharacterUpdate | None = None,
+) -> tuple[Character, list[CharacterImage], list[CharacterImage]]:
+    """Add images under fresh keys (never reused), and in the same unit of work remove others
+    and change fields (seed 001's PUT); returns the character, the new and the removed images."""
     await get_owned_character(session, character_id, p)
     # Decoding takes a while: no transaction (on SQLite, no snapshot) is held meanwhile.
     await session.rollback()
@@ -158,6 +169,8 @@ async def add_images(
     removed = [image_of(character, key) for key in dict.fromkeys(remove_keys)]
     written: list[str] = []
     try:
+        if changes is not None:
+            await _apply(session, character, changes, p)
         first = await _allocate_keys(session, character, len(prepared), len(removed))
         rows = await _store_images(c, character, prepared, first, written)
         removal_ids = _forget_images(session, character, removed)
@@ -169,7 +182,7 @@ async def add_images(
         raise
     if removal_ids:
         await drain(c.sessions, c.blobs, removal_ids)
-    return character, rows, [k for image in removed for k in (image.blob_key, image.thumb_key)]
+    return character, rows, removed
 
 
 async def _allocate_keys(session: AsyncSession, character: Character, n: int, removing: int) -> int:
@@ -223,29 +236,48 @@ async def update_character(
 ) -> Character:
     """Change a character's fields or synthesis config."""
     character = await get_owned_character(session, character_id, p)
-    fields = changes.model_dump(exclude_unset=True, exclude={"config"})
-    if "voice_id" in fields:
-        await get_voice(session, fields["voice_id"], p)
-    for field, value in fields.items():
-        setattr(character, field, value.strip() if isinstance(value, str) else value)
-    if changes.config is not None:
-        for field, value in changes.config.model_dump(exclude_unset=True).items():
-            setattr(character, field, value)
+    await _apply(session, character, changes, p)
     character.updated_at = utcnow()
     await session.commit()
     return character
 
 
+async def _apply(
+    session: AsyncSession, character: Character, changes: CharacterUpdate, p: Principal
+) -> None:
+    fields = changes.model_dump(exclude_unset=True, exclude={"config"})
+    if "voice_id" in fields and fields["voice_id"] != character.voice_id:
+        await get_voice(session, fields["voice_id"], p)
+        character.owns_voice = False  # a voice chosen later is the caller's own object
+    for field, value in fields.items():
+        setattr(character, field, value.strip() if isinstance(value, str) else value)
+    if changes.config is not None:
+        for field, value in changes.config.model_dump(exclude_unset=True).items():
+            setattr(character, field, value)
+
+
+@dataclass(frozen=True)
+class Deleted:
+    """What a deletion removed: the image keys, their blobs, and the voice made with it."""
+
+    image_keys: list[str]
+    blob_keys: list[str]
+    voice_id: str | None
+
+
 async def delete_character(
     c: Container, session: AsyncSession, character_id: str, p: Principal
-) -> list[str]:
-    """Delete a character, its images and stars; returns the blob keys promised for removal.
+) -> Deleted:
+    """Delete a character, its images and stars, and the voice made for it (seed 001's audio).
 
     The rows and the promise to remove every blob under the character commit together; the
-    blobs go right after, or, if the store fails, on a later sweep.
+    blobs go right after, or, if the store fails, on a later sweep. A voice chosen from the
+    library is the owner's own object and stays.
     """
     character = await get_owned_character(session, character_id, p)
-    keys = [k for image in character.images for k in (image.blob_key, image.thumb_key)]
+    image_keys = [image.key for image in character.images]
+    blob_keys = [k for image in character.images for k in (image.blob_key, image.thumb_key)]
+    own_voice = character.voice_id if character.owns_voice else None
     await session.delete(character)
     removal = enqueue(session, f"characters/{character_id}/", "character_deleted")
     audit.record(
@@ -258,7 +290,12 @@ async def delete_character(
     )
     await session.commit()
     await drain(c.sessions, c.blobs, [removal.id])
-    return keys
+    if own_voice is not None:
+        try:
+            await voices.delete_voice(c, session, own_voice, p)
+        except (VoiceNotFound, Forbidden):
+            own_voice = None  # gone already, or no longer the caller's to delete
+    return Deleted(image_keys, blob_keys, own_voice)
 
 
 async def set_star(
@@ -294,14 +331,17 @@ async def _insert_star(session: AsyncSession, character_id: str, user_id: str) -
 
 
 __all__ = [
+    "Deleted",
     "ImageUpload",
-    "add_images",
+    "PreparedImage",
+    "change_images",
     "create_character",
     "delete_character",
     "get_character",
     "get_owned_character",
     "image_of",
     "list_characters",
+    "prepare_images",
     "remove_image",
     "set_star",
     "star_counts",

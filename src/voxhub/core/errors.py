@@ -10,6 +10,7 @@ Tree (each leaf has a stable `code` that clients may rely on):
     │   ├── UserNotFound              user_not_found
     │   ├── CharacterNotFound         character_not_found
     │   ├── ImageNotFound             image_not_found
+    │   ├── AudioFileNotFound         audio_file_not_found
     │   └── EngineNotFound            engine_not_found
     ├── InvalidInput                  invalid_input
     │   ├── PayloadTooLarge           payload_too_large
@@ -104,6 +105,13 @@ class CharacterNotFound(NotFound):
 class ImageNotFound(NotFound):
     code = "image_not_found"
     title = "Image not found"
+
+
+class AudioFileNotFound(NotFound):
+    """A static audio path (seed 001) that names no voice the caller may hear."""
+
+    code = "audio_file_not_found"
+    title = "Audio file not found"
 
 
 class InvalidInput(VoxhubError):

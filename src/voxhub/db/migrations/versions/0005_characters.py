@@ -32,6 +32,7 @@ def upgrade() -> None:
         sa.Column("nfe_steps", sa.Integer(), nullable=False),
         sa.Column("cross_fade_duration", sa.Float(), nullable=False),
         sa.Column("remove_silences", sa.Boolean(), nullable=False),
+        sa.Column("owns_voice", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("image_seq", sa.Integer(), server_default="0", nullable=False),
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.Column("created_at", voxhub.db.base.UtcDateTime(timezone=True), nullable=False),
