@@ -60,6 +60,8 @@ async def test_config_and_fields_are_validated(client, container: Container) -> 
         {"config": {"nfe_steps": 3.5}},
         {"config": {"cross_fade_duration": -0.1}},
         {"config": {"nfeSteps": 32}},  # seed 001's names belong to its own routes
+        {"config": {"nfe_steps": "32"}},  # JSON bodies are strict
+        {"config": {"remove_silences": 1}},
         {"display_name": ""},
         {"display_name": "x" * 201},
         {"persona_prompt": "p" * 8001},

@@ -30,7 +30,7 @@ class SynthesisConfig(BaseModel):
     """How the character speaks. `nfe_steps` is the diffusion steps of flow-matching engines
     (F5-TTS); the embedded engine has none and stores it without using it."""
 
-    model_config = ConfigDict(extra="forbid", from_attributes=True)
+    model_config = ConfigDict(extra="forbid", strict=True, from_attributes=True)
 
     speed: Speed = Field(1.0, description="Speaking rate, 1.0 is normal")
     nfe_steps: NfeSteps = Field(32, description="Diffusion steps (flow-matching engines)")
@@ -43,7 +43,7 @@ class SynthesisConfig(BaseModel):
 class SynthesisConfigUpdate(BaseModel):
     """Config fields a PATCH may change; omitted ones stay."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     speed: Speed | SkipJsonSchema[None] = Field(None, json_schema_extra=_no_default)
     nfe_steps: NfeSteps | SkipJsonSchema[None] = Field(None, json_schema_extra=_no_default)
@@ -63,7 +63,7 @@ class SynthesisConfigUpdate(BaseModel):
 class CharacterCreate(BaseModel):
     """A new character; images are added afterwards, one request each, with a label."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     display_name: DisplayName
     description: str = Field("", max_length=MAX_DESCRIPTION)
@@ -78,7 +78,7 @@ class CharacterCreate(BaseModel):
 class CharacterUpdate(BaseModel):
     """Fields a PATCH may change; anything else is refused. Omitted fields stay as they are."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     display_name: DisplayName | SkipJsonSchema[None] = Field(None, json_schema_extra=_no_default)
     description: str | None = Field(None, max_length=MAX_DESCRIPTION)

@@ -9,6 +9,7 @@ Tree (each leaf has a stable `code` that clients may rely on):
     │   ├── JobNotFound               job_not_found
     │   ├── UserNotFound              user_not_found
     │   ├── CharacterNotFound         character_not_found
+    │   ├── ChatNotFound              chat_not_found
     │   ├── ImageNotFound             image_not_found
     │   ├── AudioFileNotFound         audio_file_not_found
     │   └── EngineNotFound            engine_not_found
@@ -42,7 +43,8 @@ Tree (each leaf has a stable `code` that clients may rely on):
     │   └── JobLimitReached           job_limit_reached
     ├── Conflict                      conflict
     │   ├── IdempotencyInFlight       idempotency_key_in_flight
-    │   └── JobStateConflict          job_state_conflict
+    │   ├── JobStateConflict          job_state_conflict
+    │   └── NothingToAnswer           nothing_to_answer
     ├── EngineFailure                 engine_failure
     │   └── EngineUnavailable         engine_unavailable
     └── LlmFailure                    llm_failure
@@ -100,6 +102,11 @@ class EngineNotFound(NotFound):
 class CharacterNotFound(NotFound):
     code = "character_not_found"
     title = "Character not found"
+
+
+class ChatNotFound(NotFound):
+    code = "chat_not_found"
+    title = "Chat not found"
 
 
 class ImageNotFound(NotFound):
@@ -270,6 +277,13 @@ class InsufficientCredits(PaymentRequired):
 class Conflict(VoxhubError):
     code = "conflict"
     title = "Conflict"
+
+
+class NothingToAnswer(Conflict):
+    """A reply was asked for, but the thread's last message is already answered."""
+
+    code = "nothing_to_answer"
+    title = "Nothing to answer"
 
 
 class JobStateConflict(Conflict):
