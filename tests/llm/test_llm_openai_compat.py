@@ -194,7 +194,7 @@ async def test_leaving_the_stream_closes_the_request(
             got.append(event)
             if len(got) == 3:
                 break
-    await _until(lambda: behaviour.disconnected == 1)
+    await _until(lambda: behaviour.disconnected == 1, about=behaviour)
     assert behaviour.completed == 0
 
 
@@ -214,7 +214,7 @@ async def test_cancelling_the_task_closes_the_request(
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    await _until(lambda: behaviour.disconnected == 1)
+    await _until(lambda: behaviour.disconnected == 1, about=behaviour)
     assert behaviour.completed == 0
 
 
@@ -223,8 +223,8 @@ def test_missing_model_fails_fast() -> None:
         open_llm(LlmSettings(llm_backend="openai", llm_model=None))
 
 
-async def _until(condition: object, timeout: float = 5.0) -> None:
+async def _until(condition: object, timeout: float = 5.0, about: object = None) -> None:
     deadline = time.monotonic() + timeout
     while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "condition not met in time"
+        assert time.monotonic() < deadline, f"condition not met in time: {about}"
         await asyncio.sleep(0.02)
