@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from voxhub.accounts.router import router as accounts
 from voxhub.audit.router import router as audit
 from voxhub.characters.router import router as characters
+from voxhub.chats.router import router as chats
 from voxhub.compat.seed001 import router as seed001
 from voxhub.compat.seed001_characters import router as seed001_characters
 from voxhub.compat.seed002 import router as seed002
@@ -24,6 +25,7 @@ for router in (
     accounts,
     voices,
     characters,
+    chats,
     speech,
     jobs,
     credits,

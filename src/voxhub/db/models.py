@@ -3,6 +3,7 @@
 from voxhub.accounts.models import ApiKey, AuthSession, RefreshToken, User
 from voxhub.audit.models import AuditEvent
 from voxhub.characters.models import Character, CharacterImage, CharacterStar
+from voxhub.chats.models import ChatMessageRow, ChatThread
 from voxhub.credits.models import CreditEntry
 from voxhub.jobs.models import Job, JobEvent
 from voxhub.security.idempotency_models import IdempotencyRecord
@@ -20,6 +21,8 @@ __all__ = [
     "Character",
     "CharacterImage",
     "CharacterStar",
+    "ChatMessageRow",
+    "ChatThread",
     "CreditEntry",
     "Generation",
     "IdempotencyRecord",

@@ -1,0 +1,193 @@
+"""/api/v1/chats: threads with a character, their messages, and replies written by the LLM.
+
+`POST /api/v1/chats/{id}/messages` stores the message, then answers it: as server-sent events
+(`message`: the stored message; `delta`: each piece of the reply as it is written; `done`: the
+stored reply; `error`: a problem after the stream began), or with `"stream": false` as one JSON
+body. When the model cannot answer (loading, its endpoint down) the answer is 503
+`llm_unavailable` with `Retry-After` and the message's id: it is kept, and
+`POST /api/v1/chats/{id}/reply` answers it later.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
+from typing import Annotated, Any
+
+import anyio
+from fastapi import APIRouter, Query, Response, status
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from voxhub.accounts.deps import CurrentPrincipal
+from voxhub.api.deps import ContainerDep, SessionDep
+from voxhub.chats import replies, service
+from voxhub.chats.models import ChatMessageRow
+from voxhub.chats.replies import Delta, Done, ReplyEvent
+from voxhub.chats.schemas import (
+    ExchangeRead,
+    MessageCreate,
+    MessagePage,
+    ReplyOptions,
+    ThreadCreate,
+    ThreadPage,
+    ThreadRead,
+)
+from voxhub.chats.views import message_read, sse
+from voxhub.core.errors import LlmFailure, VoxhubError
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/api/v1/chats", tags=["chats"])
+Responses = dict[int | str, dict[str, Any]]
+NOT_FOUND: Responses = {404: {"description": "No such chat of yours (`chat_not_found`)"}}
+REPLY: Responses = NOT_FOUND | {
+    200: {
+        "description": "Server-sent events: `message`, `delta`..., `done` (or `error`)",
+        "content": {"text/event-stream": {}},
+    },
+    402: {"description": "Not enough credits for a reply (`insufficient_credits`)"},
+    404: {"description": "No such chat, or its character is no longer visible to you"},
+    503: {"description": "The model cannot answer now (`llm_unavailable`, `Retry-After`)"},
+}
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ThreadRead,
+    responses={404: {"description": "No such character visible to you"}},
+)
+async def create_chat(data: ThreadCreate, session: SessionDep, p: CurrentPrincipal) -> ThreadRead:
+    """Start a chat with a character (yours or a public one)."""
+    return ThreadRead.model_validate(await service.create_thread(session, data, p))
+
+
+@router.get("", response_model=ThreadPage)
+async def list_chats(
+    session: SessionDep,
+    p: CurrentPrincipal,
+    character_id: Annotated[str | None, Query(max_length=36)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> ThreadPage:
+    """Your chats, newest first, paginated by cursor."""
+    rows, nxt = await service.list_threads(session, p, character_id, limit, cursor)
+    return ThreadPage(items=[ThreadRead.model_validate(t) for t in rows], next_cursor=nxt)
+
+
+@router.get("/{chat_id}", response_model=ThreadRead, responses=NOT_FOUND)
+async def get_chat(chat_id: str, session: SessionDep, p: CurrentPrincipal) -> ThreadRead:
+    return ThreadRead.model_validate(await service.get_thread(session, chat_id, p))
+
+
+@router.delete(
+    "/{chat_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=NOT_FOUND,
+)
+async def delete_chat(
+    chat_id: str, c: ContainerDep, session: SessionDep, p: CurrentPrincipal
+) -> Response:
+    """Delete a chat with its messages and their audio."""
+    await service.delete_thread(c, session, await service.get_thread(session, chat_id, p))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/{chat_id}/messages", response_model=MessagePage, responses=NOT_FOUND)
+async def list_messages(
+    chat_id: str,
+    session: SessionDep,
+    p: CurrentPrincipal,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> MessagePage:
+    """The chat's messages, newest first; `next_cursor` pages back in time."""
+    thread = await service.get_thread(session, chat_id, p)
+    rows, nxt = await service.list_messages(session, thread, limit, cursor)
+    return MessagePage(items=[message_read(m) for m in rows], next_cursor=nxt)
+
+
+@router.post("/{chat_id}/messages", response_model=ExchangeRead, responses=REPLY)
+async def post_message(
+    chat_id: str, data: MessageCreate, c: ContainerDep, session: SessionDep, p: CurrentPrincipal
+) -> Response:
+    """Say something to the character and get its reply."""
+    thread = await service.get_thread(session, chat_id, p)
+    await service.character_of(session, thread, p)  # 404 before anything is stored
+    question = await service.add_user_message(session, thread, data.content)
+    return await _answer(c, session, chat_id, question, p, data.stream, data.max_tokens)
+
+
+@router.post("/{chat_id}/reply", response_model=ExchangeRead, responses=REPLY)
+async def reply(
+    chat_id: str,
+    c: ContainerDep,
+    session: SessionDep,
+    p: CurrentPrincipal,
+    data: ReplyOptions | None = None,
+) -> Response:
+    """Answer the chat's last message, if it has no reply yet (409 `nothing_to_answer`)."""
+    options = data or ReplyOptions()
+    thread = await service.get_thread(session, chat_id, p)
+    question = await service.last_unanswered(session, thread)
+    return await _answer(c, session, chat_id, question, p, options.stream, options.max_tokens)
+
+
+async def _answer(
+    c: ContainerDep,
+    session: SessionDep,
+    chat_id: str,
+    question: ChatMessageRow,
+    p: CurrentPrincipal,
+    stream: bool,
+    max_tokens: int | None,
+) -> Response:
+    asked = message_read(question)
+    thread = await service.get_thread(session, chat_id, p)
+    try:
+        plan = await replies.plan_reply(c, session, thread, question, p, max_tokens)
+        await session.close()  # no session held while the model writes
+        events = replies.run_reply(c, plan)
+        first = await anext(events)  # a model that cannot start answers with its status
+    except VoxhubError as exc:
+        exc.extra.setdefault("message_id", question.id)  # kept: `.../reply` answers it later
+        raise
+    if not stream:
+        reply_row = first.reply if isinstance(first, Done) else None
+        async with aclosing(events):
+            async for event in events:
+                if isinstance(event, Done):
+                    reply_row = event.reply
+        assert reply_row is not None
+        body = ExchangeRead(message=asked, reply=message_read(reply_row))
+        return JSONResponse(body.model_dump(mode="json"), status_code=status.HTTP_201_CREATED)
+    return StreamingResponse(
+        _sse(asked, first, events),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _sse(
+    asked: Any, first: ReplyEvent, events: AsyncGenerator[ReplyEvent, None]
+) -> AsyncGenerator[bytes, None]:
+    try:
+        yield sse("message", asked)
+        try:
+            yield _event(first)
+            async for event in events:
+                yield _event(event)
+        except (LlmFailure, VoxhubError) as exc:  # after the 200: say so in the stream
+            yield sse("error", {"code": exc.code, "title": exc.title, "detail": exc.message})
+    finally:
+        # Shielded: a client that hung up cancels this task, and that cancellation would
+        # otherwise cut the close short, leaving the model running and the credits held.
+        with anyio.CancelScope(shield=True):
+            await events.aclose()
+
+
+def _event(event: ReplyEvent) -> bytes:
+    if isinstance(event, Delta):
+        return sse("delta", {"text": event.text})
+    return sse("done", message_read(event.reply))
