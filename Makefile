@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check lint format typecheck bench bench-jobs bench-engine eval clean
+.PHONY: run test check lint format typecheck bench bench-jobs bench-engine bench-llm eval clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -47,6 +47,10 @@ bench-jobs: $(STAMP)
 # The embedded engine's streaming speed alone (first chunk, RTF), with one and two model sessions.
 bench-engine: $(STAMP)
 	$(BIN)/python -m bench.engine
+
+# The embedded LLM alone: time to first token and tokens/s (int8 and float32 weights).
+bench-llm: $(STAMP)
+	$(BIN)/python -m bench.llm
 
 # Quality and speed of the embedded engine on ../shared/data/speech (results in bench/results/).
 eval: $(STAMP)

@@ -3,12 +3,14 @@
 Prints JSON: registration time of a ~10 s reference, engine real-time factor, time to first audio
 byte of a streamed two-sentence request, API overhead as a share of engine time, event-loop lag
 (`GET /health` latency while hostile texts are submitted, see `bench/lag.py`), peak server RSS,
-and scale-out jobs per minute with 1 and 2 workers and the queue's overhead (`bench/jobs.py`).
+scale-out jobs per minute with 1 and 2 workers and the queue's overhead (`bench/jobs.py`), and
+the embedded LLM's time to first token and tokens/s (`bench/llm.py`).
 Numbers are printed, never asserted: the machine is shared and noisy.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import platform
@@ -24,6 +26,7 @@ import httpx
 
 from bench.jobs import measure_jobs
 from bench.lag import measure_lag
+from bench.llm import measure_llm
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("VOXHUB_SHARED_DIR", REPO.parent / "shared")).resolve()
@@ -118,6 +121,8 @@ def main() -> None:
         proc.wait(30)
     # Scale-out: `voxhub serve` and `voxhub worker`s on Redis and PostgreSQL (bench/jobs.py).
     results["jobs"] = measure_jobs()
+    # The embedded LLM in this process, after the server stopped (bench/llm.py).
+    results["llm"] = asyncio.run(measure_llm())
     results["machine"] = (
         f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}"
     )
