@@ -1,9 +1,11 @@
 """Read a llama-architecture GGUF file (the format llama.cpp writes): hyper-parameters, weights
-dequantized once to float32, the BPE vocabulary and the chat template. Read with `gguf`, the ggml
-project's own reader, so every quantisation it knows (Q4_0/1, Q8_0, K-quants...) loads."""
+dequantized to float32 (once, at load), the BPE vocabulary and the chat template. Read with
+`gguf`, the ggml project's own reader, so every quantisation it knows (Q4_0/1, Q8_0, K-quants...)
+loads."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,19 +40,41 @@ class Vocabulary:
     pre: str  # llama.cpp's name for the pre-tokenizer ("smollm", "llama-bpe", "gpt2"...)
 
 
+class Tensors(Mapping[str, np.ndarray]):
+    """The file's tensors by name, each dequantized to float32 when asked for: the caller copies
+    it into its own layout, so at most one float32 copy of one tensor exists beside the model
+    (all of them at once would be 540 MB more at load for SmolLM2-135M)."""
+
+    def __init__(self, tensors: dict[str, Any]) -> None:
+        self._tensors = tensors
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        from gguf.quants import dequantize
+
+        t = self._tensors[name]
+        array = dequantize(t.data, t.tensor_type).astype(np.float32, copy=False)
+        # `dequantize` gives the row-major shape (GGUF lists dimensions innermost first).
+        return array.reshape([int(d) for d in reversed(t.shape)])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._tensors)
+
+    def __len__(self) -> int:
+        return len(self._tensors)
+
+
 @dataclass
 class GgufModel:
     name: str
     config: LlamaConfig
     vocab: Vocabulary
     chat_template: str
-    tensors: dict[str, np.ndarray] = field(repr=False)
+    tensors: Tensors = field(repr=False)
 
 
 def read_gguf(path: Path) -> GgufModel:
     """Everything the embedded model needs from `path`; raises ValueError for what it cannot run."""
     from gguf import GGUFReader
-    from gguf.quants import dequantize
 
     reader = GGUFReader(path)
     meta = {name: _value(f) for name, f in reader.fields.items()}
@@ -84,11 +108,7 @@ def read_gguf(path: Path) -> GgufModel:
         eos=int(meta["tokenizer.ggml.eos_token_id"]),
         pre=str(meta.get("tokenizer.ggml.pre", "gpt2")),
     )
-    tensors = {}
-    for t in reader.tensors:
-        # `dequantize` gives the row-major shape (GGUF lists dimensions innermost first).
-        array = dequantize(t.data, t.tensor_type).astype(np.float32, copy=False)
-        tensors[t.name] = array.reshape([int(d) for d in reversed(t.shape)])
+    tensors = Tensors({t.name: t for t in reader.tensors})
     return GgufModel(
         name=str(meta.get("general.name") or path.stem),
         config=config,

@@ -87,8 +87,10 @@ class Llama:
             for i in range(cfg.layers)
         ]
         shape = (cfg.layers, 1, cfg.kv_heads, self.context, cfg.head_dim)
-        self.k_cache = torch.zeros(shape, dtype=dtype)
-        self.v_cache = torch.zeros(shape, dtype=dtype)
+        # Uninitialised: attention reads only the positions written, and untouched pages of a
+        # long window cost no memory until a conversation reaches them.
+        self.k_cache = torch.empty(shape, dtype=dtype)
+        self.v_cache = torch.empty(shape, dtype=dtype)
         self.cos, self.sin = _rotary_tables(cfg, self.context, dtype)
         self.dtype = dtype
 
