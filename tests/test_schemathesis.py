@@ -21,6 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.api.characters_helpers import png
 from tests.conftest import SPEECH, truncate_all
 from voxhub.core.pagination import encode_cursor
 from voxhub.db.migrate import upgrade_to_head
@@ -40,6 +41,10 @@ UPLOAD_REFUSALS = {
     "POST /api/v1/voices/{voice_id}/references": ["413", "415", "422"],
     "POST /voices": ["400", "413", "415"],
     "POST /api/voices/clone": ["413", "415", "422"],
+    # Images: 413 over 10 MiB, 415 not an image, 422 too many pixels or undecodable.
+    "POST /api/v1/characters/{character_id}/images": ["413", "415", "422"],
+    "POST /api/characters/complete": ["400", "413", "415", "422"],
+    "PUT /api/characters/{character_id}": ["413", "415", "422"],
 }
 
 # One worker: with two, Hypothesis describes strategies from threads and CPython 3.11.7's
@@ -63,6 +68,11 @@ doomed = {{ values = ["{doomed}"] }}
 generations = {{ values = ["{generation}"] }}
 jobs = {{ values = ["{job}"] }}
 keys = {{ values = ["{key}"] }}
+characters = {{ values = ["{character}"] }}
+doomed_characters = {{ values = ["{doomed_character}"] }}
+image_keys = {{ values = ["0"] }}
+static_images = {{ values = ["{character}_0.webp"] }}
+static_audio = {{ values = ["{character}.wav"] }}
 languages = {{ values = ["en"] }}
 
 [parameters]
@@ -70,6 +80,8 @@ languages = {{ values = ["en"] }}
 "path.generation_id" = {{ dictionary = "generations", probability = {p} }}
 "path.job_id" = {{ dictionary = "jobs", probability = {p} }}
 "path.key_id" = {{ dictionary = "keys", probability = {p} }}
+"path.character_id" = {{ dictionary = "characters", probability = {p} }}
+"path.key" = {{ dictionary = "image_keys", probability = {p} }}
 "path.language" = {{ dictionary = "languages", probability = {p} }}
 # Cursors are opaque: a string the schema allows is not one this API made (422 invalid_cursor,
 # tested in tests/api/test_client_input.py), so requests carry a real one.
@@ -79,6 +91,23 @@ languages = {{ values = ["en"] }}
 [[operations]]
 include-name = "DELETE /api/v1/voices/{{voice_id}}"
 parameters = {{ "path.voice_id" = {{ dictionary = "doomed", probability = {p} }} }}
+
+# Likewise the character that DELETE may remove, on both faces.
+[[operations]]
+include-name = "DELETE /api/v1/characters/{{character_id}}"
+parameters = {{ "path.character_id" = {{ dictionary = "doomed_characters", probability = {p} }} }}
+
+[[operations]]
+include-name = "DELETE /api/characters/{{character_id}}"
+parameters = {{ "path.character_id" = {{ dictionary = "doomed_characters", probability = {p} }} }}
+
+[[operations]]
+include-name = "GET /api/static/images/{{filename}}"
+parameters = {{ "path.filename" = {{ dictionary = "static_images", probability = {p} }} }}
+
+[[operations]]
+include-name = "GET /api/static/audio_files/{{filename}}"
+parameters = {{ "path.filename" = {{ dictionary = "static_audio", probability = {p} }} }}
 """
 
 # The coverage phase walks every boundary of every parameter (some 1,500 requests, half a minute
@@ -192,6 +221,8 @@ def _seed(base: str, email: str, password: str) -> dict[str, str]:
         assert job.status_code == 202, job.text
         key = http.post("/api/v1/api-keys", json={"name": "spare"})
         assert key.status_code == 201, key.text
+        character = _seed_character(http, vid, "Modi")
+        doomed_character = _seed_character(http, vid, "Doomed")
         made = datetime.fromisoformat(voice.json()["created_at"])
     return {
         "cursor": encode_cursor(made, vid),
@@ -201,7 +232,20 @@ def _seed(base: str, email: str, password: str) -> dict[str, str]:
         "generation": spoken.headers["x-voxhub-generation-id"],
         "job": job.json()["id"],
         "key": key.json()["id"],
+        "character": character,
+        "doomed_character": doomed_character,
     }
+
+
+def _seed_character(http: httpx.Client, voice_id: str, name: str) -> str:
+    """A public character with one image, so image and star routes reach past their 404."""
+    body = {"display_name": name, "voice_id": voice_id, "visibility": "public"}
+    made = http.post("/api/v1/characters", json=body)
+    assert made.status_code == 201, made.text
+    cid: str = made.json()["id"]
+    image = http.post(f"/api/v1/characters/{cid}/images", files={"file": ("a.png", png())})
+    assert image.status_code == 201, image.text
+    return cid
 
 
 def _wait_for_admin(log: Path, base: str, server: subprocess.Popen[bytes]) -> tuple[str, str]:

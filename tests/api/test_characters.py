@@ -57,7 +57,7 @@ async def test_config_and_fields_are_validated(client, container: Container) -> 
         {"config": {"speed": 0.1}},
         {"config": {"nfe_steps": 0}},
         {"config": {"nfe_steps": 65}},
-        {"config": {"nfe_steps": 3.5}},
+        {"config": {"nfe_steps": 3.5}},  # 32.0 is whole, and taken
         {"config": {"cross_fade_duration": -0.1}},
         {"config": {"nfeSteps": 32}},  # seed 001's names belong to its own routes
         {"config": {"nfe_steps": "32"}},  # JSON bodies are strict

@@ -85,6 +85,7 @@ for _paid in (
     "/api/tts/generate",
 ):
     EXTRA.setdefault(("POST", _paid), set()).add(402)
+EXTRA[("POST", "/api/characters/complete")] = {400}  # seed 001's short balance
 # Request bodies whose `language` an engine must speak.
 SPEECH_REQUESTS = ("SpeechRequest", "Seed004Generate", "SpeechEstimate")
 # Routes that take recordings also refuse what is in them: not audio (415), unusable (422).
@@ -94,6 +95,8 @@ UPLOADS = {
     ("POST", "/voices"),
     ("POST", "/api/voices/clone"),
     ("POST", "/api/v1/characters/{character_id}/images"),
+    ("POST", "/api/characters/complete"),
+    ("PUT", "/api/characters/{character_id}"),
 }
 
 

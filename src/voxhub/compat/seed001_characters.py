@@ -36,6 +36,7 @@ from voxhub.characters.schemas import (
     CharacterUpdate,
     SynthesisConfig,
     SynthesisConfigUpdate,
+    Visibility,
 )
 from voxhub.characters.service import ImageUpload
 from voxhub.compat.seed001 import Seed001Route
@@ -43,7 +44,6 @@ from voxhub.core.errors import (
     AudioFileNotFound,
     CharacterNotFound,
     ImageNotFound,
-    InvalidInput,
     VoiceNotFound,
 )
 from voxhub.voices import service as voices
@@ -62,6 +62,7 @@ AUDIO = "/api/static/audio_files"
 _STATIC_IMAGE = re.compile(r"^([0-9a-f-]{36})_(\d{1,9})\.webp$")
 _STATIC_AUDIO = re.compile(r"^([0-9a-f-]{36})\.wav$")
 MAX_LISTED = 500
+REMOVE_KEYS = r"^\s*(\d{1,9}\s*(,\s*\d{1,9}\s*)*)?$"
 
 
 class Seed001Config(BaseModel):
@@ -199,11 +200,11 @@ async def create_complete(
     p: CurrentPrincipal,
     displayName: Annotated[str, Form(min_length=1, max_length=200)],
     audioFile: Annotated[UploadFile, File(description="A recording of the voice (3 s to 5 min)")],
-    speed: Annotated[float | None, Form()] = None,
-    nfeSteps: Annotated[int | None, Form()] = None,
-    crossFadeDuration: Annotated[float | None, Form()] = None,
+    speed: Annotated[float | None, Form(ge=0.5, le=2.0)] = None,
+    nfeSteps: Annotated[int | None, Form(ge=1, le=64)] = None,
+    crossFadeDuration: Annotated[float | None, Form(ge=0.0, le=2.0)] = None,
     removeSilences: Annotated[bool | None, Form()] = None,
-    visibility: Annotated[str, Form(description="private (default) or public")] = "private",
+    visibility: Annotated[Visibility, Form(description="private (default) or public")] = "private",
     imageFiles: Annotated[list[UploadFile] | None, File()] = None,
     imageFilesBracketed: Annotated[
         list[UploadFile] | None, File(alias="imageFiles[]", description="Same as imageFiles")
@@ -250,12 +251,14 @@ async def update(
     session: SessionDep,
     p: CurrentPrincipal,
     displayName: Annotated[str | None, Form(min_length=1, max_length=200)] = None,
-    speed: Annotated[float | None, Form()] = None,
-    nfeSteps: Annotated[int | None, Form()] = None,
-    crossFadeDuration: Annotated[float | None, Form()] = None,
+    speed: Annotated[float | None, Form(ge=0.5, le=2.0)] = None,
+    nfeSteps: Annotated[int | None, Form(ge=1, le=64)] = None,
+    crossFadeDuration: Annotated[float | None, Form(ge=0.0, le=2.0)] = None,
     removeSilences: Annotated[bool | None, Form()] = None,
-    visibility: Annotated[str | None, Form(description="private or public")] = None,
-    removeImageKeys: Annotated[str, Form(max_length=2000, description='e.g. "0,2"')] = "",
+    visibility: Annotated[Visibility | None, Form(description="private or public")] = None,
+    removeImageKeys: Annotated[
+        str, Form(max_length=2000, pattern=REMOVE_KEYS, description='Image keys, e.g. "0,2"')
+    ] = "",
     newImageFiles: Annotated[list[UploadFile] | None, File()] = None,
     newImageFilesBracketed: Annotated[
         list[UploadFile] | None, File(alias="newImageFiles[]", description="Same as newImageFiles")
@@ -275,8 +278,6 @@ async def update(
         changes_given["config"] = parse(SynthesisConfigUpdate, **config)
     changes = parse(CharacterUpdate, **changes_given)
     keys = [k.strip() for k in removeImageKeys.split(",") if k.strip()]
-    if any(not k.isdigit() or len(k) > 9 for k in keys):
-        raise InvalidInput("removeImageKeys is a comma-separated list of image keys such as 0,2")
     uploads = await _read(_images(newImageFiles, newImageFilesBracketed))
     character, _, _ = await service.change_images(
         c, session, character_id, uploads, p, remove_keys=keys, changes=changes

@@ -10,6 +10,7 @@ Tree (each leaf has a stable `code` that clients may rely on):
     │   ├── UserNotFound              user_not_found
     │   ├── CharacterNotFound         character_not_found
     │   ├── ChatNotFound              chat_not_found
+    │   ├── ChatMessageNotFound       chat_message_not_found
     │   ├── ImageNotFound             image_not_found
     │   ├── AudioFileNotFound         audio_file_not_found
     │   └── EngineNotFound            engine_not_found
@@ -32,7 +33,8 @@ Tree (each leaf has a stable `code` that clients may rely on):
     │   ├── AudioParametersRejected   audio_parameters_rejected
     │   ├── NotEnoughSpeech           not_enough_speech
     │   ├── InvalidText               invalid_text
-    │   └── CallbackNotAllowed        callback_url_not_allowed
+    │   ├── CallbackNotAllowed        callback_url_not_allowed
+    │   └── CharacterVoiceless        character_has_no_voice
     ├── Unauthenticated               unauthenticated
     │   ├── InvalidCredentials        invalid_credentials
     │   └── InvalidTokenError         invalid_token
@@ -107,6 +109,11 @@ class CharacterNotFound(NotFound):
 class ChatNotFound(NotFound):
     code = "chat_not_found"
     title = "Chat not found"
+
+
+class ChatMessageNotFound(NotFound):
+    code = "chat_message_not_found"
+    title = "Chat message not found"
 
 
 class ImageNotFound(NotFound):
@@ -277,6 +284,13 @@ class InsufficientCredits(PaymentRequired):
 class Conflict(VoxhubError):
     code = "conflict"
     title = "Conflict"
+
+
+class CharacterVoiceless(InvalidInput):
+    """A spoken reply was asked of a character whose voice is gone (or it never had one)."""
+
+    code = "character_has_no_voice"
+    title = "Character has no voice"
 
 
 class NothingToAnswer(Conflict):
