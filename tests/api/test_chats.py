@@ -298,3 +298,62 @@ async def test_leaving_a_stream_stops_the_model_and_stores_no_reply(
         await asyncio.sleep(0.05)
     assert await balance(with_llm, user_a.id) == before
     await assert_exact(with_llm, user_a.id)
+
+
+def wav_seconds(data: bytes) -> float:
+    import io
+    import wave
+
+    with wave.open(io.BytesIO(data)) as w:
+        return w.getnframes() / w.getframerate()
+
+
+async def test_a_spoken_reply_plays_while_it_is_still_being_written(
+    with_llm: Container, client: httpx.AsyncClient, behaviour: Behaviour, user_a
+) -> None:
+    import base64
+
+    character = await new_character(client)
+    chat = await new_chat(client, character["id"])
+    behaviour.reply = "The lamp is lit. The sea is calm tonight. Sleep well, keeper."
+    behaviour.chunk_delay_s = 0.05  # the model writes slower than the fake engine speaks
+    before = await balance(with_llm, user_a.id)
+    body = {"content": "Talk to me.", "speak": True, "audio_format": "wav"}
+    async with client.stream("POST", f"/api/v1/chats/{chat['id']}/messages", json=body) as r:
+        assert r.status_code == 200
+        events = events_of((await r.aread()).decode())
+    kinds = [k for k, _ in events]
+    audio = [d for k, d in events if k == "audio"]
+    assert [a["text"] for a in audio] == [
+        "The lamp is lit.",
+        "The sea is calm tonight.",
+        "Sleep well, keeper.",
+    ]
+    # The first sentence was heard before the model had finished writing the reply.
+    last_delta = max(i for i, k in enumerate(kinds) if k == "delta")
+    assert kinds.index("audio") < last_delta
+    clips = [base64.b64decode(a["audio_base64"]) for a in audio]
+    assert [round(wav_seconds(c), 2) for c in clips] == [1.0, 1.25, 0.75]  # 0.25 s a word
+    done = events[-1][1]
+    assert kinds[-1] == "done" and done["audio_url"]
+    whole = await client.get(done["audio_url"])
+    assert whole.status_code == 200 and whole.headers["content-type"] == "audio/wav"
+    assert round(wav_seconds(whole.content), 2) == 3.0
+    assert await balance(with_llm, user_a.id) == before - 1  # 1 credit per started 1,000 chars
+    await assert_exact(with_llm, user_a.id)
+
+
+async def test_a_character_without_a_voice_cannot_speak(
+    with_llm: Container, client: httpx.AsyncClient
+) -> None:
+    character = await new_character(client)
+    chat = await new_chat(client, character["id"])
+    assert (await client.delete(f"/api/v1/voices/{character['voice_id']}")).status_code == 204
+    r = await client.post(
+        f"/api/v1/chats/{chat['id']}/messages", json={"content": "Say it.", "speak": True}
+    )
+    assert r.status_code == 422 and r.json()["code"] == "character_has_no_voice", r.text
+    silent = await client.post(
+        f"/api/v1/chats/{chat['id']}/reply", json={"stream": False}
+    )  # the kept message can still be answered in text
+    assert silent.status_code == 201 and silent.json()["reply"]["audio_url"] is None

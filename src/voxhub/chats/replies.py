@@ -18,16 +18,21 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voxhub.accounts.principal import Principal
+from voxhub.audio.encode import FORMATS
 from voxhub.chats import prompt, service
 from voxhub.chats.models import ChatMessageRow, ChatThread, MessageStatus
+from voxhub.chats.voice import Clip, SentenceCutter, Speaker, Voicing, speaker_for
 from voxhub.container import Container
 from voxhub.core.errors import LlmUnavailable, NothingToAnswer
 from voxhub.core.ids import new_id
 from voxhub.credits import ledger
-from voxhub.credits.pricing import llm_cost
+from voxhub.credits.pricing import llm_cost, speech_cost
+from voxhub.credits.service import check_affordable
 from voxhub.llm.port import LLM, Finished, TextDelta
 
 log = logging.getLogger(__name__)
+# Characters a reply token stands for at most, to bound what its speech could cost up front.
+CHARS_PER_TOKEN = 6
 
 
 @dataclass
@@ -40,6 +45,7 @@ class ReplyPlan:
     max_tokens: int
     reply_id: str
     cost: int
+    speaker: Speaker | None = None  # speak the reply as it is written
 
 
 @dataclass(frozen=True)
@@ -48,11 +54,22 @@ class Delta:
 
 
 @dataclass(frozen=True)
+class Spoken:
+    clip: Clip
+
+
+@dataclass(frozen=True)
+class SpeakingFailed:
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
 class Done:
     reply: ChatMessageRow
 
 
-ReplyEvent = Delta | Done
+ReplyEvent = Delta | Spoken | SpeakingFailed | Done
 
 
 def the_llm(c: Container) -> LLM:
@@ -68,8 +85,10 @@ async def plan_reply(
     question: ChatMessageRow,
     p: Principal,
     max_tokens: int | None,
+    speak: str | None = None,
 ) -> ReplyPlan:
-    """The prompt for answering `question` and its credits held (402 before the model runs)."""
+    """The prompt for answering `question` and its credits held (402 before the model runs);
+    with `speak` (an audio format) the character's voice too."""
     llm = the_llm(c)
     character = await service.character_of(session, thread, p)
     cap = c.settings.llm.llm_max_reply_tokens
@@ -78,6 +97,12 @@ async def plan_reply(
     built = prompt.build(llm, character, history, tokens)
     plan = ReplyPlan(thread.id, question.id, thread.owner_id, llm, built, tokens, new_id(), 0)
     cost = llm_cost(c.settings.credits)
+    if speak:
+        plan.speaker = await speaker_for(c, session, character, p, speak)
+        # Speech is paid by what was spoken, when the reply is stored; refuse now what the
+        # longest possible reply could not pay for, rather than cut its audio at the end.
+        longest = speech_cost(c.settings.credits, tokens * CHARS_PER_TOKEN)
+        await check_affordable(c, thread.owner_id, cost + longest)
     if cost:
         await ledger.reserve(c.sessions, thread.owner_id, plan.reply_id, cost, "chat reply")
         plan.cost = cost
@@ -85,14 +110,19 @@ async def plan_reply(
 
 
 async def run_reply(c: Container, plan: ReplyPlan) -> AsyncGenerator[ReplyEvent, None]:
-    """`Delta`s as the model writes, then `Done` with the stored reply. Leaving early (the client
-    went away) stops the model, stores nothing and gives the credits back."""
+    """`Delta`s as the model writes (and `Spoken` sentences, when speaking), then `Done` with
+    the stored reply. Leaving early (the client went away) stops the model and the voice,
+    stores nothing and gives the credits back."""
     started = time.perf_counter()
     first_ms: int | None = None
     parts: list[str] = []
     finished: Finished | None = None
     stored = False
+    voicing = Voicing(plan.speaker) if plan.speaker else None
+    cutter = SentenceCutter()
     try:
+        if voicing:
+            voicing.start()
         events = plan.llm.stream(plan.prompt.messages, max_tokens=plan.max_tokens)
         async with aclosing(events):  # type: ignore[type-var]
             async for event in events:
@@ -101,14 +131,26 @@ async def run_reply(c: Container, plan: ReplyPlan) -> AsyncGenerator[ReplyEvent,
                         first_ms = round((time.perf_counter() - started) * 1000)
                     parts.append(event.text)
                     yield Delta(event.text)
+                    if voicing:
+                        voicing.say(cutter.feed(event.text))
+                        for clip in voicing.ready():
+                            yield Spoken(clip)
                 else:
                     finished = event
         assert finished is not None, "an LLM stream ends with Finished"
+        if voicing:
+            voicing.say(cutter.rest())
+            async for clip in voicing.rest():
+                yield Spoken(clip)
+            if voicing.failed:
+                yield SpeakingFailed(voicing.failed.code, voicing.failed.message)
         duration_ms = round((time.perf_counter() - started) * 1000)
-        reply = await _store(c, plan, "".join(parts), finished, first_ms, duration_ms)
+        reply = await _store(c, plan, "".join(parts), finished, first_ms, duration_ms, voicing)
         stored = True
         yield Done(reply)
     finally:
+        if voicing:
+            await voicing.cancel()
         if not stored:
             await _release(c, plan)
 
@@ -120,9 +162,34 @@ async def _store(
     finished: Finished,
     first_ms: int | None,
     duration_ms: int,
+    voicing: Voicing | None,
 ) -> ChatMessageRow:
-    """The reply and its question answered, with the credits captured, in one commit; a
-    question another reply answered meanwhile keeps that one (NothingToAnswer)."""
+    """The reply and its question answered, with the credits captured (and its audio stored
+    and paid), in one commit; a question another reply answered meanwhile keeps that one
+    (NothingToAnswer)."""
+    audio = await voicing.whole() if voicing else None
+    key = None
+    if audio is not None and voicing is not None:
+        key = f"chats/{plan.thread_id}/{plan.reply_id}.{voicing.extension}"
+        await c.blobs.put(key, audio, FORMATS[voicing.speaker.format].media_type)
+    try:
+        return await _commit_reply(c, plan, text, finished, first_ms, duration_ms, key, voicing)
+    except BaseException:
+        if key:
+            await c.blobs.delete(key)
+        raise
+
+
+async def _commit_reply(
+    c: Container,
+    plan: ReplyPlan,
+    text: str,
+    finished: Finished,
+    first_ms: int | None,
+    duration_ms: int,
+    audio_key: str | None,
+    voicing: Voicing | None,
+) -> ChatMessageRow:
     async with c.sessions() as session:
         answered = await session.execute(
             update(ChatMessageRow)
@@ -151,10 +218,15 @@ async def _store(
             first_token_ms=first_ms,
             duration_ms=duration_ms,
             context_dropped=plan.prompt.dropped,
+            audio_key=audio_key,
+            audio_format=voicing.speaker.format if audio_key and voicing else None,
         )
         session.add(reply)
         if plan.cost:
             await ledger.capture_reserved(session, plan.owner_id, plan.reply_id, "chat reply")
+        if audio_key and voicing:
+            spoken = speech_cost(c.settings.credits, voicing.spoken_chars)
+            await ledger.charge(session, plan.owner_id, plan.reply_id, spoken, "chat reply voice")
         await session.commit()
         return reply
 

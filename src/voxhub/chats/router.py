@@ -10,6 +10,7 @@ body. When the model cannot answer (loading, its endpoint down) the answer is 50
 
 from __future__ import annotations
 
+import base64
 import logging
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
@@ -21,9 +22,10 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from voxhub.accounts.deps import CurrentPrincipal
 from voxhub.api.deps import ContainerDep, SessionDep
+from voxhub.audio.encode import FORMATS
 from voxhub.chats import replies, service
 from voxhub.chats.models import ChatMessageRow
-from voxhub.chats.replies import Delta, Done, ReplyEvent
+from voxhub.chats.replies import Delta, Done, ReplyEvent, SpeakingFailed, Spoken
 from voxhub.chats.schemas import (
     ExchangeRead,
     MessageCreate,
@@ -34,7 +36,7 @@ from voxhub.chats.schemas import (
     ThreadRead,
 )
 from voxhub.chats.views import message_read, sse
-from voxhub.core.errors import LlmFailure, VoxhubError
+from voxhub.core.errors import ChatMessageNotFound, LlmFailure, VoxhubError
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1/chats", tags=["chats"])
@@ -108,6 +110,27 @@ async def list_messages(
     return MessagePage(items=[message_read(m) for m in rows], next_cursor=nxt)
 
 
+@router.get(
+    "/{chat_id}/messages/{message_id}/audio",
+    response_class=Response,
+    responses=NOT_FOUND
+    | {
+        200: {"description": "The spoken reply", "content": {"audio/mpeg": {}}},
+        404: {"description": "No such chat or message, or the message was not spoken"},
+    },
+)
+async def get_message_audio(
+    chat_id: str, message_id: str, c: ContainerDep, session: SessionDep, p: CurrentPrincipal
+) -> Response:
+    """The audio of a reply spoken with `"speak": true`."""
+    thread = await service.get_thread(session, chat_id, p)
+    message = await service.get_message(session, thread, message_id)
+    if not message.audio_key or not message.audio_format:
+        raise ChatMessageNotFound(f"message {message_id} has no audio", message_id=message_id)
+    data = await c.blobs.get(message.audio_key)
+    return Response(data, media_type=FORMATS[message.audio_format].media_type)
+
+
 @router.post("/{chat_id}/messages", response_model=ExchangeRead, responses=REPLY)
 async def post_message(
     chat_id: str, data: MessageCreate, c: ContainerDep, session: SessionDep, p: CurrentPrincipal
@@ -116,7 +139,8 @@ async def post_message(
     thread = await service.get_thread(session, chat_id, p)
     await service.character_of(session, thread, p)  # 404 before anything is stored
     question = await service.add_user_message(session, thread, data.content)
-    return await _answer(c, session, chat_id, question, p, data.stream, data.max_tokens)
+    speak = data.audio_format if data.speak else None
+    return await _answer(c, session, chat_id, question, p, data.stream, data.max_tokens, speak)
 
 
 @router.post("/{chat_id}/reply", response_model=ExchangeRead, responses=REPLY)
@@ -131,7 +155,10 @@ async def reply(
     options = data or ReplyOptions()
     thread = await service.get_thread(session, chat_id, p)
     question = await service.last_unanswered(session, thread)
-    return await _answer(c, session, chat_id, question, p, options.stream, options.max_tokens)
+    speak = options.audio_format if options.speak else None
+    return await _answer(
+        c, session, chat_id, question, p, options.stream, options.max_tokens, speak
+    )
 
 
 async def _answer(
@@ -142,11 +169,12 @@ async def _answer(
     p: CurrentPrincipal,
     stream: bool,
     max_tokens: int | None,
+    speak: str | None,
 ) -> Response:
     asked = message_read(question)
     thread = await service.get_thread(session, chat_id, p)
     try:
-        plan = await replies.plan_reply(c, session, thread, question, p, max_tokens)
+        plan = await replies.plan_reply(c, session, thread, question, p, max_tokens, speak)
         await session.close()  # no session held while the model writes
         events = replies.run_reply(c, plan)
         first = await anext(events)  # a model that cannot start answers with its status
@@ -190,4 +218,17 @@ async def _sse(
 def _event(event: ReplyEvent) -> bytes:
     if isinstance(event, Delta):
         return sse("delta", {"text": event.text})
+    if isinstance(event, Spoken):
+        clip = event.clip
+        return sse(
+            "audio",
+            {
+                "index": clip.index,
+                "text": clip.text,
+                "duration_s": round(clip.duration_s, 3),
+                "audio_base64": base64.b64encode(clip.data).decode(),
+            },
+        )
+    if isinstance(event, SpeakingFailed):  # the text goes on; the reply is stored silent
+        return sse("audio_error", {"code": event.code, "detail": event.message})
     return sse("done", message_read(event.reply))

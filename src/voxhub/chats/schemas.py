@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from voxhub.synthesis.schemas import AudioFormat
+
 MAX_MESSAGE_CHARS = 4000
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
@@ -43,6 +45,7 @@ class MessageCreate(BaseModel):
     stream: bool = True
     # Speak the reply in the character's voice, sentence by sentence as it is written.
     speak: bool = False
+    audio_format: AudioFormat = "mp3"
     max_tokens: int | None = Field(None, ge=1, le=32_768)
 
     @field_validator("content")
@@ -62,6 +65,7 @@ class ReplyOptions(BaseModel):
 
     stream: bool = True
     speak: bool = False
+    audio_format: AudioFormat = "mp3"
     max_tokens: int | None = Field(None, ge=1, le=32_768)
 
 

@@ -19,7 +19,7 @@ from voxhub.characters.queries import get_character
 from voxhub.chats.models import ChatMessageRow, ChatThread, MessageStatus
 from voxhub.chats.schemas import ThreadCreate
 from voxhub.container import Container
-from voxhub.core.errors import ChatNotFound, NothingToAnswer
+from voxhub.core.errors import ChatMessageNotFound, ChatNotFound, NothingToAnswer
 from voxhub.core.ids import is_id
 from voxhub.core.pagination import decode_cursor, encode_cursor
 
@@ -119,6 +119,13 @@ async def list_messages(
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None
+
+
+async def get_message(session: AsyncSession, thread: ChatThread, message_id: str) -> ChatMessageRow:
+    message = await session.get(ChatMessageRow, message_id) if is_id(message_id) else None
+    if message is None or message.thread_id != thread.id:
+        raise ChatMessageNotFound(f"chat {thread.id} has no message {message_id}")
+    return message
 
 
 async def next_seq(session: AsyncSession, thread_id: str) -> int:
