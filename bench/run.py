@@ -4,7 +4,8 @@ Prints JSON: registration time of a ~10 s reference, engine real-time factor, ti
 byte of a streamed two-sentence request, API overhead as a share of engine time, event-loop lag
 (`GET /health` latency while hostile texts are submitted, see `bench/lag.py`), peak server RSS,
 scale-out jobs per minute with 1 and 2 workers and the queue's overhead (`bench/jobs.py`), and
-the embedded LLM's time to first token and tokens/s (`bench/llm.py`).
+the embedded LLM's time to first token and tokens/s (`bench/llm.py`), and a chat with a
+character through the API: first reply token and first spoken audio (`bench/chat.py`).
 Numbers are printed, never asserted: the machine is shared and noisy.
 """
 
@@ -24,6 +25,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.chat import measure_chat
 from bench.jobs import measure_jobs
 from bench.lag import measure_lag
 from bench.llm import measure_llm
@@ -169,15 +171,20 @@ def measure(client: httpx.Client) -> dict[str, float | str | int]:
                     break
             for _ in chunks:  # drain, so the server records the whole stream
                 pass
+    chat = measure_chat(client, voice, RUNS)  # the embedded LLM and engine, through the API
     auth = {"Authorization": client.headers["authorization"]}
     lag = measure_lag(str(client.base_url), auth, voice)  # last: its jobs load the server
-    return lag | {
-        "register_10s_reference_s_median": median(register),
-        "engine_rtf_median": median(rtf),
-        "stream_first_byte_s_median": median(ttfb),
-        "api_overhead_share_median": median(overhead),
-        "engine": client.get("/api/v1/engines").json()[0]["name"],
-    }
+    return (
+        lag
+        | chat
+        | {
+            "register_10s_reference_s_median": median(register),
+            "engine_rtf_median": median(rtf),
+            "stream_first_byte_s_median": median(ttfb),
+            "api_overhead_share_median": median(overhead),
+            "engine": client.get("/api/v1/engines").json()[0]["name"],
+        }
+    )
 
 
 if __name__ == "__main__":
