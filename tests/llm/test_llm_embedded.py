@@ -139,3 +139,17 @@ async def test_a_missing_model_file_fails_clearly(tmp_path: Path) -> None:
             await complete(backend, [ChatMessage("user", "hi")], max_tokens=3)
     finally:
         await backend.aclose()
+
+
+async def test_token_counts_add_up_turn_by_turn(llm: EmbeddedLLM) -> None:
+    tok = llm.tokenizer
+    assert tok is not None
+    turns = [
+        PERSONA,
+        ChatMessage("user", "Hello there."),
+        ChatMessage("assistant", "Hi! <|im_end|>"),
+    ]
+    exact = len(tok.encode_chat(turns))
+    assert llm.count_tokens(turns) == exact
+    opening = llm.count_tokens([])
+    assert sum(llm.count_tokens([t]) - opening for t in turns) + opening == exact

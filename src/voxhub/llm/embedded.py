@@ -142,7 +142,7 @@ class EmbeddedLLM:
     def count_tokens(self, messages: Sequence[ChatMessage]) -> int:
         if self._generator is None:
             return sum(len(m.content) // 3 + 4 for m in messages) + 2  # before the load: a guess
-        return len(self._generator.tok.encode_chat(messages))
+        return self._generator.tok.count(messages)
 
     async def stream(
         self,

@@ -84,6 +84,28 @@ class ChatTokenizer:
                 ids += self.markup.encode(markup, add_special_tokens=False).ids
         return ids
 
+    def count(self, messages: Sequence[ChatMessage]) -> int:
+        """Prompt tokens for `messages`, additive: each turn's text and framing, plus the reply's
+        opening. Exact for a conversation that starts with its system turn; a caller can budget
+        turn by turn (some templates add a default system turn to a conversation without one)."""
+        opening, framing = self._framing
+        return opening + sum(
+            framing[m.role] + len(self.plain.encode(_clean(m.content), add_special_tokens=False))
+            for m in messages
+        )
+
+    @cached_property
+    def _framing(self) -> tuple[int, dict[str, int]]:
+        """(tokens of the reply's opening, tokens framing one turn of each role), measured on
+        the template with empty turns."""
+        system = ChatMessage("system", "")
+        one = len(self.encode_chat([system]))
+        framing = {
+            role: len(self.encode_chat([system, ChatMessage(role, "")])) - one
+            for role in ("system", "user", "assistant")
+        }
+        return one - framing["system"], framing
+
     def decode(self, ids: Sequence[int]) -> str:
         return self.markup.decode(list(ids), skip_special_tokens=True)
 
