@@ -143,9 +143,14 @@ async def test_another_users_private_character_is_missing(
     assert listed.json()["items"] == []
     assert await character_counts(container) == before
 
-    # Made public: B reads it, sees its images and stars it, but may not change it.
-    await client.patch(f"/api/v1/characters/{cid}", json={"visibility": "public"})
-    assert (await client_b.get(f"/api/v1/characters/{cid}")).status_code == 200
+    # Made public: B reads it, sees its images and stars it, but may not change it; the persona
+    # prompt stays the author's.
+    await client.patch(
+        f"/api/v1/characters/{cid}", json={"visibility": "public", "persona_prompt": "Secret."}
+    )
+    seen = await client_b.get(f"/api/v1/characters/{cid}")
+    assert seen.status_code == 200 and seen.json()["persona_prompt"] is None
+    assert (await client.get(f"/api/v1/characters/{cid}")).json()["persona_prompt"] == "Secret."
     image = await client_b.get(f"/api/v1/characters/{cid}/images/0")
     assert image.status_code == 200 and image.headers["content-type"] == "image/webp"
     assert (await client_b.put(f"/api/v1/characters/{cid}/star")).json()["stars"] == 1

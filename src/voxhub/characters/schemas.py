@@ -140,7 +140,9 @@ class CharacterRead(BaseModel):
     owner_id: str
     display_name: str
     description: str
-    persona_prompt: str
+    persona_prompt: str | None = Field(
+        description="The owner's (and admins') to read; null for others, who may still chat"
+    )
     voice_id: str | None = Field(description="null once the voice was deleted")
     visibility: str
     config: SynthesisConfig

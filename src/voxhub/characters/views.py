@@ -30,14 +30,18 @@ def image_read(character_id: str, image: CharacterImage) -> CharacterImageRead:
     )
 
 
-def character_read(character: Character, stars: int, starred: bool) -> CharacterRead:
-    """A character with its star count and whether the caller starred it."""
+def character_read(
+    character: Character, stars: int, starred: bool, p: Principal | None
+) -> CharacterRead:
+    """A character with its star count and whether the caller starred it. The persona prompt
+    is the author's work (and may hold what they would not publish): only they read it."""
+    own = p is not None and p.may_change(character.owner_id)
     return CharacterRead(
         id=character.id,
         owner_id=character.owner_id,
         display_name=character.display_name,
         description=character.description,
-        persona_prompt=character.persona_prompt,
+        persona_prompt=character.persona_prompt if own else None,
         voice_id=character.voice_id,
         visibility=character.visibility,
         config=SynthesisConfig.model_validate(character),
@@ -56,7 +60,7 @@ async def read_many(
     ids = [ch.id for ch in characters]
     counts = await star_counts(session, ids)
     mine = await starred_by(session, ids, p)
-    return [character_read(ch, counts.get(ch.id, 0), ch.id in mine) for ch in characters]
+    return [character_read(ch, counts.get(ch.id, 0), ch.id in mine, p) for ch in characters]
 
 
 async def read_one(session: AsyncSession, character: Character, p: Principal) -> CharacterRead:
