@@ -42,6 +42,22 @@ def animated_gif(frames: int = 12) -> bytes:
     return buf.getvalue()
 
 
+def animated(fmt: str, frames: int = 40) -> bytes:
+    """An animated PNG (APNG) or WebP whose first frame is red."""
+    colors = [(255, 0, 0), (0, 255, 0), (0, 0, 255)]
+    images = [Image.new("RGB", (50, 30), colors[i % 3]) for i in range(frames)]
+    buf = io.BytesIO()
+    images[0].save(buf, fmt, save_all=True, append_images=images[1:], duration=40, loop=0)
+    return buf.getvalue()
+
+
+def bomb_gif(width: int = 65_535, height: int = 65_535) -> bytes:
+    """A real small GIF whose logical screen (what Pillow takes as its size) is made huge."""
+    data = bytearray(animated_gif(2))
+    data[6:10] = width.to_bytes(2, "little") + height.to_bytes(2, "little")
+    return bytes(data)
+
+
 def _chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 

@@ -29,6 +29,7 @@ REFUSALS = [
     ("PNG header claiming 10 gigapixels", img.bomb_png(), 422, "image_too_many_pixels"),
     ("PNG header claiming 6000 x 6000", img.bomb_png(6000, 6000), 422, "image_too_many_pixels"),
     ("PNG 20,000 px wide", img.bomb_png(20_000, 10), 422, "image_too_many_pixels"),
+    ("GIF screen of 65535 x 65535", img.bomb_gif(), 422, "image_too_many_pixels"),
     ("truncated PNG", img.truncated_png(), 422, "image_undecodable"),
     ("over the byte cap", img.png() + b"\0" * MAX_IMAGE_BYTES, 413, "image_too_large"),
 ]
@@ -57,6 +58,8 @@ async def test_images_are_reencoded_without_metadata_or_hidden_bytes(
         ("serious", img.jpeg_with_exif()),
         ("", img.animated_gif()),
         ("hidden", img.png_with_appended()),
+        ("apng", img.animated("PNG")),
+        ("webp", img.animated("WEBP")),
     ]
     for label, data in uploads:
         r = await add_image(client, cid, data, label)
@@ -68,6 +71,8 @@ async def test_images_are_reencoded_without_metadata_or_hidden_bytes(
         ("1", "serious"),
         ("2", ""),
         ("3", "hidden"),
+        ("4", "apng"),
+        ("5", "webp"),
     ]
     assert all(i["media_type"] == "image/webp" for i in images)
     stored = []
@@ -83,15 +88,16 @@ async def test_images_are_reencoded_without_metadata_or_hidden_bytes(
         again = await client.get(image["url"], headers={"If-None-Match": r.headers["etag"]})
         assert again.status_code == 304 and again.content == b""
 
-    png, jpeg, gif, hidden = (img.decoded(data) for data in stored)
+    png, jpeg, gif, hidden, apng, webp = (img.decoded(data) for data in stored)
     assert png.size == (640, 480)
     # The EXIF orientation was applied, then the EXIF (camera, copyright) dropped.
     assert jpeg.size == (200, 400) and (images[1]["width"], images[1]["height"]) == (200, 400)
     assert not jpeg.getexif() and b"SecretCam" not in stored[1] and "exif" not in jpeg.info
-    # An animated GIF is reduced to its first frame (red).
-    assert getattr(gif, "n_frames", 1) == 1
-    r, g, b = gif.convert("RGB").getpixel((30, 20))
-    assert r > 200 and g < 50 and b < 50
+    # An animated GIF, APNG or WebP is reduced to its first frame (red).
+    for still in (gif, apng, webp):
+        assert getattr(still, "n_frames", 1) == 1
+        r, g, b = still.convert("RGB").getpixel((20, 15))[:3]
+        assert r > 200 and g < 50 and b < 50
     # Bytes appended after the image data are not stored.
     assert img.SECRET not in stored[3] and hidden.size == (32, 32)
     for key in await container.blobs.list(f"characters/{cid}/"):
