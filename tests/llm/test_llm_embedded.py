@@ -153,3 +153,26 @@ async def test_token_counts_add_up_turn_by_turn(llm: EmbeddedLLM) -> None:
     assert llm.count_tokens(turns) == exact
     opening = llm.count_tokens([])
     assert sum(llm.count_tokens([t]) - opening for t in turns) + opening == exact
+
+
+async def test_a_stop_string_ends_the_reply_before_it(llm: EmbeddedLLM) -> None:
+    messages = [PERSONA, ChatMessage("user", "List three things you see, one per line.")]
+    text, finished = await complete(llm, messages, max_tokens=60, temperature=0.0)
+    assert "\n" in text.strip(), text  # the model does write several lines...
+    parts: list[str] = []
+    async for event in llm.stream(messages, max_tokens=60, temperature=0.0, stop=["\n"]):
+        if isinstance(event, TextDelta):
+            parts.append(event.text)
+        else:
+            finished = event
+    # ...and stops before the first break. (Not compared with the first reply: int8
+    # activations are scaled per forward call, so a cached prefix can change later tokens.)
+    assert parts and "\n" not in "".join(parts)
+    assert finished.finish_reason == "stop" and finished.completion_tokens < 60
+
+
+def test_the_default_backend_is_embedded_and_not_loaded() -> None:
+    backend = open_llm(LlmSettings())
+    assert isinstance(backend, EmbeddedLLM)
+    assert not backend.ready
+    assert backend.info.name == "embedded" and backend.info.context_tokens == 2048

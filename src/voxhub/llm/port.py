@@ -89,7 +89,9 @@ class LLM(Protocol):
     ) -> AsyncIterator[StreamEvent]: ...
 
     def count_tokens(self, messages: Sequence[ChatMessage]) -> int:
-        """Tokens the prompt for `messages` takes (an estimate where the backend cannot say)."""
+        """Tokens the prompt for `messages` takes (an estimate where the backend cannot say).
+        Additive: `count([])` is the reply's opening, and each turn adds its own cost, so a
+        caller can fit a history to `info.context_tokens` one message at a time."""
         ...
 
     async def aclose(self) -> None: ...
