@@ -1,9 +1,10 @@
 """The embedded LLM alone: load time, time to first token, decode tokens/s, a JSON answer.
 
 Prints JSON: medians over `BENCH_RUNS` replies of up to 64 tokens, each to a different persona so
-no reply reuses the previous prompt's cache (a chat's next turn does, and starts faster; that is
-`first_token_cached_s`). Also the same decode with float32 weights instead of int8, the runtime
-choice this measures. Numbers are printed, never asserted: the machine is shared and noisy.
+no reply reuses the previous prompt's cache (a chat's next turn does, and starts faster: that is
+`first_token_cached_s`), and the first token after a long uncached history. Also the same decode
+with float32 weights instead of int8, the runtime choice this measures. Numbers are printed,
+never asserted: the machine is shared and noisy.
 
     python -m bench.llm
 """
@@ -97,6 +98,17 @@ async def measure_llm() -> dict[str, Any]:
             rates.append(rate)
             ttft, _, _ = await one_reply(llm, PERSONAS[i % len(PERSONAS)])  # same prompt again
             cached.append(ttft)
+        # A long chat history: ~1,200 prompt tokens, none cached.
+        history = " ".join(
+            f"Line {i} of the log talks about the sea and the lamp." for i in range(90)
+        )
+        long_prompt = [ChatMessage("system", PERSONAS[0]), ChatMessage("user", history)]
+        t0 = time.perf_counter()
+        async for event in llm.stream(long_prompt, max_tokens=2):
+            if isinstance(event, TextDelta):
+                break
+        long_first_s = time.perf_counter() - t0
+        long_tokens = llm.count_tokens(long_prompt)
         t0 = time.perf_counter()
         text, _ = await complete(
             llm,
@@ -115,6 +127,8 @@ async def measure_llm() -> dict[str, Any]:
         "first_token_s_median": median(first),
         "first_token_cached_s_median": median(cached),
         "tokens_per_s_median": round(statistics.median(rates), 1),
+        "long_prompt_tokens": long_tokens,
+        "long_prompt_first_token_s": round(long_first_s, 2),
         "json_answer_s": round(json_s, 2),
         "float32_tokens_per_s_median": round(await asyncio.to_thread(float32_rate), 1),
     }
