@@ -16,10 +16,12 @@ from voxhub.app import create_app
 OPENAPI = create_app().openapi()
 VOICE_PATCH = "PATCH /api/v1/voices/{voice_id}"
 USER_PATCH = "PATCH /api/v1/admin/users/{user_id}"
+CHARACTER_PATCH = "PATCH /api/v1/characters/{character_id}"
 # What null means for each field whose PATCH schema allows it: the field is cleared.
 CLEARED: dict[str, dict[str, object]] = {
     VOICE_PATCH: {"description": "", "tags": []},
     USER_PATCH: {},
+    CHARACTER_PATCH: {"description": "", "persona_prompt": ""},
 }
 
 
@@ -45,8 +47,9 @@ def _patch_schemas() -> dict[str, dict]:
     out = {}
     for path, ops in OPENAPI["paths"].items():
         for method in ("patch", "put"):
-            if method in ops:
-                ref = ops[method]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+            body = ops.get(method, {}).get("requestBody", {}).get("content", {})
+            if "application/json" in body:  # a PUT without a body (a star) has no fields
+                ref = body["application/json"]["schema"]["$ref"]
                 out[f"{method.upper()} {path}"] = OPENAPI["components"]["schemas"][
                     ref.split("/")[-1]
                 ]
@@ -83,9 +86,20 @@ async def test_null_in_a_patch_clears_or_is_refused(container) -> None:
         async def read_voice() -> dict:
             return (await root.get(voice)).json()
 
+        made = await root.post(
+            "/api/v1/characters",
+            json={"display_name": "C", "description": "d", "persona_prompt": "p", "voice_id": vid},
+        )
+        assert made.status_code == 201, made.text
+        character = f"/api/v1/characters/{made.json()['id']}"
+
+        async def read_character() -> dict:
+            return (await root.get(character)).json()
+
         targets = {
             VOICE_PATCH: (voice, read_voice),
             USER_PATCH: (f"/api/v1/admin/users/{other.id}", read_user),
+            CHARACTER_PATCH: (character, read_character),
         }
         for op, schema in schemas.items():
             url, read = targets[op]
@@ -128,7 +142,9 @@ async def test_a_cursor_pages_the_same_in_any_utc_offset(client, container) -> N
         assert queued.status_code == 202
     async with asyncio.timeout(60):
         await container.jobs.wait_idle()
-    for path in _cursor_lists():
+    chat_id = await _two_of_each_studio_list(client, container, vid)
+    for listed in _cursor_lists():
+        path = listed.replace("{chat_id}", chat_id)
         first = (await client.get(path, params={"limit": 1})).json()
         assert first["next_cursor"] is not None, (path, first)  # every list has two or more
         stamp, row_id = json.loads(base64.urlsafe_b64decode(first["next_cursor"] + "=="))
@@ -140,6 +156,27 @@ async def test_a_cursor_pages_the_same_in_any_utc_offset(client, container) -> N
             assert len(second["items"]) == 1, (path, cursor)
             pages.append(second)
         assert pages[0] == pages[1], path  # the same instant in another offset, the same page
+
+
+async def _two_of_each_studio_list(client, container, voice_id: str) -> str:
+    """Two characters, two chats and two messages (stored as a user writes them; no model
+    needed to list them); the id of the chat holding the messages."""
+    from voxhub.chats import service as chats
+
+    ids = []
+    for name in ("One", "Two"):
+        made = await client.post(
+            "/api/v1/characters", json={"display_name": name, "voice_id": voice_id}
+        )
+        assert made.status_code == 201, made.text
+        chat = await client.post("/api/v1/chats", json={"character_id": made.json()["id"]})
+        assert chat.status_code == 201, chat.text
+        ids.append(chat.json()["id"])
+    async with container.sessions() as session:
+        thread = await session.get(chats.ChatThread, ids[0])
+        for text in ("First.", "Second."):
+            await chats.add_user_message(session, thread, text)
+    return ids[0]
 
 
 def _json(body: dict) -> dict:

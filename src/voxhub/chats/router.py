@@ -37,6 +37,7 @@ from voxhub.chats.schemas import (
 )
 from voxhub.chats.views import message_read, sse
 from voxhub.core.errors import ChatMessageNotFound, LlmFailure, VoxhubError
+from voxhub.core.pagination import decode_cursor
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1/chats", tags=["chats"])
@@ -105,8 +106,9 @@ async def list_messages(
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> MessagePage:
     """The chat's messages, newest first; `next_cursor` pages back in time."""
+    after = decode_cursor(cursor) if cursor else None  # a forged cursor is 422 whatever the chat
     thread = await service.get_thread(session, chat_id, p)
-    rows, nxt = await service.list_messages(session, thread, limit, cursor)
+    rows, nxt = await service.list_messages(session, thread, limit, after)
     return MessagePage(items=[message_read(m) for m in rows], next_cursor=nxt)
 
 

@@ -9,6 +9,7 @@ loading, its endpoint is down) loses nothing: the message stays `unanswered` and
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -99,23 +100,21 @@ async def delete_thread(c: Container, session: AsyncSession, thread: ChatThread)
 
 
 async def list_messages(
-    session: AsyncSession, thread: ChatThread, limit: int, cursor: str | None
+    session: AsyncSession, thread: ChatThread, limit: int, cursor: tuple[datetime, str] | None
 ) -> tuple[list[ChatMessageRow], str | None]:
-    """The thread's messages, newest first; the cursor pages back in time."""
+    """The thread's messages, newest first; the cursor (already decoded) pages back in time."""
     query = select(ChatMessageRow).where(ChatMessageRow.thread_id == thread.id)
     if cursor:
-        at, row_id = decode_cursor(cursor)
+        at, row_id = cursor
         query = query.where(
             or_(
                 ChatMessageRow.created_at < at,
                 and_(ChatMessageRow.created_at == at, ChatMessageRow.id < row_id),
             )
         )
-    rows = list(
-        await session.scalars(
-            query.order_by(ChatMessageRow.seq.desc(), ChatMessageRow.id.desc()).limit(limit + 1)
-        )
-    )
+    # In time order, which is the thread's order too: a reply is made after its message.
+    order = (ChatMessageRow.created_at.desc(), ChatMessageRow.id.desc())
+    rows = list(await session.scalars(query.order_by(*order).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None
