@@ -19,6 +19,7 @@ from fastapi.dependencies.models import Dependant
 from voxhub.accounts.deps import require_principal
 from voxhub.api.errors import PROBLEM
 from voxhub.compat.routes import BadRequestRoute
+from voxhub.compat.seed000_route import ERROR_SCHEMA, Seed000Route
 from voxhub.security.hmac import internal_principal
 
 Schema = dict[str, Any]
@@ -72,6 +73,11 @@ EXTRA: dict[tuple[str, str], set[int]] = {
     ("POST", "/api/v1/credits/estimate"): {404, 503},  # the voice; the engine
     ("POST", "/api/v1/admin/credits"): {404},  # the user (409: a correction below 0)
     ("POST", "/api/v1/characters"): {404},  # the voice
+    ("POST", "/api/synthesize"): {404, 503},  # seed 000: the voice; the engine
+    ("POST", "/api/upload-reference"): {404},  # seed 000: the user, the Echo
+    ("POST", "/api/echo"): {404},  # seed 000: the user, the voice model
+    ("POST", "/api/echo/{echo_id}/messages"): {402, 503},  # seed 000: the LLM
+    ("GET", "/api/voice-models"): {404},  # seed 000: the user
 }
 # Answers of work that costs credits: 402 insufficient_credits (seed 001's routes: 400).
 for _paid in (
@@ -83,6 +89,8 @@ for _paid in (
     "/voices/{voice_id}/synthesize",
     "/api/voices/clone",
     "/api/tts/generate",
+    "/api/upload-reference",
+    "/api/synthesize",
 ):
     EXTRA.setdefault(("POST", _paid), set()).add(402)
 EXTRA[("POST", "/api/characters/complete")] = {400}  # seed 001's short balance
@@ -97,6 +105,7 @@ UPLOADS = {
     ("POST", "/api/v1/characters/{character_id}/images"),
     ("POST", "/api/characters/complete"),
     ("PUT", "/api/characters/{character_id}"),
+    ("POST", "/api/upload-reference"),
 }
 
 
@@ -126,6 +135,7 @@ def complete(doc: Schema, facts: dict[tuple[str, str], set[str]]) -> None:
     schemas.pop("ValidationError", None)
     schemas["Problem"] = PROBLEM_SCHEMA
     components["securitySchemes"] = SECURITY_SCHEMES
+    schemas["Seed000Error"] = ERROR_SCHEMA
     for path, item in doc.get("paths", {}).items():
         for method, op in item.items():
             key = (method.upper(), path)
@@ -138,7 +148,8 @@ def complete(doc: Schema, facts: dict[tuple[str, str], set[str]]) -> None:
                 # FastAPI's stock 422 text is not one.
                 said = responses.get(str(status), {}).get("description")
                 kept = {"description": said} if said and said != "Validation Error" else {}
-                responses[str(status)] = _problem(status) | kept
+                shaped = _seed000_error(status) if "seed000" in found else _problem(status)
+                responses[str(status)] = shaped | kept
 
 
 def speech_languages(doc: Schema, languages: set[str]) -> None:
@@ -172,8 +183,8 @@ def _statuses(key: tuple[str, str], op: Schema, found: set[str]) -> set[int]:
         out |= {401, 403}
     if "limited" in found:
         out.add(429)
-    if "seed002" in found:
-        out.add(400)  # seed 002 answers its validation errors with 400
+    if "seed002" in found or "seed000" in found:
+        out.add(400)  # seeds 002 and 000 answer their validation errors with 400
     if key in UPLOADS:
         out |= {413, 415, 422}
     return out
@@ -183,6 +194,13 @@ def _problem(status: int) -> Schema:
     return {
         "description": HTTPStatus(status).phrase,
         "content": {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+
+
+def _seed000_error(status: int) -> Schema:
+    return {
+        "description": HTTPStatus(status).phrase,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Seed000Error"}}},
     }
 
 
@@ -196,6 +214,8 @@ def _facts(app: FastAPI) -> Iterator[tuple[tuple[str, str], set[str]]]:
             found.add("limited")
         if isinstance(getattr(route, "original_route", route), BadRequestRoute):
             found.add("seed002")
+        if isinstance(getattr(route, "original_route", route), Seed000Route):
+            found.add("seed000")
         for method in route.methods or ():
             yield (method, route.path_format), found
 

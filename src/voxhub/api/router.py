@@ -8,6 +8,8 @@ from voxhub.accounts.router import router as accounts
 from voxhub.audit.router import router as audit
 from voxhub.characters.router import router as characters
 from voxhub.chats.router import router as chats
+from voxhub.compat.seed000 import router as seed000
+from voxhub.compat.seed000_echo import router as seed000_echo
 from voxhub.compat.seed001 import router as seed001
 from voxhub.compat.seed001_characters import router as seed001_characters
 from voxhub.compat.seed002 import router as seed002
@@ -32,6 +34,8 @@ for router in (
     webhooks,
     engines,
     audit,
+    seed000,
+    seed000_echo,
     seed001,
     seed001_characters,
 ):
