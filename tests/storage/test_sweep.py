@@ -262,3 +262,54 @@ def test_the_periodic_sweep_is_off_at_interval_zero() -> None:
     c = Bare(Settings(storage=StorageSettings(sweep_interval_s=0)), None, None)  # type: ignore[arg-type]
     start_sweep(c)  # type: ignore[arg-type]
     assert c.extras == {}
+
+
+async def test_studio_blobs_are_swept_like_voices(sessions: Sessions, store: BrokenStore) -> None:
+    """Character images and thumbnails and spoken chat replies: kept while a row names them,
+    removed once orphaned and past the grace period."""
+    from voxhub.accounts import service as accounts
+    from voxhub.characters.models import Character, CharacterImage
+    from voxhub.chats.models import ChatMessageRow, ChatThread
+
+    async with sessions() as session:
+        user = await accounts.signup(session, "sweep@example.com", "a long password!", "s", 0)
+        character = Character(owner_id=user.id, display_name="C")
+        session.add(character)
+        await session.flush()
+        image = f"characters/{character.id}/images/i.webp"
+        thumb = f"characters/{character.id}/thumbs/i.webp"
+        session.add(
+            CharacterImage(
+                character_id=character.id,
+                key="0",
+                position=0,
+                blob_key=image,
+                thumb_key=thumb,
+                media_type="image/webp",
+                width=1,
+                height=1,
+                size_bytes=1,
+                source_format="png",
+                sha256="0" * 64,
+            )
+        )
+        thread = ChatThread(owner_id=user.id, character_id=character.id)
+        session.add(thread)
+        await session.flush()
+        audio = f"chats/{thread.id}/reply.mp3"
+        session.add(
+            ChatMessageRow(
+                thread_id=thread.id, seq=0, role="assistant", content="x", audio_key=audio
+            )
+        )
+        await session.commit()
+    orphans = [
+        f"characters/{character.id}/images/lost.webp",
+        f"characters/{character.id}/thumbs/lost.webp",
+        f"chats/{thread.id}/lost.mp3",
+    ]
+    for key in [image, thumb, audio, *orphans]:
+        await store.put(key, b".")
+        age(store, key)
+    assert await remove_orphans(sessions, store, grace_s=3600) == (len(orphans), 0)
+    assert await store.list() == sorted([image, thumb, audio])

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from voxhub.characters.models import CharacterImage
+from voxhub.chats.models import ChatMessageRow
 from voxhub.core.clock import utcnow
 from voxhub.security.purge import purge_expired
 from voxhub.settings import Settings
@@ -31,10 +33,18 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Every column that names a blob under SWEPT_PREFIX; a new one must be added here, or the
+# Every column that names a blob under SWEPT_PREFIXES; a new one must be added here, or the
 # sweep would remove its blobs once they pass the grace period.
-BLOB_KEY_COLUMNS = (VoiceReference.blob_key, VoiceProfileRow.blob_key, Generation.blob_key)
-SWEPT_PREFIX = "voices/"
+BLOB_KEY_COLUMNS = (
+    VoiceReference.blob_key,
+    VoiceProfileRow.blob_key,
+    Generation.blob_key,
+    CharacterImage.blob_key,
+    CharacterImage.thumb_key,
+    ChatMessageRow.audio_key,
+)
+# Where those blobs live; other prefixes (seed uploads, tests' probes) are left alone.
+SWEPT_PREFIXES = ("voices/", "characters/", "chats/")
 _BATCH = 500
 
 
@@ -83,11 +93,17 @@ async def remove_orphans(
     *,
     now: datetime | None = None,
 ) -> tuple[int, int]:
-    """Remove blobs under `voices/` older than `grace_s` that no row names: (removed, failed)."""
+    """Remove blobs under `SWEPT_PREFIXES` older than `grace_s` that no row names:
+    (removed, failed)."""
     cutoff = (now or utcnow()) - timedelta(seconds=grace_s)
     # The store is listed before the tables are read: a row committed in between then still
     # protects its blob, and a blob written in between is too young to be a candidate.
-    old = [info.key for info in await blobs.list_info(SWEPT_PREFIX) if info.modified_at < cutoff]
+    old = [
+        info.key
+        for prefix in SWEPT_PREFIXES
+        for info in await blobs.list_info(prefix)
+        if info.modified_at < cutoff
+    ]
     removed = failed = 0
     for start in range(0, len(old), _BATCH):
         batch = old[start : start + _BATCH]
