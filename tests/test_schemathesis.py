@@ -45,6 +45,7 @@ UPLOAD_REFUSALS = {
     "POST /api/v1/characters/{character_id}/images": ["413", "415", "422"],
     "POST /api/characters/complete": ["400", "413", "415", "422"],
     "PUT /api/characters/{character_id}": ["413", "415", "422"],
+    "POST /api/upload-reference": ["413", "415", "422"],
 }
 
 # One worker: with two, Hypothesis describes strategies from threads and CPython 3.11.7's
@@ -83,6 +84,8 @@ languages = {{ values = ["en"] }}
 "path.character_id" = {{ dictionary = "characters", probability = {p} }}
 "path.key" = {{ dictionary = "image_keys", probability = {p} }}
 "path.language" = {{ dictionary = "languages", probability = {p} }}
+# Seed 000's name for a voice (its echo_id is left to the fuzzer, as chat_id is).
+"path.model_id" = {{ dictionary = "voices", probability = {p} }}
 # Cursors are opaque: a string the schema allows is not one this API made (422 invalid_cursor,
 # tested in tests/api/test_client_input.py), so requests carry a real one.
 "query.cursor" = "{cursor}"
@@ -91,6 +94,16 @@ languages = {{ values = ["en"] }}
 [[operations]]
 include-name = "DELETE /api/v1/voices/{{voice_id}}"
 parameters = {{ "path.voice_id" = {{ dictionary = "doomed", probability = {p} }} }}
+
+[[operations]]
+include-name = "DELETE /api/voice-models/{{model_id}}"
+parameters = {{ "path.model_id" = {{ dictionary = "doomed", probability = {p} }} }}
+
+# Seed 000's Echo messages are answered by the LLM, which a fresh server may still be preparing:
+# 503 llm_unavailable with Retry-After, documented; a real failure still leaves a Traceback.
+[[operations]]
+include-name = "POST /api/echo/{{echo_id}}/messages"
+checks.not_a_server_error.enabled = false
 
 # Likewise the character that DELETE may remove, on both faces.
 [[operations]]

@@ -138,9 +138,9 @@ async def upload_reference(
     user_id: Annotated[str | None, Form(max_length=64)] = None,
     echo_id: Annotated[str | None, Form(max_length=64)] = None,
     file_type: Annotated[
-        Literal["audio", "video"] | None,
+        Literal["audio", "video"],
         Form(description="What the file is; the record says what it was found to be"),
-    ] = None,
+    ] = "audio",
 ) -> Response:
     """Create a voice model from a recording (and link it to an Echo of yours)."""
     who = await acting_as(session, p, user_id)

@@ -15,6 +15,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -74,21 +75,21 @@ class Seed000Route(FormRoute):
             except RequestValidationError as exc:
                 body = {"error": _validation_message(exc), "code": "validation_error"}
                 return JSONResponse(body, status_code=400)
-            except VoxhubError as exc:
+            except (VoxhubError, HTTPException) as exc:  # HTTPException: a body that won't parse
                 return await _reshaped(request, exc)
 
         return handler
 
 
-async def _reshaped(request: Request, exc: VoxhubError) -> Response:
-    # The app's own handler decides status and headers, once, for every face.
-    handle = request.app.exception_handlers[VoxhubError]
-    problem: Response = await handle(request, exc)
+async def _reshaped(request: Request, exc: VoxhubError | HTTPException) -> Response:
+    # The app's own handlers decide status and headers, once, for every face.
+    kind = VoxhubError if isinstance(exc, VoxhubError) else HTTPException
+    problem: Response = await request.app.exception_handlers[kind](request, exc)
     headers = {k: v for k, v in problem.headers.items() if k.lower() not in _SKIP_HEADERS}
+    said = json.loads(bytes(problem.body))
     if isinstance(exc, NotFound):
         body: dict[str, Any] = {"error": missing_message(exc)}
     else:
-        extra = json.loads(bytes(problem.body))
-        body = {"error": exc.message, "code": exc.code}
-        body |= {k: v for k, v in extra.items() if k not in _PROBLEM_KEYS}
+        body = {"error": said.get("detail", ""), "code": said.get("code", "error")}
+        body |= {k: v for k, v in said.items() if k not in _PROBLEM_KEYS}
     return JSONResponse(body, status_code=problem.status_code, headers=headers)
