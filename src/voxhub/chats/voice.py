@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -52,20 +53,39 @@ async def speaker_for(
     return Speaker(engine, profile, params, fmt)
 
 
+_CLAUSE_END = re.compile(r"[,;:—]\s")
+FIRST_CLAUSE_WORDS = 4
+
+
 class SentenceCutter:
-    """Gives back the sentences of a growing text once they are finished."""
+    """Gives back the sentences of a growing text once they are finished. The first piece may
+    be a clause (from four words up to a comma, semicolon, colon or dash), so the first audio
+    does not wait for a long first sentence to end."""
 
     def __init__(self) -> None:
         self._pending = ""
+        self._started = False
 
     def feed(self, text: str) -> list[str]:
         self._pending += text
         sentences = split_sentences(self._pending)
         if len(sentences) < 2:
-            return []  # the last sentence may still grow
+            return self._first_clause()  # the last sentence may still grow
         done, last = sentences[:-1], sentences[-1]
         self._pending = self._pending[self._pending.rindex(last) :]
+        self._started = True
         return done
+
+    def _first_clause(self) -> list[str]:
+        if self._started:
+            return []
+        for match in _CLAUSE_END.finditer(self._pending):
+            clause = self._pending[: match.start() + 1]
+            if len(clause.split()) >= FIRST_CLAUSE_WORDS:
+                self._pending = self._pending[match.end() :]
+                self._started = True
+                return [clause.strip()]
+        return []
 
     def rest(self) -> list[str]:
         rest, self._pending = self._pending, ""
