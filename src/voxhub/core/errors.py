@@ -33,6 +33,8 @@ Tree (each leaf has a stable `code` that clients may rely on):
     │   ├── AudioParametersRejected   audio_parameters_rejected
     │   ├── NotEnoughSpeech           not_enough_speech
     │   ├── InvalidText               invalid_text
+    │   ├── UnknownBed                unknown_bed
+    │   ├── BedChoice                 bed_choice
     │   ├── CallbackNotAllowed        callback_url_not_allowed
     │   └── CharacterVoiceless        character_has_no_voice
     ├── Unauthenticated               unauthenticated
@@ -223,6 +225,20 @@ class AudioParametersRejected(InvalidInput):
 class NotEnoughSpeech(InvalidInput):
     code = "not_enough_speech"
     title = "Not enough speech"
+
+
+class UnknownBed(InvalidInput):
+    """An ambience bed name that is not in the library."""
+
+    code = "unknown_bed"
+    title = "Unknown ambience bed"
+
+
+class BedChoice(InvalidInput):
+    """A mix names no bed, or both a library bed and an uploaded one."""
+
+    code = "bed_choice"
+    title = "Give exactly one bed"
 
 
 class InvalidText(InvalidInput):
