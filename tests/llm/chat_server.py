@@ -26,6 +26,8 @@ from starlette.routing import Route
 @dataclass
 class Behaviour:
     reply: str = "Hello there, I am the loopback model."
+    # Answers for the next requests, in order, each used once; then `reply` again.
+    replies: list[str] = field(default_factory=list)
     status: int = 200  # not 200: answer this status with an OpenAI-shaped error body
     first_byte_delay_s: float = 0.0
     chunk_delay_s: float = 0.0
@@ -70,7 +72,7 @@ def make_app(behaviour: Behaviour) -> Starlette:
             error = {"error": {"message": "loopback failure", "type": "server_error"}}
             return JSONResponse(error, status_code=behaviour.status, headers={"Retry-After": "7"})
         model = body["model"]
-        tokens = pieces(behaviour.reply)
+        tokens = pieces(behaviour.replies.pop(0) if behaviour.replies else behaviour.reply)
         limit = body.get("max_tokens") or body.get("max_completion_tokens") or len(tokens)
         finish = "length" if len(tokens) > limit else "stop"
         tokens = tokens[:limit]

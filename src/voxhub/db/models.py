@@ -6,6 +6,7 @@ from voxhub.characters.models import Character, CharacterImage, CharacterStar
 from voxhub.chats.models import ChatMessageRow, ChatThread
 from voxhub.credits.models import CreditEntry
 from voxhub.jobs.models import Job, JobEvent
+from voxhub.scripts.models import Script, ScriptLine
 from voxhub.security.idempotency_models import IdempotencyRecord
 from voxhub.security.signature_models import UsedSignature
 from voxhub.storage.models import BlobDeletion
@@ -29,6 +30,8 @@ __all__ = [
     "Job",
     "JobEvent",
     "RefreshToken",
+    "Script",
+    "ScriptLine",
     "UsedSignature",
     "User",
     "Voice",

@@ -1,0 +1,1 @@
+"""Scripts: dialogues between characters, written by the LLM and edited line by line."""
