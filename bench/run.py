@@ -5,7 +5,8 @@ byte of a streamed two-sentence request, API overhead as a share of engine time,
 (`GET /health` latency while hostile texts are submitted, see `bench/lag.py`), peak server RSS,
 scale-out jobs per minute with 1 and 2 workers and the queue's overhead (`bench/jobs.py`), and
 the embedded LLM's time to first token and tokens/s (`bench/llm.py`), and a chat with a
-character through the API: first reply token and first spoken audio (`bench/chat.py`).
+character through the API: first reply token and first spoken audio (`bench/chat.py`), and
+the ambience beds' render speed in seconds of bed per CPU second (`bench/ambience.py`).
 Numbers are printed, never asserted: the machine is shared and noisy.
 """
 
@@ -25,6 +26,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.ambience import measure_ambience
 from bench.chat import measure_chat
 from bench.jobs import measure_jobs
 from bench.lag import measure_lag
@@ -125,6 +127,8 @@ def main() -> None:
     results["jobs"] = measure_jobs()
     # The embedded LLM in this process, after the server stopped (bench/llm.py).
     results["llm"] = asyncio.run(measure_llm())
+    # Ambience beds: seconds of bed per CPU second (bench/ambience.py).
+    results["ambience"] = measure_ambience()
     results["machine"] = (
         f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}"
     )

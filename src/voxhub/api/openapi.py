@@ -106,6 +106,7 @@ UPLOADS = {
     ("POST", "/api/characters/complete"),
     ("PUT", "/api/characters/{character_id}"),
     ("POST", "/api/upload-reference"),
+    ("POST", "/api/v1/mix"),
 }
 
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 from pydantic.json_schema import JsonDict
 
+from voxhub.ambience.schemas import Ambience
 from voxhub.audio.encode import SAMPLE_RATES
 
 AudioFormat = Literal["wav", "mp3", "opus", "flac", "pcm", "mulaw"]
@@ -48,6 +49,11 @@ class SpeechRequest(BaseModel):
         None,
         max_length=2048,
         description="With `async`: where voxhub POSTs the finished job, signed (see webhooks)",
+    )
+    ambience: Ambience | None = Field(
+        None,
+        description="A bed from GET /api/v1/ambience mixed under the speech (whole or `async`"
+        " speech; refused with `stream`, whose bytes leave before the speech is all known)",
     )
 
     @field_validator("text")

@@ -16,6 +16,8 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voxhub.accounts.principal import Principal
+from voxhub.ambience.mixer import Bed, mix
+from voxhub.ambience.schemas import Ambience
 from voxhub.audio.encode import FORMATS, encode
 from voxhub.container import Container
 from voxhub.core.errors import GenerationNotFound, InvalidInput, InvalidText, TextTooLong
@@ -63,6 +65,7 @@ class SpeechPlan:
     # the job holds its credits and settles them with its final state.
     generation_id: str = field(default_factory=new_id)
     cost: int = 0
+    ambience: Ambience | None = None  # a bed mixed under the speech (voxhub.ambience)
 
 
 @dataclass(frozen=True)
@@ -123,6 +126,9 @@ async def plan_speech(
         req.run_async,
     )
     text = checked.text
+    if req.ambience is not None and delivery == "stream":
+        # Ducking follows the whole speech's envelope; a stream's bytes leave before it exists.
+        raise InvalidInput("ambience is not mixed into a stream: send it without `stream`")
     engine = c.engines.get(req.engine)
     language = spoken_language(engine, req.language)
     params = SynthesisParams(speed=req.speed, language=language)
@@ -130,7 +136,9 @@ async def plan_speech(
     async with c.sessions() as session:
         voice = await get_voice(session, req.voice_id, p)
         profile = await profile_for(c, session, voice, engine)
-        key = _cache_key(voice.id, engine, profile, text, params, req.format, rate, delivery)
+        key = _cache_key(
+            voice.id, engine, profile, text, params, req.format, rate, delivery, req.ambience
+        )
         cached = await _find_cached(c, session, key, p.user_id)
     return SpeechPlan(
         voice.id,
@@ -144,6 +152,7 @@ async def plan_speech(
         key,
         cached,
         spoken=checked.spoken,
+        ambience=req.ambience,
     )
 
 
@@ -167,6 +176,7 @@ def _cache_key(
     fmt: str,
     rate: int,
     delivery: str,
+    ambience: Ambience | None = None,
 ) -> str:
     material = {
         "voice": voice_id,
@@ -183,6 +193,8 @@ def _cache_key(
         # and a hit must be exactly what a fresh request would get.
         "delivery": delivery,
     }
+    if ambience is not None:  # absent when unused, so earlier generations still hit
+        material["ambience"] = ambience.model_dump()
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
 
 
@@ -217,6 +229,9 @@ async def render(plan: SpeechPlan) -> Rendered:
     samples = np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
     rate = plan.engine.info.sample_rate
     metrics.engine_rendered(plan.engine.info.name, engine_seconds, len(samples) / rate)
+    if plan.ambience is not None:
+        a = plan.ambience
+        samples = await asyncio.to_thread(mix, samples, rate, Bed(a.bed, a.seed), a.settings())
     data = await asyncio.to_thread(encode, samples, rate, plan.format, plan.sample_rate)
     return Rendered(data, len(samples) / rate, engine_seconds)
 
@@ -237,7 +252,8 @@ async def record(
         engine=plan.engine.info.name,
         engine_version=plan.engine.info.version,
         text=plan.text,
-        params={"speed": plan.params.speed, "language": plan.params.language},
+        params={"speed": plan.params.speed, "language": plan.params.language}
+        | ({"ambience": plan.ambience.model_dump()} if plan.ambience else {}),
         format=plan.format,
         sample_rate=plan.sample_rate,
         duration_s=round(out.duration_s, 3),
