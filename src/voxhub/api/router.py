@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from voxhub.accounts.router import router as accounts
+from voxhub.ambience.router import router as ambience
 from voxhub.audit.router import router as audit
 from voxhub.characters.router import router as characters
 from voxhub.chats.router import router as chats
@@ -12,11 +13,13 @@ from voxhub.compat.seed000 import router as seed000
 from voxhub.compat.seed000_echo import router as seed000_echo
 from voxhub.compat.seed001 import router as seed001
 from voxhub.compat.seed001_characters import router as seed001_characters
+from voxhub.compat.seed001_scripts import router as seed001_scripts
 from voxhub.compat.seed002 import router as seed002
 from voxhub.compat.seed004 import router as seed004
 from voxhub.credits.router import router as credits
 from voxhub.engines.router import router as engines
 from voxhub.jobs.router import router as jobs
+from voxhub.scripts.router import router as scripts
 from voxhub.security.deps import limited
 from voxhub.synthesis.router import router as speech
 from voxhub.voices.router import router as voices
@@ -28,7 +31,9 @@ for router in (
     voices,
     characters,
     chats,
+    scripts,
     speech,
+    ambience,
     jobs,
     credits,
     webhooks,
@@ -38,6 +43,7 @@ for router in (
     seed000_echo,
     seed001,
     seed001_characters,
+    seed001_scripts,
 ):
     api_router.include_router(router, dependencies=[limited("default")])
 api_router.include_router(seed002)  # limits per route there: /health stays unlimited
