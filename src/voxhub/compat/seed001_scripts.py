@@ -68,7 +68,11 @@ class Seed001Scripts(BaseModel):
 class Seed001Generate(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    selectedCharacters: list[CharacterId] = Field(min_length=MIN_CAST, max_length=MAX_CAST)
+    selectedCharacters: list[CharacterId] = Field(
+        min_length=MIN_CAST,
+        max_length=MAX_CAST,
+        json_schema_extra={"uniqueItems": True},  # the schema says what the validator checks
+    )
     prompt: Annotated[str, StringConstraints(min_length=1, max_length=MAX_PROMPT_CHARS)]
 
     @field_validator("selectedCharacters")
@@ -130,7 +134,16 @@ def shaped(script: Script) -> Seed001Script:
     )
 
 
-@router.post("/api/scripts/generate", response_model=Seed001Script)
+@router.post(
+    "/api/scripts/generate",
+    response_model=Seed001Script,
+    responses={
+        400: {"description": "Not enough tokens (seed 001's answer when the balance is short)"},
+        404: {"description": "A selected character is not visible to you"},
+        502: {"description": "The model's script was still invalid after one retry"},
+        503: {"description": "The model cannot answer now (`llm_unavailable`, `Retry-After`)"},
+    },
+)
 async def generate(
     body: Seed001Generate, c: ContainerDep, session: SessionDep, p: CurrentPrincipal
 ) -> Seed001Script:

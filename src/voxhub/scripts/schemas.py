@@ -40,7 +40,11 @@ def _not_null(value: object) -> object:
 class ScriptCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    character_ids: list[CharacterId] = Field(min_length=MIN_CAST, max_length=MAX_CAST)
+    character_ids: list[CharacterId] = Field(
+        min_length=MIN_CAST,
+        max_length=MAX_CAST,
+        json_schema_extra={"uniqueItems": True},  # the schema says what the validator checks
+    )
     prompt: str = Field(min_length=1, max_length=MAX_PROMPT_CHARS)
     # The most lines the model may write.
     lines: int = Field(DEFAULT_LINES, ge=MIN_LINES, le=MAX_LINES)

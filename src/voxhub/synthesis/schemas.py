@@ -34,7 +34,16 @@ class SpeechRequest(BaseModel):
     """Speak `text` in a voice: as audio bytes, a chunked stream, or a job (`async`)."""
 
     # Strict: JSON has booleans and numbers, so 0 is not false and "2" is not a number here.
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, strict=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+        strict=True,
+        # Said in the schema too, so clients and fuzzers know: a streamed request has no bed.
+        json_schema_extra={
+            "if": {"properties": {"stream": {"const": True}}, "required": ["stream"]},
+            "then": {"properties": {"ambience": {"type": "null"}}},
+        },
+    )
 
     voice_id: str = Field(max_length=64)
     text: str = Field(min_length=1, max_length=200_000, json_schema_extra=SPEAKABLE)
