@@ -68,7 +68,7 @@ async def test_a_valid_dialogue_is_stored_and_the_schema_names_only_the_cast(
     assert line["properties"]["speaker"]["enum"] == ["Mara", "Jon"]
     assert line["properties"]["emotion"]["enum"] == ["happy", "sad"]
     assert schema["properties"]["lines"]["maxItems"] == 6
-    assert line["properties"]["text"]["maxLength"] == 500
+    assert line["properties"]["text"]["maxLength"] == 160  # what the token budget can hold
     # The instructions and cast are the system turn; the user's prompt only a user turn.
     assert [m["role"] for m in sent["messages"]] == ["system", "user"]
     assert (
