@@ -19,15 +19,20 @@ Tree (each leaf has a stable `code` that clients may rely on):
     │   │   ├── TooManyFiles          too_many_files
     │   │   ├── TooManyFields         too_many_fields
     │   │   ├── PartTooLarge          part_too_large
-    │   │   └── ImageTooLarge         image_too_large
+    │   │   ├── ImageTooLarge         image_too_large
+    │   │   └── VideoTooLarge         video_too_large
     │   ├── InvalidMultipart          invalid_multipart
     │   ├── InvalidCursor             invalid_cursor
     │   ├── UnstorableText            invalid_characters
     │   ├── TextTooLong               text_too_long
     │   ├── UnsupportedMediaType      unsupported_media_type
-    │   │   └── NotAnImage            unsupported_media_type
+    │   │   ├── NotAnImage            unsupported_media_type
+    │   │   └── NotAVideo             unsupported_media_type
     │   ├── ImageUndecodable          image_undecodable
     │   ├── ImageTooManyPixels        image_too_many_pixels
+    │   ├── VideoUndecodable          video_undecodable
+    │   ├── VideoTooLong              video_too_long
+    │   ├── VideoTooManyPixels        video_too_many_pixels
     │   ├── AudioUndecodable          audio_undecodable
     │   ├── AudioTooLong              audio_too_long
     │   ├── AudioParametersRejected   audio_parameters_rejected
@@ -205,6 +210,38 @@ class ImageTooManyPixels(InvalidInput):
 
     code = "image_too_many_pixels"
     title = "Image has too many pixels"
+
+
+class VideoTooLarge(PayloadTooLarge):
+    """A video file over the byte cap, refused before it is opened."""
+
+    code = "video_too_large"
+    title = "Video too large"
+
+
+class NotAVideo(UnsupportedMediaType):
+    """Not a video container with a picture stream (audio only, a still image, other data)."""
+
+    title = "Not a supported video"
+
+
+class VideoUndecodable(InvalidInput):
+    """A video container whose pictures do not decode (truncated, corrupt)."""
+
+    code = "video_undecodable"
+    title = "Video could not be decoded"
+
+
+class VideoTooLong(InvalidInput):
+    code = "video_too_long"
+    title = "Video too long"
+
+
+class VideoTooManyPixels(InvalidInput):
+    """Frame dimensions over the pixel cap, read from the header before any frame is decoded."""
+
+    code = "video_too_many_pixels"
+    title = "Video has too many pixels"
 
 
 class AudioUndecodable(InvalidInput):
