@@ -6,7 +6,8 @@ byte of a streamed two-sentence request, API overhead as a share of engine time,
 scale-out jobs per minute with 1 and 2 workers and the queue's overhead (`bench/jobs.py`), and
 the embedded LLM's time to first token and tokens/s (`bench/llm.py`), and a chat with a
 character through the API: first reply token and first spoken audio (`bench/chat.py`), and
-the ambience beds' render speed in seconds of bed per CPU second (`bench/ambience.py`).
+the ambience beds' render speed in seconds of bed per CPU second (`bench/ambience.py`), and
+video encode frames per second at 720p, plain and over a looped 1080p clip (`bench/video.py`).
 Numbers are printed, never asserted: the machine is shared and noisy.
 """
 
@@ -31,6 +32,7 @@ from bench.chat import measure_chat
 from bench.jobs import measure_jobs
 from bench.lag import measure_lag
 from bench.llm import measure_llm
+from bench.video import measure_video
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("VOXHUB_SHARED_DIR", REPO.parent / "shared")).resolve()
@@ -129,6 +131,8 @@ def main() -> None:
     results["llm"] = asyncio.run(measure_llm())
     # Ambience beds: seconds of bed per CPU second (bench/ambience.py).
     results["ambience"] = measure_ambience()
+    # Dialogue video: 720p encode frames per second of wall time (bench/video.py).
+    results["video"] = measure_video()
     results["machine"] = (
         f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}"
     )
