@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -9,7 +11,13 @@ from voxhub.engines.base import SynthesisParams, VoiceProfile
 from voxhub.engines.embedded import EmbeddedEngine
 from voxhub.engines.embedded.adapt import bin_frequencies, long_term_spectrum, median_f0
 from voxhub.engines.embedded.graph import ensure_patched, patched_path
-from voxhub.engines.embedded.model import SAMPLE_RATE, style_row
+from voxhub.engines.embedded.model import (
+    SAMPLE_RATE,
+    model_sha,
+    patched_model,
+    style_row,
+    user_model_dir,
+)
 from voxhub.engines.embedded.phonemes import phonemize, tokenize
 from voxhub.engines.embedded.profile import StyleProfile, encode_profile
 
@@ -34,6 +42,36 @@ async def test_patched_model_is_made_once_beside_the_original(engine: EmbeddedEn
     before = path.stat().st_mtime_ns
     assert ensure_patched(original) == path and path.stat().st_mtime_ns == before
     assert not list(path.parent.glob("*.tmp"))
+
+
+@pytest.mark.slow
+def test_every_home_shares_one_patched_model_per_user(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
+    shared = user_model_dir()
+    assert shared == tmp_path / "user-cache" / "voxhub" / "kokoro" / model_sha()[:16]
+    first = patched_model(tmp_path / "home-1" / "cache" / "kokoro")
+    assert first.parent == shared and first.name.endswith(".voxhub-2.onnx")
+    assert [p.name for p in shared.iterdir()] == [first.name]  # no original, no leftovers
+    made = first.stat().st_mtime_ns
+    # A second, fresh home finds it: nothing is reassembled, nothing written in that home.
+    second_home = tmp_path / "home-2" / "cache" / "kokoro"
+    assert patched_model(second_home) == first and first.stat().st_mtime_ns == made
+    assert not second_home.exists()
+
+
+@pytest.mark.slow
+def test_without_a_writable_user_cache_the_home_keeps_the_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("")  # a file where the cache folder would go: nothing can be made there
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))
+    home = tmp_path / "home" / "cache" / "kokoro"
+    made = patched_model(home)
+    assert made.parent == home and made.exists()
+    assert patched_model(home) == made
 
 
 @pytest.mark.slow

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import http.server
 import logging
 import shutil
@@ -29,7 +30,7 @@ from voxhub.engines.embedded.embeddings import (
     read_table,
     shipped_table,
 )
-from voxhub.engines.embedded.model import SAMPLE_RATE, KokoroModel
+from voxhub.engines.embedded.model import SAMPLE_RATE, KokoroModel, user_model_dir
 from voxhub.engines.embedded.pack_sums import PACK_SHA256
 from voxhub.engines.embedded.packs import (
     OFFICIAL_VOICES,
@@ -149,7 +150,23 @@ def test_shipped_packs_are_the_official_english_ones_with_licence_and_provenance
     assert "dfb907a02bba8152ca444717ca5d78747ccb4bec" in provenance
     assert "kokoro.js/voices/" in provenance and "pack_sums.py" in provenance
     on_disk = sorted(p.name for p in Path(str(root)).iterdir())
-    assert on_disk == sorted([*(f"{n}.bin" for n in SHIPPED_VOICES), "LICENSE", "README.md"])
+    files = ["LICENSE", "README.md", "SHA256SUMS"]
+    assert on_disk == sorted([*(f"{n}.bin" for n in SHIPPED_VOICES), *files])
+
+
+def test_the_shipped_packs_match_their_provenance_sums() -> None:
+    # SHA256SUMS (what a person checks with `sha256sum -c`), the pins the engine checks at load
+    # and the bytes on disk are one set of sums.
+    root = shipped_voices_dir()
+    listed = {}
+    for line in (root / "SHA256SUMS").read_text().splitlines():
+        digest, name = line.split("  ")
+        listed[name] = digest
+    assert sorted(listed) == sorted(f"{n}.bin" for n in SHIPPED_VOICES)
+    for name in SHIPPED_VOICES:
+        content = (root / f"{name}.bin").read_bytes()
+        assert hashlib.sha256(content).hexdigest() == listed[f"{name}.bin"] == PACK_SHA256[name]
+    assert "SHA256SUMS" in (root / "README.md").read_text()
 
 
 def _copy_of_the_shipped_packs(tmp_path: Path) -> Path:
@@ -382,6 +399,14 @@ async def test_a_fresh_home_enrols_in_native_english_without_synthesising_a_pack
         return infer(self, token_ids, *args, **kwargs)
 
     monkeypatch.setattr(KokoroModel, "infer", counting_infer)
+    derived: list[str] = []
+    derive = embeddings.derive
+
+    def counting_derive(*args, **kwargs) -> tuple[np.ndarray, np.ndarray]:
+        derived.append("pack")
+        return derive(*args, **kwargs)
+
+    monkeypatch.setattr(embeddings, "derive", counting_derive)
     samples, rate = sf.read(
         shared / "data/speech/librispeech_1688-142285-0000.flac", dtype="float32"
     )
@@ -398,8 +423,11 @@ async def test_a_fresh_home_enrols_in_native_english_without_synthesising_a_pack
         "(speaker encoder already loaded)"
     )
     assert calls == []  # neither the load nor the enrolment synthesised anything
-    assert engine.load_stats["packs_synthesised"] == 0
+    assert derived == [] and engine.load_stats["packs_synthesised"] == 0
     assert not (settings.cache_dir / "kokoro_pack_voices.npz").exists()
+    # The model comes from the per-user cache that every home shares, not a copy in this home.
+    assert engine._model.path is not None and engine._model.path.parent == user_model_dir()
+    assert not (settings.cache_dir / "kokoro").exists()
     assert engine.pack_source == "shipped+wheel"
     names = {p.name for p in engine.packs}
     assert {"af_heart", "bm_george"} <= names

