@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from voxhub.accounts.router import router as accounts
+from voxhub.activities.router import router as activities
 from voxhub.ambience.router import router as ambience
 from voxhub.audit.router import router as audit
 from voxhub.characters.router import router as characters
@@ -12,6 +13,7 @@ from voxhub.chats.router import router as chats
 from voxhub.compat.seed000 import router as seed000
 from voxhub.compat.seed000_echo import router as seed000_echo
 from voxhub.compat.seed001 import router as seed001
+from voxhub.compat.seed001_activities import router as seed001_activities
 from voxhub.compat.seed001_characters import router as seed001_characters
 from voxhub.compat.seed001_scripts import router as seed001_scripts
 from voxhub.compat.seed002 import router as seed002
@@ -32,6 +34,7 @@ for router in (
     characters,
     chats,
     scripts,
+    activities,
     speech,
     ambience,
     jobs,
@@ -44,6 +47,7 @@ for router in (
     seed001,
     seed001_characters,
     seed001_scripts,
+    seed001_activities,
 ):
     api_router.include_router(router, dependencies=[limited("default")])
 api_router.include_router(seed002)  # limits per route there: /health stays unlimited

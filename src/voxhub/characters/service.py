@@ -17,6 +17,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voxhub.accounts.principal import Principal
+from voxhub.activities import service as activities
+from voxhub.activities.models import ActivityType
 from voxhub.audit import service as audit
 from voxhub.characters.images import StoredImage, prepare_image
 from voxhub.characters.models import Character, CharacterImage, CharacterStar
@@ -106,6 +108,15 @@ async def create_character(
             target_type="character",
             target_id=character.id,
         )
+        activities.record(
+            session,
+            p.user_id,
+            ActivityType.character_created,
+            f"Character {activities.quoted(character.display_name)} created",
+            character_id=character.id,
+            voice_id=character.voice_id,
+            details={"images": len(prepared)},
+        )
         await session.commit()
     except BaseException:
         await session.rollback()
@@ -175,6 +186,7 @@ async def change_images(
         rows = await _store_images(c, character, prepared, first, written)
         removal_ids = _forget_images(session, character, removed)
         character.updated_at = utcnow()
+        _record_images(session, character, p, changes, len(rows), [i.key for i in removed])
         await session.commit()
     except BaseException:
         await session.rollback()
@@ -183,6 +195,28 @@ async def change_images(
     if removal_ids:
         await drain(c.sessions, c.blobs, removal_ids)
     return character, rows, removed
+
+
+def _record_images(
+    session: AsyncSession,
+    character: Character,
+    p: Principal,
+    changes: CharacterUpdate | None,
+    added: int,
+    removed: list[str],
+) -> None:
+    """One activity for the unit: seed 001's PUT (fields and images at once) is an update;
+    images added on their own are that."""
+    name = activities.quoted(character.display_name)
+    details = {"images_added": added, "images_removed": removed}
+    if changes is not None:
+        kind, message = ActivityType.character_updated, f"Character {name} updated"
+        details["fields"] = sorted(changes.model_dump(exclude_unset=True))
+    else:
+        kind, message = ActivityType.character_image_added, f"Image added to character {name}"
+    activities.record(
+        session, character.owner_id, kind, message, character_id=character.id, details=details
+    )
 
 
 async def _allocate_keys(session: AsyncSession, character: Character, n: int, removing: int) -> int:
@@ -227,6 +261,14 @@ async def remove_image(
     image = image_of(character, key)
     removal_ids = _forget_images(session, character, [image])
     character.updated_at = utcnow()
+    activities.record(
+        session,
+        character.owner_id,
+        ActivityType.character_image_removed,
+        f"Image removed from character {activities.quoted(character.display_name)}",
+        character_id=character.id,
+        details={"key": key},
+    )
     await session.commit()
     await drain(c.sessions, c.blobs, removal_ids)
 
@@ -238,6 +280,15 @@ async def update_character(
     character = await get_owned_character(session, character_id, p)
     await _apply(session, character, changes, p)
     character.updated_at = utcnow()
+    activities.record(
+        session,
+        character.owner_id,
+        ActivityType.character_updated,
+        f"Character {activities.quoted(character.display_name)} updated",
+        character_id=character.id,
+        voice_id=character.voice_id,
+        details={"fields": sorted(changes.model_dump(exclude_unset=True))},
+    )
     await session.commit()
     return character
 
@@ -288,11 +339,19 @@ async def delete_character(
         target_id=character_id,
         owner_id=character.owner_id,
     )
+    activities.record(
+        session,
+        character.owner_id,
+        ActivityType.character_deleted,
+        f"Character {activities.quoted(character.display_name)} deleted",
+        character_id=character_id,
+        voice_id=own_voice,
+    )
     await session.commit()
     await drain(c.sessions, c.blobs, [removal.id])
     if own_voice is not None:
-        try:
-            await voices.delete_voice(c, session, own_voice, p)
+        try:  # made for the character: gone with it, in the character's activity
+            await voices.delete_voice(c, session, own_voice, p, log_activity=False)
         except (VoiceNotFound, Forbidden):
             own_voice = None  # gone already, or no longer the caller's to delete
     return Deleted(image_keys, blob_keys, own_voice)

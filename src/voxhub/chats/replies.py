@@ -18,6 +18,8 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voxhub.accounts.principal import Principal
+from voxhub.activities import service as activities
+from voxhub.activities.models import ActivityType
 from voxhub.audio.encode import FORMATS
 from voxhub.chats import prompt, service
 from voxhub.chats.models import ChatMessageRow, ChatThread, MessageStatus
@@ -46,6 +48,8 @@ class ReplyPlan:
     reply_id: str
     cost: int
     speaker: Speaker | None = None  # speak the reply as it is written
+    character_id: str | None = None  # who answers, for the reply's activity
+    character_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,7 @@ async def plan_reply(
     history = await service.history(session, thread.id)
     built = prompt.build(llm, character, history, tokens)
     plan = ReplyPlan(thread.id, question.id, thread.owner_id, llm, built, tokens, new_id(), 0)
+    plan.character_id, plan.character_name = character.id, character.display_name
     cost = llm_cost(c.settings.credits)
     if speak:
         plan.speaker = await speaker_for(c, session, character, p, speak)
@@ -227,6 +232,16 @@ async def _commit_reply(
         if audio_key and voicing:
             spoken = speech_cost(c.settings.credits, voicing.spoken_chars)
             await ledger.charge(session, plan.owner_id, plan.reply_id, spoken, "chat reply voice")
+        # One activity per answered message, not per chat: each reply is a paid call (seed 001
+        # logs what costs tokens), and an unanswered message, which costs nothing, logs none.
+        activities.record(
+            session,
+            plan.owner_id,
+            ActivityType.chat_message,
+            f"{activities.quoted(plan.character_name)} replied in a chat",
+            character_id=plan.character_id,
+            details={"chat_id": plan.thread_id, "message_id": plan.question_id},
+        )
         await session.commit()
         return reply
 

@@ -15,13 +15,15 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voxhub.accounts.principal import Principal
+from voxhub.activities import service as activities
+from voxhub.activities.models import ActivityType
 from voxhub.characters.models import Character
 from voxhub.characters.queries import get_character
 from voxhub.chats.models import ChatMessageRow, ChatThread, MessageStatus
 from voxhub.chats.schemas import ThreadCreate
 from voxhub.container import Container
 from voxhub.core.errors import ChatMessageNotFound, ChatNotFound, NothingToAnswer
-from voxhub.core.ids import is_id
+from voxhub.core.ids import is_id, new_id
 from voxhub.core.pagination import decode_cursor, encode_cursor
 
 HISTORY_LIMIT = 200  # messages read to build a prompt; the window holds far fewer anyway
@@ -31,11 +33,20 @@ async def create_thread(session: AsyncSession, data: ThreadCreate, p: Principal)
     """A thread with a character the caller may see (404 `character_not_found` otherwise)."""
     character = await get_character(session, data.character_id, p)
     thread = ChatThread(
+        id=new_id(),  # here, not at the flush: its activity names it
         owner_id=p.user_id,
         character_id=character.id,
         title=data.title or character.display_name,
     )
     session.add(thread)
+    activities.record(
+        session,
+        p.user_id,
+        ActivityType.chat_started,
+        f"Chat with {activities.quoted(character.display_name)} started",
+        character_id=character.id,
+        details={"chat_id": thread.id},
+    )
     await session.commit()
     return thread
 
@@ -93,6 +104,14 @@ async def delete_thread(c: Container, session: AsyncSession, thread: ChatThread)
         )
     )
     await session.delete(thread)
+    activities.record(
+        session,
+        thread.owner_id,
+        ActivityType.chat_deleted,
+        f"Chat {activities.quoted(thread.title)} deleted",
+        character_id=thread.character_id,
+        details={"chat_id": thread.id},
+    )
     await session.commit()
     for key in keys:
         if key:

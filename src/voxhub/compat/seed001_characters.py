@@ -229,13 +229,15 @@ async def create_complete(
     # Every field and image is checked before the voice is made: a refusal leaves nothing.
     prepared = await service.prepare_images(await _read(_images(imageFiles, imageFilesBracketed)))
     audio = voices.Upload(await audioFile.read(), audioFile.filename)
-    voice, _ = await voices.create_voice(c, session, [audio], meta, p)
+    # The voice is the character's (its activity is the character's creation, not a voice's).
+    voice, _ = await voices.create_voice(c, session, [audio], meta, p, log_activity=False)
     try:
         character = await service.create_character(
             c, session, data.model_copy(update={"voice_id": voice.id}), p, prepared, owns_voice=True
         )
     except BaseException:
-        await voices.delete_voice(c, session, voice.id, p)  # the voice was made for it alone
+        # The voice was made for it alone.
+        await voices.delete_voice(c, session, voice.id, p, log_activity=False)
         raise
     return await _one(session, character, p)
 

@@ -1,6 +1,7 @@
 """Import every table so metadata (and Alembic autogenerate) sees them all."""
 
 from voxhub.accounts.models import ApiKey, AuthSession, RefreshToken, User
+from voxhub.activities.models import Activity
 from voxhub.audit.models import AuditEvent
 from voxhub.characters.models import Character, CharacterImage, CharacterStar
 from voxhub.chats.models import ChatMessageRow, ChatThread
@@ -15,6 +16,7 @@ from voxhub.voices.models import Voice, VoiceProfileRow, VoiceReference
 from voxhub.webhooks.models import WebhookAttempt, WebhookDelivery
 
 __all__ = [
+    "Activity",
     "ApiKey",
     "AuditEvent",
     "AuthSession",

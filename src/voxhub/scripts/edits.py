@@ -17,13 +17,15 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voxhub.accounts.principal import Principal
+from voxhub.activities.models import ActivityType
 from voxhub.characters.queries import get_character
 from voxhub.core.errors import CharacterNotFound, CharacterVoiceless
+from voxhub.core.ids import new_id
 from voxhub.scripts.errors import InvalidScriptLine, ScriptLineNotFound
 from voxhub.scripts.models import Script, ScriptLine
 from voxhub.scripts.rules import MAX_LINES, MIN_LINES, Cast, emotion_of, text_problem
 from voxhub.scripts.schemas import LineCreate, LineUpdate
-from voxhub.scripts.service import lock
+from voxhub.scripts.service import lock, record_edit
 from voxhub.text.lane import off_loop
 
 
@@ -109,6 +111,7 @@ async def update_line(
     cast = await _cast(session, script, p, {speaker})
     checked = await _check(cast, wanted, where, new_speaker=speaker != line.speaker)
     _apply(line, checked)
+    record_edit(session, script, ActivityType.script_line_updated, "Line edited in", **where)
     await session.commit()
     return line
 
@@ -124,11 +127,13 @@ async def add_line(
     cast = await _cast(session, script, p, {data.speaker})
     wanted = Wanted(data.speaker, data.text, data.emotion, data.pause_ms)
     checked = await _check(cast, wanted, {"index": at}, new_speaker=True)
-    line = ScriptLine(script_id=script.id, position=at)
+    line = ScriptLine(id=new_id(), script_id=script.id, position=at)  # its id in the activity
     _apply(line, checked)
     lines.insert(at, line)
     session.add(line)
     _renumber(lines)
+    kind = ActivityType.script_line_added
+    record_edit(session, script, kind, "Line added to", line_id=line.id, index=at)
     await session.commit()
     await session.refresh(script, ["lines"])
     return line
@@ -143,9 +148,12 @@ async def delete_line(session: AsyncSession, script: Script, line_id: str) -> No
             line_id=line_id,
             index=script.lines.index(line),
         )
+    index = script.lines.index(line)
     lines = [ln for ln in script.lines if ln.id != line_id]
     await session.delete(line)
     _renumber(lines)
+    kind = ActivityType.script_line_deleted
+    record_edit(session, script, kind, "Line deleted from", line_id=line_id, index=index)
     await session.commit()
     await session.refresh(script, ["lines"])
 
@@ -159,6 +167,7 @@ async def reorder(session: AsyncSession, script: Script, line_ids: Sequence[str]
             "line_ids must name every line of the script once", field="line_ids"
         )
     _renumber([by_id[i] for i in line_ids])
+    record_edit(session, script, ActivityType.script_lines_reordered, "Lines reordered in")
     await session.commit()
     await session.refresh(script, ["lines"])
 
@@ -190,6 +199,8 @@ async def replace_lines(
             session.add(line)
     for line in old[len(checked) :]:
         await session.delete(line)
+    kind = ActivityType.script_updated
+    record_edit(session, script, kind, "Dialogue edited in", lines=len(checked))
     await session.commit()
     await session.refresh(script, ["lines"])
 

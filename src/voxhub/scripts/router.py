@@ -77,9 +77,7 @@ async def update_script(
     """Change the title."""
     script = await service.get_script(session, script_id, p)
     if data.title is not None:
-        await service.lock(session, script)
-        script.title = data.title
-        await session.commit()
+        await service.retitle(session, script, data.title)
     return read(script)
 
 

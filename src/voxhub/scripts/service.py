@@ -17,6 +17,8 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voxhub.accounts.principal import Principal
+from voxhub.activities import service as activities
+from voxhub.activities.models import ActivityType
 from voxhub.characters.models import Character
 from voxhub.characters.queries import get_character
 from voxhub.container import Container
@@ -106,6 +108,14 @@ async def _store(c: Container, script: Script, lines: Sequence[LineDraft], cost:
         session.add(script)
         if cost:
             await ledger.capture_reserved(session, script.owner_id, script.id, "script")
+        activities.record(
+            session,
+            script.owner_id,
+            ActivityType.script_generated,
+            f"Script {activities.quoted(script.title)} generated",
+            script_id=script.id,
+            details={"character_ids": list(script.character_ids), "lines": len(lines)},
+        )
         await session.commit()
 
 
@@ -172,8 +182,26 @@ async def lock(session: AsyncSession, script: Script) -> None:
     await session.refresh(script, ["lines"])
 
 
+def record_edit(
+    session: AsyncSession, script: Script, kind: ActivityType, what: str, **details: object
+) -> None:
+    """An edit's activity, in the edit's commit: "Line added to script 'Night watch'"."""
+    message = f"{what} script {activities.quoted(script.title)}"
+    activities.record(
+        session, script.owner_id, kind, message, script_id=script.id, details=dict(details)
+    )
+
+
+async def retitle(session: AsyncSession, script: Script, title: str) -> None:
+    await lock(session, script)
+    script.title = title
+    record_edit(session, script, ActivityType.script_updated, "Renamed", fields=["title"])
+    await session.commit()
+
+
 async def delete_script(c: Container, session: AsyncSession, script: Script) -> list[str]:
     """The script and its lines; the media files deleted with it (none until renders exist)."""
     await session.delete(script)
+    record_edit(session, script, ActivityType.script_deleted, "Deleted")
     await session.commit()
     return []

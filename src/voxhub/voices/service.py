@@ -15,6 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voxhub.accounts.principal import Principal
+from voxhub.activities import service as activities
+from voxhub.activities.models import ActivityType
 from voxhub.audio.encode import encode
 from voxhub.audio.reference import PreparedReference, prepare_reference
 from voxhub.audio.speaker import mean_embedding
@@ -141,9 +143,11 @@ async def create_voice(
     p: Principal,
     *,
     voice_id: str | None = None,
+    log_activity: bool = True,
 ) -> tuple[Voice, list[ReferenceReportRead]]:
     """Register a voice from one or more reference recordings (a job passes `voice_id`, derived
-    from its own id, so a re-run after a crash cannot create a second voice)."""
+    from its own id, so a re-run after a crash cannot create a second voice). A voice made as
+    part of another action (a seed 001 character's) is that action's activity, not its own."""
     limits = c.settings.limits
     if not uploads:
         raise InvalidInput("a reference recording is required (field 'file' or 'files')")
@@ -177,6 +181,15 @@ async def create_voice(
         audit.record(
             session, "voice_cloned", actor_id=p.user_id, target_type="voice", target_id=voice.id
         )
+        if log_activity:
+            activities.record(
+                session,
+                p.user_id,
+                ActivityType.voice_created,
+                f"Voice {activities.quoted(voice.name)} created",
+                voice_id=voice.id,
+                details={"references": len(processed)},
+            )
         await ledger.charge(session, p.user_id, voice.id, cost, "clone")
         await session.commit()
     except BaseException:
@@ -220,6 +233,13 @@ async def add_reference(
         await _check_references_unchanged(session, voice, read)
         audit.record(
             session, "reference_added", actor_id=p.user_id, target_type="voice", target_id=voice.id
+        )
+        activities.record(
+            session,
+            voice.owner_id or p.user_id,
+            ActivityType.voice_reference_added,
+            f"Reference recording added to voice {activities.quoted(voice.name)}",
+            voice_id=voice.id,
         )
         await ledger.charge(session, p.user_id, new_id(), cost, "clone: reference added")
         await session.commit()
@@ -274,15 +294,27 @@ async def update_voice(
     """Change a voice's metadata."""
     voice = await get_owned_voice(session, voice_id, p)
     # The schema has already turned a null into "" or [] where clearing is allowed.
-    for field, value in changes.model_dump(exclude_unset=True).items():
+    fields = changes.model_dump(exclude_unset=True)
+    for field, value in fields.items():
         setattr(voice, field, value.strip() if isinstance(value, str) else value)
     voice.updated_at = utcnow()
+    activities.record(
+        session,
+        voice.owner_id or p.user_id,
+        ActivityType.voice_updated,
+        f"Voice {activities.quoted(voice.name)} updated",
+        voice_id=voice.id,
+        details={"fields": sorted(fields)},
+    )
     await session.commit()
     return voice
 
 
-async def delete_voice(c: Container, session: AsyncSession, voice_id: str, p: Principal) -> None:
-    """Delete a voice, its references, profiles and generations.
+async def delete_voice(
+    c: Container, session: AsyncSession, voice_id: str, p: Principal, *, log_activity: bool = True
+) -> None:
+    """Delete a voice, its references, profiles and generations (`log_activity` as for
+    `create_voice`: a character's own voice goes in the character's activity).
 
     The rows and the promise to remove every blob under the voice commit together; the blobs go
     right after, or, if the store fails, on a later sweep: the deletion stands either way.
@@ -298,6 +330,14 @@ async def delete_voice(c: Container, session: AsyncSession, voice_id: str, p: Pr
         target_id=voice_id,
         owner_id=voice.owner_id,
     )
+    if log_activity:
+        activities.record(
+            session,
+            voice.owner_id or p.user_id,
+            ActivityType.voice_deleted,
+            f"Voice {activities.quoted(voice.name)} deleted",
+            voice_id=voice_id,
+        )
     await session.commit()
     await drain(c.sessions, c.blobs, [removal.id])
 

@@ -1,0 +1,1 @@
+"""The activity log: what each user did in the studio, one row per action."""
