@@ -254,6 +254,25 @@ class LlmSettings(BaseSettings):
     llm_model_path: Path | None = None
 
 
+class RenderSettings(BaseSettings):
+    """How a script becomes dialogue audio and video (voxhub.renders)."""
+
+    model_config = _ENV
+
+    # The final mix's integrated loudness and true-peak ceiling (streaming platforms' -16/-1).
+    render_target_lufs: float = Field(-16.0, ge=-40.0, le=-5.0)
+    render_true_peak_dbtp: float = Field(-1.0, ge=-9.0, le=0.0)
+    # Every line is brought to this level before the mix, so voices sit at one level.
+    render_line_lufs: float = Field(-20.0, ge=-40.0, le=-5.0)
+    # Silence between lines when the script asks for no pause of its own.
+    render_gap_ms: int = Field(250, ge=0, le=10_000)
+    # Tries of one line when the engine fails on it, before the render fails naming the line.
+    render_line_attempts: int = Field(2, ge=1, le=5)
+    # A background clip's frame may have at most this many pixels (its length and size are
+    # capped like any upload: max_video_seconds, max_upload_bytes).
+    render_background_max_pixels: int = Field(3840 * 2160, gt=0)
+
+
 class Settings(BaseSettings):
     """The whole configuration; `Settings()` reads the environment."""
 
@@ -280,6 +299,7 @@ class Settings(BaseSettings):
     credits: CreditSettings = Field(default_factory=CreditSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     llm: LlmSettings = Field(default_factory=LlmSettings)
+    renders: RenderSettings = Field(default_factory=RenderSettings)
 
     @property
     def queue_backend(self) -> Literal["memory", "redis"]:

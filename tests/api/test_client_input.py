@@ -157,7 +157,12 @@ async def test_a_forged_cursor_is_refused(client, path: str) -> None:
 
 
 async def test_a_cursor_pages_the_same_in_any_utc_offset(client, container) -> None:
-    assert set(_cursor_lists()) >= {"/api/v1/generations", "/api/v1/voices", "/api/v1/jobs"}
+    assert set(_cursor_lists()) >= {
+        "/api/v1/generations",
+        "/api/v1/voices",
+        "/api/v1/jobs",
+        "/api/v1/activities",  # the voices and characters made below log two or more
+    }
     vid = (await create_voice(client, "One"))["id"]
     await create_voice(client, "Two")
     for text in ("First words.", "Second words."):
@@ -169,9 +174,9 @@ async def test_a_cursor_pages_the_same_in_any_utc_offset(client, container) -> N
         assert queued.status_code == 202
     async with asyncio.timeout(60):
         await container.jobs.wait_idle()
-    chat_id = await _two_of_each_studio_list(client, container, vid)
+    chat_id, script_id = await _two_of_each_studio_list(client, container, vid)
     for listed in _cursor_lists():
-        path = listed.replace("{chat_id}", chat_id)
+        path = listed.replace("{chat_id}", chat_id).replace("{script_id}", script_id)
         first = (await client.get(path, params={"limit": 1})).json()
         assert first["next_cursor"] is not None, (path, first)  # every list has two or more
         stamp, row_id = json.loads(base64.urlsafe_b64decode(first["next_cursor"] + "=="))
@@ -205,12 +210,13 @@ async def _a_script(container, client, character_id: str, voice_id: str) -> str:
         return script.id
 
 
-async def _two_of_each_studio_list(client, container, voice_id: str) -> str:
+async def _two_of_each_studio_list(client, container, voice_id: str) -> tuple[str, str]:
     """Two characters, two chats and two messages (stored as a user writes them; no model
-    needed to list them); the id of the chat holding the messages."""
+    needed to list them), two scripts, two renders of one; the ids of the chat holding the
+    messages and of the script with the renders."""
     from voxhub.chats import service as chats
 
-    ids = []
+    ids, scripts = [], []
     for name in ("One", "Two"):
         made = await client.post(
             "/api/v1/characters", json={"display_name": name, "voice_id": voice_id}
@@ -219,12 +225,17 @@ async def _two_of_each_studio_list(client, container, voice_id: str) -> str:
         chat = await client.post("/api/v1/chats", json={"character_id": made.json()["id"]})
         assert chat.status_code == 201, chat.text
         ids.append(chat.json()["id"])
-        await _a_script(container, client, made.json()["id"], voice_id)
+        scripts.append(await _a_script(container, client, made.json()["id"], voice_id))
     async with container.sessions() as session:
         thread = await session.get(chats.ChatThread, ids[0])
         for text in ("First.", "Second."):
             await chats.add_user_message(session, thread, text)
-    return ids[0]
+    for kind in ("audio", "video"):  # a script keeps its newest render of each kind
+        r = await client.post(f"/api/v1/scripts/{scripts[0]}/renders", json={"kind": kind})
+        assert r.status_code == 202, r.text
+    async with asyncio.timeout(60):
+        await container.jobs.wait_idle()
+    return ids[0], scripts[0]
 
 
 def _json(body: dict) -> dict:

@@ -16,11 +16,13 @@ from voxhub.compat.seed001 import router as seed001
 from voxhub.compat.seed001_activities import router as seed001_activities
 from voxhub.compat.seed001_characters import router as seed001_characters
 from voxhub.compat.seed001_scripts import router as seed001_scripts
+from voxhub.compat.seed001_video import router as seed001_video
 from voxhub.compat.seed002 import router as seed002
 from voxhub.compat.seed004 import router as seed004
 from voxhub.credits.router import router as credits
 from voxhub.engines.router import router as engines
 from voxhub.jobs.router import router as jobs
+from voxhub.renders.router import router as renders
 from voxhub.scripts.router import router as scripts
 from voxhub.security.deps import limited
 from voxhub.synthesis.router import router as speech
@@ -35,6 +37,7 @@ for router in (
     chats,
     scripts,
     activities,
+    renders,
     speech,
     ambience,
     jobs,
@@ -48,6 +51,7 @@ for router in (
     seed001_characters,
     seed001_scripts,
     seed001_activities,
+    seed001_video,
 ):
     api_router.include_router(router, dependencies=[limited("default")])
 api_router.include_router(seed002)  # limits per route there: /health stays unlimited

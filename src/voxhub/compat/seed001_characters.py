@@ -26,6 +26,7 @@ from voxhub.accounts.models import User
 from voxhub.accounts.principal import Principal
 from voxhub.api.deps import ContainerDep, SessionDep
 from voxhub.api.forms import FormRoute
+from voxhub.api.ranges import ranged
 from voxhub.api.validation import parse
 from voxhub.audio.encode import encode
 from voxhub.characters import service
@@ -380,22 +381,3 @@ async def static_audio(
     reference = await load_reference_audio(c, voice)
     data = await asyncio.to_thread(encode, reference.samples, reference.sample_rate, "wav")
     return ranged(data, "audio/wav", request.headers.get("range"))
-
-
-def ranged(data: bytes, media_type: str, header: str | None) -> Response:
-    """`data`, or the one byte range `header` asks for (RFC 9110 §14); several ranges or a
-    malformed header get the whole file, as the RFC allows."""
-    size = len(data)
-    headers = {"Accept-Ranges": "bytes", "Cache-Control": "private, no-cache"}
-    match = re.fullmatch(r"bytes=(\d*)-(\d*)", (header or "").strip())
-    if match is None or match[1] == match[2] == "":
-        return Response(data, media_type=media_type, headers=headers)
-    if match[1] == "":  # the last N bytes
-        start, end = max(size - int(match[2]), 0), size - 1
-    else:
-        start = int(match[1])
-        end = min(int(match[2]), size - 1) if match[2] else size - 1
-    if start >= size or start > end:
-        return Response(status_code=416, headers={**headers, "Content-Range": f"bytes */{size}"})
-    headers["Content-Range"] = f"bytes {start}-{end}/{size}"
-    return Response(data[start : end + 1], status_code=206, media_type=media_type, headers=headers)

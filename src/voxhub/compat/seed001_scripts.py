@@ -16,7 +16,11 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from voxhub.accounts.deps import CurrentPrincipal
 from voxhub.api.deps import ContainerDep, SessionDep
 from voxhub.compat.seed001 import Seed001Route
+from voxhub.compat.seed001_video import STATUS, video_path
 from voxhub.credits.service import balance_of
+from voxhub.renders import service as renders
+from voxhub.renders.service import ScriptMedia
+from voxhub.renders.views import current_step
 from voxhub.scripts import edits, service
 from voxhub.scripts.models import Script
 from voxhub.scripts.rules import DEFAULT_LINES, MAX_CAST, MAX_LINES, MAX_PROMPT_CHARS, MIN_CAST
@@ -113,7 +117,9 @@ class Seed001ScriptDeleted(BaseModel):
     deletedCount: int
 
 
-def shaped(script: Script) -> Seed001Script:
+def shaped(script: Script, media: ScriptMedia | None = None) -> Seed001Script:
+    m = media or ScriptMedia()
+    video = m.video if m.video is not None and m.video.video_key else None
     return Seed001Script(
         id=script.id,
         selectedCharacters=list(script.character_ids),
@@ -122,6 +128,7 @@ def shaped(script: Script) -> Seed001Script:
             Seed001Line(
                 speaker=ln.speaker,
                 text=ln.text,
+                audioFile=m.line_files.get(ln.id, ""),
                 lineId=ln.id,
                 emotion=ln.emotion,
                 pauseMs=ln.pause_ms,
@@ -130,8 +137,31 @@ def shaped(script: Script) -> Seed001Script:
         ],
         createdAt=script.created_at,
         updatedAt=script.updated_at,
+        hasAudio=bool(m.line_files),
+        audioCount=sum(1 for ln in script.lines if ln.id in m.line_files),
+        finalVideoPath=video_path(video) if video else None,
+        videoDuration=video.duration_s if video else None,
         title=script.title,
     )
+
+
+def listed(script: Script, media: ScriptMedia) -> Seed001ListedScript:
+    """The script with its newest video job's fields, as seed 001's my-scripts lists it."""
+    out = Seed001ListedScript(**shaped(script, media).model_dump())
+    render, job = media.video, media.video_job
+    if render is None or job is None:
+        return out
+    out.videoSize = render.video_size
+    out.videoJobId = job.id
+    out.videoJobStatus = STATUS.get(job.status, job.status)
+    out.videoJobProgress = float(job.progress)
+    out.videoJobCurrentStep = current_step(job) or (
+        "completed" if job.status == "succeeded" else job.status
+    )
+    out.videoJobStartedAt = job.started_at
+    out.videoJobCompletedAt = job.finished_at
+    out.videoJobErrorMessage = str(job.error.get("message")) if job.error else None
+    return out
 
 
 @router.post(
@@ -162,15 +192,16 @@ async def update(
     script = await service.get_script(session, script_id, p)
     wanted = [edits.Wanted(ln.speaker, ln.text, ln.emotion, ln.pauseMs) for ln in body.dialogue]
     await edits.replace_lines(session, script, wanted, p)
-    return shaped(script)
+    return shaped(script, (await renders.media_of(session, [script.id]))[script.id])
 
 
 @router.get("/api/my-scripts", response_model=Seed001Scripts)
 async def my_scripts(session: SessionDep, p: CurrentPrincipal) -> Seed001Scripts:
     """Your scripts, newest first (up to 500), with your token balance."""
     rows, _ = await service.list_scripts(session, p, MAX_LISTED, None)
-    listed = [Seed001ListedScript(**shaped(s).model_dump()) for s in rows]
-    return Seed001Scripts(scripts=listed, userTokens=await balance_of(session, p.user_id))
+    media = await renders.media_of(session, [s.id for s in rows])
+    items = [listed(s, media[s.id]) for s in rows]
+    return Seed001Scripts(scripts=items, userTokens=await balance_of(session, p.user_id))
 
 
 @router.delete("/api/scripts/{script_id}", response_model=Seed001ScriptDeleted)

@@ -7,6 +7,7 @@ from voxhub.characters.models import Character, CharacterImage, CharacterStar
 from voxhub.chats.models import ChatMessageRow, ChatThread
 from voxhub.credits.models import CreditEntry
 from voxhub.jobs.models import Job, JobEvent
+from voxhub.renders.models import LineTake, ScriptRender, VideoBackground
 from voxhub.scripts.models import Script, ScriptLine
 from voxhub.security.idempotency_models import IdempotencyRecord
 from voxhub.security.signature_models import UsedSignature
@@ -31,11 +32,14 @@ __all__ = [
     "IdempotencyRecord",
     "Job",
     "JobEvent",
+    "LineTake",
     "RefreshToken",
     "Script",
     "ScriptLine",
+    "ScriptRender",
     "UsedSignature",
     "User",
+    "VideoBackground",
     "Voice",
     "VoiceProfileRow",
     "VoiceReference",

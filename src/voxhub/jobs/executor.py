@@ -49,11 +49,17 @@ class JobContext:
     # Set once the handler committed its success with its output (see `succeed_in`).
     settled: bool = field(default=False, repr=False)
 
-    async def progress(self, percent: float, step: str | None = None, message: str = "") -> None:
-        """Record progress (0-100) and the step now running. A step boundary is where a job
-        stops: this raises JobCancelled when its owner cancelled it."""
+    async def progress(
+        self,
+        percent: float,
+        step: str | None = None,
+        message: str = "",
+        step_percent: float | None = None,
+    ) -> None:
+        """Record progress (0-100), the step now running and how far into it (0-100). A step
+        boundary is where a job stops: this raises JobCancelled when its owner cancelled it."""
         await lifecycle.record_progress(
-            self.sessions, self.job_id, self.worker_id, percent, step, message
+            self.sessions, self.job_id, self.worker_id, percent, step, message, step_percent
         )
 
     async def succeed_in(self, session: AsyncSession, result: dict[str, Any]) -> None:
@@ -166,9 +172,9 @@ class Executor:
             error = {"code": "job_timeout", "message": "the job ran past its time limit"}
             return await self._retry_or_bury(job, error, resubmit)
         except (PermanentJobError, VoxhubError) as exc:
-            error = {"code": getattr(exc, "code", "job_failed"), "message": str(exc)}
-            metrics.job_failed(job.kind, error["code"])
-            await lifecycle.end(sessions, job_id, JobStatus.failed, error, worker_id=me)
+            failure = _failure(exc)
+            metrics.job_failed(job.kind, failure["code"])
+            await lifecycle.end(sessions, job_id, JobStatus.failed, failure, worker_id=me)
             return JobStatus.failed
         except Exception:
             # An unexpected failure's text (a library's, a driver's) is for the log, not the
@@ -227,3 +233,11 @@ class Executor:
                 log.warning("job %s: lease lost; stopping its handler", job_id)
                 work.cancel(msg="lease lost")
                 return
+
+
+def _failure(exc: PermanentJobError | VoxhubError) -> dict[str, Any]:
+    """A failed job's error: its code, message and what it names (a line's index, a field)."""
+    error: dict[str, Any] = {"code": getattr(exc, "code", "job_failed"), "message": str(exc)}
+    if exc.extra:
+        error["details"] = exc.extra
+    return error

@@ -199,9 +199,11 @@ async def renew(sessions: Sessions, job_id: str, worker_id: str, lease_s: float)
         return getattr(res, "rowcount", 0) == 1
 
 
-def _stepped(steps: list[Any], step: str | None, message: str, now: datetime) -> list[Any]:
-    """Mark `step` running and the steps before it done (a step named for the first time is
-    added at the end)."""
+def _stepped(
+    steps: list[Any], step: str | None, message: str, now: datetime, within: float | None = None
+) -> list[Any]:
+    """Mark `step` running (`within` percent done) and the steps before it done (a step named
+    for the first time is added at the end)."""
     steps = [dict(s) for s in steps]
     if step is None:
         return steps
@@ -219,6 +221,8 @@ def _stepped(steps: list[Any], step: str | None, message: str, now: datetime) ->
             if s["status"] != "in_progress":
                 s["started_at"] = stamp
             s.update(status="in_progress", message=message)
+            if within is not None:
+                s["progress"] = int(min(100.0, max(0.0, within)))
     return steps
 
 
@@ -229,6 +233,7 @@ async def record_progress(
     percent: float,
     step: str | None,
     message: str,
+    step_percent: float | None = None,
 ) -> None:
     """Store progress (0-99) and the step. Raises JobCancelled when the owner asked to cancel
     (a step boundary is where a job stops) and LeaseLost when the job is not ours any more."""
@@ -249,7 +254,7 @@ async def record_progress(
         if row.cancel_requested:
             raise JobCancelled(job_id)
         now = utcnow()
-        steps = _stepped(row.steps, step, message, now)
+        steps = _stepped(row.steps, step, message, now, step_percent)
         progress = max(row.progress, min(99, int(percent)))
         if steps == row.steps and progress == row.progress:
             return

@@ -28,12 +28,14 @@ from voxhub.core.pagination import decode_cursor, encode_cursor
 from voxhub.credits import ledger
 from voxhub.credits.pricing import llm_cost
 from voxhub.llm.port import LLM
+from voxhub.renders.models import LineTake, ScriptRender
 from voxhub.scripts import writer
 from voxhub.scripts.draft import LineDraft
 from voxhub.scripts.errors import ScriptNotFound
 from voxhub.scripts.models import Script, ScriptLine
 from voxhub.scripts.rules import Cast
 from voxhub.scripts.schemas import ScriptCreate
+from voxhub.storage import outbox
 
 log = logging.getLogger(__name__)
 
@@ -200,8 +202,26 @@ async def retitle(session: AsyncSession, script: Script, title: str) -> None:
 
 
 async def delete_script(c: Container, session: AsyncSession, script: Script) -> list[str]:
-    """The script and its lines; the media files deleted with it (none until renders exist)."""
+    """The script, its lines and renders; returns the media files deleted with it (every
+    line's take and every render's audio and video), removed through the blob outbox."""
+    files = await media_files(session, script.id)
+    promise = outbox.enqueue(session, f"scripts/{script.id}/", "script deleted")
     await session.delete(script)
     record_edit(session, script, ActivityType.script_deleted, "Deleted")
     await session.commit()
-    return []
+    await outbox.drain(c.sessions, c.blobs, [promise.id])
+    return files
+
+
+async def media_files(session: AsyncSession, script_id: str) -> list[str]:
+    takes = await session.scalars(
+        select(LineTake.blob_key).where(LineTake.script_id == script_id).order_by(LineTake.id)
+    )
+    renders = (
+        await session.execute(
+            select(ScriptRender.audio_key, ScriptRender.video_key)
+            .where(ScriptRender.script_id == script_id)
+            .order_by(ScriptRender.created_at)
+        )
+    ).all()
+    return [*takes, *(key for row in renders for key in row if key)]

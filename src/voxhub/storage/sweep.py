@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from voxhub.characters.models import CharacterImage
 from voxhub.chats.models import ChatMessageRow
 from voxhub.core.clock import utcnow
+from voxhub.renders.models import LineTake, ScriptRender, VideoBackground
 from voxhub.security.purge import purge_expired
 from voxhub.settings import Settings
 from voxhub.storage.base import BlobStore
@@ -42,9 +43,13 @@ BLOB_KEY_COLUMNS = (
     CharacterImage.blob_key,
     CharacterImage.thumb_key,
     ChatMessageRow.audio_key,
+    LineTake.blob_key,
+    ScriptRender.audio_key,
+    ScriptRender.video_key,
+    VideoBackground.blob_key,
 )
 # Where those blobs live; other prefixes (seed uploads, tests' probes) are left alone.
-SWEPT_PREFIXES = ("voices/", "characters/", "chats/")
+SWEPT_PREFIXES = ("voices/", "characters/", "chats/", "scripts/", "backgrounds/")
 _BATCH = 500
 
 

@@ -1,0 +1,53 @@
+"""The dialogue's final audio: lines laid out, the bed under them, loudness to the target."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from voxhub.ambience.mixer import Bed, mix
+from voxhub.ambience.schemas import Ambience
+from voxhub.renders import loudness
+from voxhub.renders.plan import PlannedLine
+from voxhub.renders.takes import Voiced
+from voxhub.renders.timeline import Placement, Take, Word, assemble, dialogue_words
+from voxhub.settings import RenderSettings
+
+
+@dataclass
+class Dialogue:
+    samples: np.ndarray
+    rate: int
+    placements: list[Placement]
+    words: list[Word]
+    loudness: loudness.Loudness
+
+
+def mix_dialogue(
+    takes: Sequence[Take],
+    lines: Sequence[PlannedLine],
+    cast: dict[str, Voiced],
+    rate: int,
+    settings: RenderSettings,
+    gap_ms: int | None,
+    ambience: Ambience | None,
+) -> Dialogue:
+    """Blocking (numpy, filters): run it in a thread."""
+    default_gap = settings.render_gap_ms if gap_ms is None else gap_ms
+    gaps = [(line.pause_ms if line.pause_ms is not None else default_gap) / 1000 for line in lines]
+    crossfades = [cast[line.speaker].crossfade_s for line in lines]
+    samples, placements = assemble(takes, gaps, crossfades, rate)
+    if ambience is not None:
+        samples = mix(samples, rate, Bed(ambience.bed, ambience.seed), ambience.settings())
+    samples = loudness.normalise(
+        samples, rate, settings.render_target_lufs, settings.render_true_peak_dbtp
+    )
+    return Dialogue(
+        samples,
+        rate,
+        placements,
+        dialogue_words(takes, placements),
+        loudness.measure(samples, rate),
+    )
