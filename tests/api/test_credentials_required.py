@@ -48,6 +48,7 @@ async def test_every_v1_route_refuses_missing_or_dead_credentials(
 ) -> None:
     operations = v1_operations(container)
     assert ("GET", "/api/v1/engines") in operations and len(operations) > 20
+    assert {("GET", "/api/v1/activities"), ("DELETE", "/api/v1/activities")} <= set(operations)
     # Three passes over every route from one client: past the per-client limit (60 a minute),
     # which would answer 429 (and refuse the sign-in below) before credentials are looked at.
     container.limiter.enabled = False
