@@ -117,6 +117,14 @@ parameters = {{ "path.character_id" = {{ dictionary = "doomed_characters", proba
 include-name = "DELETE /api/characters/{{character_id}}"
 parameters = {{ "path.character_id" = {{ dictionary = "doomed_characters", probability = {p} }} }}
 
+# A form over its field count (32) is refused 413 `too_many_fields` before its fields are read,
+# however invalid they are: a refusal of invalid data too.
+[[operations]]
+include-name = "PUT /api/characters/{{character_id}}"
+checks.negative_data_rejection.expected-statuses = [
+    "400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428", "429", "5xx"
+]
+
 [[operations]]
 include-name = "GET /api/static/images/{{filename}}"
 parameters = {{ "path.filename" = {{ dictionary = "static_images", probability = {p} }} }}
