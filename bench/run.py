@@ -32,6 +32,7 @@ from bench.chat import measure_chat
 from bench.jobs import measure_jobs
 from bench.lag import measure_lag
 from bench.llm import measure_llm
+from bench.renders import measure_renders
 from bench.video import measure_video
 
 REPO = Path(__file__).resolve().parents[1]
@@ -180,11 +181,13 @@ def measure(client: httpx.Client) -> dict[str, float | str | int]:
             for _ in chunks:  # drain, so the server records the whole stream
                 pass
     chat = measure_chat(client, voice, RUNS)  # the embedded LLM and engine, through the API
+    renders = measure_renders(client, voice)  # after the chat: its script needs the LLM loaded
     auth = {"Authorization": client.headers["authorization"]}
     lag = measure_lag(str(client.base_url), auth, voice)  # last: its jobs load the server
     return (
         lag
         | chat
+        | {"renders": renders}
         | {
             "register_10s_reference_s_median": median(register),
             "engine_rtf_median": median(rtf),

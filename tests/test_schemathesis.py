@@ -49,6 +49,8 @@ UPLOAD_REFUSALS = {
     # A mix takes a recording too; a form schema cannot say "bed or bed_file, one of them"
     # either, so a valid form naming neither is refused 422 `bed_choice`.
     "POST /api/v1/mix": ["413", "415", "422"],
+    # A background clip: 413 too large, 415 not a video, 422 too long, too many pixels, broken.
+    "POST /api/v1/backgrounds": ["413", "415", "422"],
 }
 
 # One worker: with two, Hypothesis describes strategies from threads and CPython 3.11.7's

@@ -13,7 +13,14 @@ from voxhub.synthesis.schemas import AudioFormat
 
 
 class RenderCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        # Said in the schema too, so clients and fuzzers know: only a video has a background.
+        json_schema_extra={
+            "if": {"not": {"properties": {"kind": {"const": "video"}}, "required": ["kind"]}},
+            "then": {"properties": {"background": {"type": "null"}}},
+        },
+    )
 
     # "audio": the dialogue's audio and captions; "video": those and an MP4.
     kind: Literal["audio", "video"] = "audio"
