@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pyloudnorm
 
+from tests.conftest import SPEECH
+from voxhub.audio.decode import decode
 from voxhub.renders import loudness
 from voxhub.renders.timeline import (
     TRIM_PAD_S,
@@ -14,6 +16,7 @@ from voxhub.renders.timeline import (
     dialogue_words,
     trim_silence,
 )
+from voxhub.settings import LimitSettings
 
 RATE = 24_000
 
@@ -68,3 +71,15 @@ def test_loudness_reaches_the_target_under_the_true_peak_ceiling() -> None:
     quiet = loudness.normalise(tone(1.0, 1e-6), RATE, -16.0, -1.0)  # no 100 dB boost of hiss
     assert np.max(np.abs(quiet)) < 1e-6 * 10 ** (loudness.MAX_GAIN_DB / 20) * 1.01
     assert loudness.measure(tone(0.2), RATE).integrated_lufs is None  # under one 400 ms block
+
+
+def test_real_speech_reaches_the_target_although_the_limiter_takes_its_peaks() -> None:
+    # Speech peaks sit 15-20 dB over its loudness: at -16 LUFS the limiter must take them off,
+    # and the loudness they carried has to be made up (one pass alone landed a LU short).
+    data = (SPEECH / "vctk_p225_003.wav").read_bytes()
+    speech = decode(data, LimitSettings(), RATE).samples
+    quiet = (speech / np.max(np.abs(speech)) * 0.1).astype(np.float32)
+    y = loudness.normalise(quiet, RATE, -16.0, -1.0)
+    lufs = pyloudnorm.Meter(RATE).integrated_loudness(y.astype(np.float64))
+    assert abs(lufs - -16.0) < 0.2, lufs
+    assert loudness.true_peak_dbtp(y) <= -1.0
