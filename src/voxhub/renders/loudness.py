@@ -83,4 +83,7 @@ def _under_ceiling(x: np.ndarray, rate: int, ceiling_dbtp: float) -> np.ndarray:
         if over <= 0:
             break
         ceiling -= over + 0.1
+    over = true_peak_dbtp(x) - ceiling_dbtp
+    if over > 0:  # still over after the passes: a plain gain cut is certain to hold
+        x = (x * db(-over - 0.01)).astype(np.float32)
     return x
