@@ -40,9 +40,8 @@ async def film(
         background = None
         if render.options.get("background_id"):
             background = Path(tmp) / "background"
-            background.write_bytes(
-                await background_blob(c, render.options["background_id"], render.owner_id)
-            )
+            clip = await background_blob(c, render.options["background_id"], render.owner_id)
+            await asyncio.to_thread(background.write_bytes, clip)  # up to the upload cap
         out = Path(tmp) / "final.mp4"
         done = 0.0
         stop = threading.Event()
@@ -75,4 +74,4 @@ async def film(
             await asyncio.gather(work, return_exceptions=True)
             raise
         await work
-        return out.read_bytes()
+        return await asyncio.to_thread(out.read_bytes)  # megabytes: not on the event loop
