@@ -152,6 +152,7 @@ class EmbeddedLLM:
         temperature: float = 0.7,
         json_schema: dict[str, Any] | None = None,
         stop: Sequence[str] | None = None,
+        seed: int | None = None,
     ) -> AsyncIterator[StreamEvent]:
         """Stream the reply; see `voxhub.llm.port` for the rules."""
         gen = self._generator
@@ -177,6 +178,7 @@ class EmbeddedLLM:
             temperature=temperature,
             stop=tuple(stop or ()),
             guide=JsonGuide(json_schema) if json_schema is not None else None,
+            seed=seed,
         )
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()

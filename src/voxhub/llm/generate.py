@@ -32,6 +32,7 @@ class Request:
     temperature: float
     stop: Sequence[str] = ()
     guide: JsonGuide | None = None
+    seed: int | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
 
 
@@ -58,7 +59,8 @@ class Generator:
         logits = self._prefill(req)
         if logits is None:
             return Outcome("stop", 0, cancelled=True)
-        generator = torch.Generator().manual_seed(int.from_bytes(os.urandom(4)))
+        seed = req.seed if req.seed is not None else int.from_bytes(os.urandom(4))
+        generator = torch.Generator().manual_seed(seed)
         out: list[int] = []
         text = emitted = ""
         hold = max((len(s) for s in req.stop), default=1) - 1
@@ -69,7 +71,7 @@ class Generator:
                 return Outcome("stop", len(out), cancelled=True)
             if req.guide is not None:
                 assert state is not None
-                token, state = self._guided(req, req.guide, state, logits, generator)
+                token, state = self._guided(req, req.guide, state, logits, out, generator)
             else:
                 token = self._sample(logits, out, req.temperature, generator)
             if token in self.end_ids:
@@ -120,13 +122,7 @@ class Generator:
     def _sample(
         self, logits: torch.Tensor, out: list[int], temperature: float, gen: torch.Generator
     ) -> int:
-        logits = logits.clone()
-        recent = torch.tensor(sorted(set(out[-REPEAT_WINDOW:])), dtype=torch.long)
-        if len(recent):
-            picked = logits[recent]
-            logits[recent] = torch.where(
-                picked > 0, picked / REPEAT_PENALTY, picked * REPEAT_PENALTY
-            )
+        logits = _penalise_repeats(logits, out)
         if temperature <= 1e-3:
             return int(logits.argmax())
         top, ids = torch.topk(logits / temperature, TOP_K)
@@ -142,9 +138,13 @@ class Generator:
         guide: JsonGuide,
         state: State,
         logits: torch.Tensor,
+        out: list[int],
         gen: torch.Generator,
     ) -> tuple[int, State]:
         """The best (or a sampled) token that keeps the answer a valid prefix."""
+        # Inside a JSON string a tiny model loops as readily as in prose ("moods.moods.…"
+        # until the budget ran out, in CI): the same penalty as unguided sampling.
+        logits = _penalise_repeats(logits, out)
         order = torch.argsort(logits, descending=True).tolist()
         wanted = 1 if req.temperature <= 1e-3 else 8
         found: list[tuple[int, State]] = []
@@ -166,6 +166,16 @@ class Generator:
         scores = torch.tensor([float(logits[t]) for t, _ in found]) / req.temperature
         pick = int(torch.multinomial(torch.softmax(scores, dim=-1), 1, generator=gen))
         return found[pick]
+
+
+def _penalise_repeats(logits: torch.Tensor, out: list[int]) -> torch.Tensor:
+    """`logits` with the tokens of the last REPEAT_WINDOW made less likely (a copy)."""
+    logits = logits.clone()
+    recent = torch.tensor(sorted(set(out[-REPEAT_WINDOW:])), dtype=torch.long)
+    if len(recent):
+        picked = logits[recent]
+        logits[recent] = torch.where(picked > 0, picked / REPEAT_PENALTY, picked * REPEAT_PENALTY)
+    return logits
 
 
 def _find_stop(text: str, stops: Sequence[str]) -> int | None:

@@ -73,6 +73,7 @@ class OpenAICompatLLM:
         temperature: float = 0.7,
         json_schema: dict[str, Any] | None = None,
         stop: Sequence[str] | None = None,
+        seed: int | None = None,
     ) -> AsyncIterator[StreamEvent]:
         """Stream the reply; see `voxhub.llm.port` for the rules."""
         limit = max(1, min(max_tokens, self._settings.llm_max_reply_tokens))
@@ -90,6 +91,7 @@ class OpenAICompatLLM:
                 stream_options={"include_usage": True},
                 response_format=_response_format(json_schema),
                 stop=list(stop) if stop else openai.omit,
+                seed=seed if seed is not None else openai.omit,
             )
         except openai.OpenAIError as exc:
             raise _translate(exc) from exc

@@ -86,7 +86,11 @@ class LLM(Protocol):
         temperature: float = 0.7,
         json_schema: dict[str, Any] | None = None,
         stop: Sequence[str] | None = None,
-    ) -> AsyncIterator[StreamEvent]: ...
+        seed: int | None = None,
+    ) -> AsyncIterator[StreamEvent]:
+        """`seed` makes sampling repeatable where the backend can, best effort as OpenAI's is
+        (the embedded model's cached and uncached prefills round differently)."""
+        ...
 
     def count_tokens(self, messages: Sequence[ChatMessage]) -> int:
         """Tokens the prompt for `messages` takes (an estimate where the backend cannot say).
@@ -104,12 +108,17 @@ async def complete(
     max_tokens: int,
     temperature: float = 0.7,
     json_schema: dict[str, Any] | None = None,
+    seed: int | None = None,
 ) -> tuple[str, Finished]:
     """The whole reply at once: for callers that do not stream (scripts, JSON answers)."""
     parts: list[str] = []
     finished: Finished | None = None
     events = llm.stream(
-        messages, max_tokens=max_tokens, temperature=temperature, json_schema=json_schema
+        messages,
+        max_tokens=max_tokens,
+        temperature=temperature,
+        json_schema=json_schema,
+        seed=seed,
     )
     try:
         async for event in events:
