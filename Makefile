@@ -22,6 +22,8 @@ run: $(STAMP)
 	$(BIN)/voxhub serve
 
 test: $(STAMP)
+	# Debian's Chromium for the browser tests; where it cannot be installed they skip (fail under CI)
+	scripts/install-chromium || true
 	$(BIN)/pytest -q
 
 lint: $(STAMP)

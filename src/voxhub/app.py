@@ -26,6 +26,7 @@ from voxhub.observability import router as observability
 from voxhub.security.headers import ResponseHeadersMiddleware
 from voxhub.security.idempotency import IdempotencyMiddleware
 from voxhub.settings import Settings
+from voxhub.web import pages as web
 
 EXPOSED_HEADERS = [
     "X-Voxhub-Generation-Id",
@@ -50,7 +51,7 @@ async def announce(c: Container) -> None:
     creds = await ensure_first_admin(c) if s.security.bootstrap_admin else None
     c.extras["local_admin_id"] = await local_admin_id(c)
     url = f"http://{s.host}:{s.port}"
-    lines = [f"voxhub is ready: open {url}/docs"]
+    lines = [f"voxhub is ready: open {url}/  (API docs: {url}/docs)"]
     if creds is not None:
         lines += announcement(creds, url)
     # print, never a logger: log handlers ship records to files and collectors; secrets stay here.
@@ -122,5 +123,6 @@ def create_app(
         app.state.container = container  # also served without a lifespan (ASGI test transports)
     errors.install(app)
     app.include_router(api_router)
+    web.install(app)
     openapi.install(app)
     return app

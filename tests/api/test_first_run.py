@@ -108,7 +108,8 @@ def test_voxhub_serve_prints_first_start_secrets_and_logs_none(tmp_path: Path) -
         parts = urlsplit(link)
         page = httpx.get(link)
         assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
-        token = (parse_qs(parts.fragment) or parse_qs(parts.query))["token"][0]
+        assert parts.path == "/" and not parts.query  # the web app, which reads the fragment
+        token = parse_qs(parts.fragment)["login-token"][0]
         signed = httpx.post(f"{base}/api/v1/auth/login-link", json={"token": token})
         assert signed.status_code == 200, signed.text
         access = signed.json()["access_token"]

@@ -1,4 +1,5 @@
-"""Resolving the caller from `Authorization: Bearer` (JWT, API key, OIDC) or `X-API-Key`."""
+"""Resolving the caller from `Authorization: Bearer` (JWT, API key, OIDC), `X-API-Key`, or the
+web app's session cookie (with its CSRF token on state-changing requests)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,13 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from voxhub.accounts import api_keys, sessions
+from voxhub.accounts import api_keys, sessions, web_session
 from voxhub.accounts.models import Role, User
 from voxhub.accounts.principal import Principal
 from voxhub.accounts.tokens import InvalidToken, verify
 from voxhub.api.deps import ContainerDep, SessionDep, end_reads
 from voxhub.container import Container
-from voxhub.core.errors import Forbidden, InvalidTokenError, Unauthenticated
+from voxhub.core.errors import CsrfFailed, Forbidden, InvalidTokenError, Unauthenticated
 
 API_KEY_PREFIX = "vxh_"
 
@@ -50,8 +51,25 @@ async def _from_bearer(c: Container, session: AsyncSession, token: str) -> tuple
     return live[1], "jwt"
 
 
+async def _from_cookie(
+    c: Container, session: AsyncSession, token: str, headers: Mapping[str, str], method: str
+) -> User:
+    try:
+        claims = verify(c.tokens, token, "access")
+    except InvalidToken as exc:
+        raise InvalidTokenError("the sign-in has expired: sign in again") from exc
+    live = await sessions.live(session, claims.session_id, claims.sub)
+    if live is None:
+        raise InvalidTokenError("the session has ended or the account is not active")
+    if method.upper() not in web_session.SAFE_METHODS and not web_session.csrf_holds(
+        c.tokens, claims.session_id, headers
+    ):
+        raise CsrfFailed("send the X-CSRF-Token header with the value of the vxh_csrf cookie")
+    return live[1]
+
+
 async def resolve_principal(
-    c: Container, session: AsyncSession, headers: Mapping[str, str]
+    c: Container, session: AsyncSession, headers: Mapping[str, str], method: str = "GET"
 ) -> Principal | None:
     """Who these request headers speak for; None when they carry no credentials.
 
@@ -72,6 +90,8 @@ async def resolve_principal(
         if scheme.lower() != "bearer" or not token.strip():
             raise InvalidTokenError("use 'Authorization: Bearer <token>'")
         user, via = await _from_bearer(c, session, token.strip())
+    elif cookie := web_session.cookie(headers, web_session.ACCESS_COOKIE):
+        user, via = await _from_cookie(c, session, cookie, headers, method), "cookie"
     if user is not None:
         return Principal(user.id, Role(user.role), via)
     local = c.extras.get("local_admin_id")
@@ -84,7 +104,7 @@ async def optional_principal(
     request: Request, c: ContainerDep, session: SessionDep
 ) -> Principal | None:
     """The caller, or None when no credentials came (bad credentials are a 401, not None)."""
-    principal = await resolve_principal(c, session, request.headers)
+    principal = await resolve_principal(c, session, request.headers, request.method)
     if principal is not None and principal.via != "local":
         request.state.user_id = principal.user_id
     # The route may work for seconds (decoding an upload, synthesis) before it writes.

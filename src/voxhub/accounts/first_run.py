@@ -32,7 +32,7 @@ def announcement(creds: FirstRunCredentials, url: str) -> list[str]:
     link = creds.login_token
     return [
         "first start: an admin account was created (shown once, keep it safe)",
-        f"  sign in:  {url}/api/v1/auth/login-link#token={link}  (once, 15 min)",
+        f"  sign in:  {url}/#login-token={link}  (once, 15 min)",
         f"        or: curl -X POST {url}/api/v1/auth/login-link"
         f" -H 'content-type: application/json' -d '{{\"token\":\"{link}\"}}'",
         f"  login:    {creds.email} / {creds.password}",

@@ -69,6 +69,12 @@ EXTRA: dict[tuple[str, str], set[int]] = {
     ("POST", "/api/v1/auth/refresh"): {401},
     ("POST", "/api/refresh-token"): {401},
     ("POST", "/api/v1/auth/login-link"): {401},
+    # The web app's cookie session: 403 when the CSRF header does not match the session.
+    ("POST", "/api/v1/auth/web/signup"): {409},
+    ("POST", "/api/v1/auth/web/login"): {401},
+    ("POST", "/api/v1/auth/web/login-link"): {401},
+    ("POST", "/api/v1/auth/web/refresh"): {401, 403},
+    ("POST", "/api/v1/auth/web/logout"): {403},
     ("PATCH", "/api/v1/admin/users/{user_id}"): {409},
     ("POST", "/api/v1/credits/estimate"): {404, 503},  # the voice; the engine
     ("POST", "/api/v1/admin/credits"): {404},  # the user (409: a correction below 0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from voxhub.accounts.router import router as accounts
+from voxhub.accounts.web_router import router as web_sign_in
 from voxhub.activities.router import router as activities
 from voxhub.ambience.router import router as ambience
 from voxhub.audit.router import router as audit
@@ -32,6 +33,7 @@ from voxhub.webhooks.router import router as webhooks
 api_router = APIRouter()
 for router in (
     accounts,
+    web_sign_in,
     voices,
     characters,
     chats,

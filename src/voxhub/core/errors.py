@@ -310,6 +310,13 @@ class Forbidden(VoxhubError):
     title = "Forbidden"
 
 
+class CsrfFailed(Forbidden):
+    """A cookie-signed-in request that changes state without the session's X-CSRF-Token."""
+
+    code = "csrf_failed"
+    title = "Missing or wrong CSRF token"
+
+
 class RateLimited(VoxhubError):
     code = "rate_limited"
     title = "Too many requests"

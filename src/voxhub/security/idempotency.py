@@ -66,7 +66,9 @@ async def principal_scope(c: Container, scope: Scope, client: str) -> str | None
     """
     async with c.sessions() as session:
         try:
-            principal = await resolve_principal(c, session, Headers(scope=scope))
+            principal = await resolve_principal(
+                c, session, Headers(scope=scope), scope.get("method", "GET")
+            )
         except VoxhubError:
             return None
     return f"user:{principal.user_id}" if principal else f"ip:{client}"

@@ -1,0 +1,1 @@
+"""The web app: one page served by the API itself, plain ES modules, no build step."""
