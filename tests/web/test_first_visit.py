@@ -57,7 +57,9 @@ async def test_a_newcomer_records_a_voice_and_hears_it_speak(
     heard = time.monotonic()
     await expect(info).to_contain_text("Done", timeout=120_000)
     await expect(info).to_contain_text("the first words played after")
-    duration = await tab.evaluate("() => document.querySelector('audio[aria-label=Speech]').duration")
+    duration = await tab.evaluate(
+        "() => document.querySelector('audio[aria-label=Speech]').duration"
+    )
     assert duration > 5.0  # the whole paragraph, not a fragment
     print(
         f"\nfirst visit: signed in, recorded and created a voice, refined in "

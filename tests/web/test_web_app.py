@@ -260,6 +260,7 @@ async def test_the_library_searches_edits_and_deletes(
     card = tab.get_by_role("article", name="Library Lena")
     await expect(card).to_be_visible()
     await expect(tab.locator("article.voice")).to_have_count(1)
+    await expect(tab.get_by_role("button", name="Show more")).to_be_hidden()  # no next page
     await shoot(tab, "voices")
 
     await card.get_by_role("button", name="Edit").click()
@@ -291,7 +292,9 @@ async def test_the_main_screens_pass_the_accessibility_check(
         ("speak", "Speak"),
         ("voices", "Voices"),
         ("add", "Add a voice"),
+        ("characters", "Characters"),
         ("jobs", "Jobs"),
+        ("activity", "Activity"),
         ("account", "Account"),
     ]:
         await tab.goto(f"{server.base}/#/{screen}")
@@ -313,7 +316,7 @@ async def test_the_page_fits_a_phone(fresh_context: BrowserContext, server: Serv
     tab = await fresh_context.new_page()
     await tab.set_viewport_size({"width": 390, "height": 844})
     await sign_in(tab, server)
-    for screen in ["speak", "voices", "add", "jobs", "account"]:
+    for screen in ["speak", "voices", "add", "characters", "jobs", "activity", "account"]:
         await tab.goto(f"{server.base}/#/{screen}")
         await expect(tab.locator("#view h1")).to_be_visible()
         await expect(tab.locator("#view")).not_to_have_attribute("aria-busy", "true")

@@ -43,6 +43,15 @@ export function field(labelText, input, hint) {
   return h("div", { class: "field" }, h("label", { for: input.id }, labelText), input, hintEl);
 }
 
+/** A modal dialog, removed from the page once closed. */
+export function dialog(title, ...content) {
+  const d = h("dialog", { "aria-label": title }, h("h2", {}, title), ...content);
+  document.body.append(d);
+  d.addEventListener("close", () => d.remove());
+  d.showModal();
+  return d;
+}
+
 /** A table that scrolls sideways inside its card on a narrow screen (keyboard too). */
 export function scrollTable(label, ...children) {
   return h("div", { class: "scroll", role: "region", "aria-label": label, tabindex: "0" },

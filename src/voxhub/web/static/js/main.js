@@ -2,7 +2,10 @@
 import { api, keepFresh, whenSignedOut } from "./api.js";
 import { fill, h, toast } from "./dom.js";
 import * as account from "./account.js";
+import * as activities from "./activities.js";
 import * as addVoice from "./add_voice.js";
+import * as characters from "./characters.js";
+import * as chat from "./chat.js";
 import * as jobs from "./jobs.js";
 import * as signin from "./signin.js";
 import * as speak from "./speak.js";
@@ -12,7 +15,10 @@ const routes = {
   speak: speak.render,
   voices: voices.render,
   add: addVoice.render,
+  characters: characters.render,
+  chat: chat.render,
   jobs: jobs.render,
+  activity: activities.render,
   account: account.render,
 };
 const main = document.getElementById("view");
@@ -70,8 +76,9 @@ function signedOut(message) {
 async function route() {
   if (cleanup) { try { cleanup(); } catch { /* a view's own teardown */ } cleanup = null; }
   const [name, ...rest] = location.hash.replace(/^#\/?/, "").split("/");
+  const section = name === "chat" ? "characters" : name;  // a chat is part of Characters
   for (const link of document.querySelectorAll("nav a")) {
-    const here = link.getAttribute("href") === `#/${name}`;
+    const here = link.getAttribute("href") === `#/${section}`;
     if (here) link.setAttribute("aria-current", "page"); else link.removeAttribute("aria-current");
   }
   fill(main);

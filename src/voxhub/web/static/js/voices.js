@@ -1,6 +1,6 @@
 // The voice library: search, filter, page, play, edit, delete, add a reference, export.
 import { api, raw } from "./api.js";
-import { busy, field, fill, h, toast } from "./dom.js";
+import { busy, dialog, field, fill, h, toast } from "./dom.js";
 import { languageSelect } from "./add_voice.js";
 import { reportView, statusPill } from "./report.js";
 
@@ -68,14 +68,6 @@ function voiceCard(v, app, reload) {
       mine ? h("button", { type: "button", class: "ghost", onclick: () => exportProfile(v) }, "Export") : null,
       mine ? h("button", { type: "button", class: "danger", onclick: () => remove(v, reload) }, "Delete") : null));
   return card;
-}
-
-function dialog(title, ...content) {
-  const d = h("dialog", { "aria-label": title }, h("h2", {}, title), ...content);
-  document.body.append(d);
-  d.addEventListener("close", () => d.remove());
-  d.showModal();
-  return d;
 }
 
 function edit(v, reload) {
