@@ -117,7 +117,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         VOXHUB_ENGINES='["fake"]',
         VOXHUB_DEFAULT_ENGINE="fake",
         VOXHUB_FAKE_CHUNK_DELAY_S="0.8",
-        VOXHUB_LLM_MAX_REPLY_TOKENS="60",  # the embedded LLM's chat replies, a few seconds each
+        # The embedded LLM's chat replies and scripts: seconds each, and room for two lines' JSON.
+        VOXHUB_LLM_MAX_REPLY_TOKENS="200",
     ) as running:
         yield running
 

@@ -8,7 +8,7 @@ import io
 from PIL import Image, ImageDraw
 from playwright.async_api import Page, expect
 
-from tests.web.conftest import PageErrors, Server, shoot, sign_in
+from tests.web.conftest import PageErrors, Server, api, shoot, sign_in
 from tests.web.test_web_app import make_voice
 
 NAME = "Captain <b>Nemo</b>"
@@ -105,4 +105,67 @@ async def test_the_activity_log_lists_and_clears(
     await tab.get_by_role("button", name="Clear the log").click()
     await tab.get_by_role("dialog").get_by_role("button", name="Clear it").click()
     await expect(log.get_by_text("Nothing here yet.")).to_be_visible()
+    assert errors == []
+
+
+def make_character(server: Server, name: str, voice_id: str) -> str:
+    with api(server) as client:
+        answer = client.post(
+            "/api/v1/characters",
+            json={
+                "display_name": name,
+                "voice_id": voice_id,
+                "persona_prompt": f"{name}, cheerful.",
+            },
+        )
+    assert answer.status_code == 201, answer.text
+    return str(answer.json()["id"])
+
+
+async def test_a_script_is_written_edited_and_rendered_to_audio_and_video(
+    page: tuple[Page, PageErrors], server: Server
+) -> None:
+    tab, errors = page
+    voice = make_voice(server, "Script voice")
+    make_character(server, "Ada", voice)
+    make_character(server, "Bo", voice)
+    await sign_in(tab, server)
+    await tab.get_by_role("link", name="Scripts").click()
+    for name in ("Ada", "Bo"):
+        await tab.get_by_role("checkbox", name=name).check()
+    await tab.get_by_label("What happens").fill("Ada and Bo greet each other at the station.")
+    await tab.get_by_label("Lines").fill("2")
+    await tab.get_by_role("button", name="Write the script").click()
+    lines = tab.get_by_role("list", name="Lines").locator("li.line")
+    await expect(lines).to_have_count(2, timeout=120_000)  # the embedded LLM wrote it
+
+    await lines.first.get_by_role("button", name="Edit").click()
+    edit = tab.get_by_role("dialog", name="Edit line")
+    await edit.get_by_label("Text").fill("Hello there, <i>friend</i>. The train is late again.")
+    await edit.get_by_role("button", name="Save line").click()
+    await expect(lines.first.locator(".say")).to_have_text(
+        "Hello there, <i>friend</i>. The train is late again."
+    )
+    assert await tab.locator("#view i").count() == 0
+
+    await tab.get_by_label("Ambience", exact=True).select_option("rain")
+    await tab.get_by_role("button", name="Render").click()
+    status = tab.locator("#render-title [data-status]")
+    await expect(status).to_have_attribute("data-status", "succeeded", timeout=120_000)
+    dialogue = tab.get_by_label("The dialogue")
+    await expect(dialogue).to_be_visible()
+    await tab.wait_for_function(
+        "() => document.querySelector('audio[aria-label=\"The dialogue\"]').readyState >= 1"
+    )  # the mixed audio loads
+    await expect(tab.get_by_role("link", name="Captions (SRT)")).to_be_visible()
+
+    await tab.get_by_label("Output").select_option("video")
+    await tab.get_by_role("button", name="Render").click()
+    await expect(status).to_have_attribute("data-status", "running", timeout=30_000)
+    await expect(status).to_have_attribute("data-status", "succeeded", timeout=240_000)
+    await tab.wait_for_function(
+        "() => { const v = document.querySelector('video'); return v && v.readyState >= 1"
+        " && v.videoWidth > 0 && v.duration > 1; }"
+    )  # a real MP4 with a picture, as long as the dialogue
+    await shoot(tab, "script")
     assert errors == []

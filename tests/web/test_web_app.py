@@ -293,6 +293,7 @@ async def test_the_main_screens_pass_the_accessibility_check(
         ("voices", "Voices"),
         ("add", "Add a voice"),
         ("characters", "Characters"),
+        ("scripts", "Scripts"),
         ("jobs", "Jobs"),
         ("activity", "Activity"),
         ("account", "Account"),
@@ -316,7 +317,16 @@ async def test_the_page_fits_a_phone(fresh_context: BrowserContext, server: Serv
     tab = await fresh_context.new_page()
     await tab.set_viewport_size({"width": 390, "height": 844})
     await sign_in(tab, server)
-    for screen in ["speak", "voices", "add", "characters", "jobs", "activity", "account"]:
+    for screen in [
+        "speak",
+        "voices",
+        "add",
+        "characters",
+        "scripts",
+        "jobs",
+        "activity",
+        "account",
+    ]:
         await tab.goto(f"{server.base}/#/{screen}")
         await expect(tab.locator("#view h1")).to_be_visible()
         await expect(tab.locator("#view")).not_to_have_attribute("aria-busy", "true")

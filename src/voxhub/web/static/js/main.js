@@ -7,6 +7,8 @@ import * as addVoice from "./add_voice.js";
 import * as characters from "./characters.js";
 import * as chat from "./chat.js";
 import * as jobs from "./jobs.js";
+import * as script from "./script.js";
+import * as scripts from "./scripts.js";
 import * as signin from "./signin.js";
 import * as speak from "./speak.js";
 import * as voices from "./voices.js";
@@ -17,6 +19,8 @@ const routes = {
   add: addVoice.render,
   characters: characters.render,
   chat: chat.render,
+  scripts: scripts.render,
+  script: script.render,
   jobs: jobs.render,
   activity: activities.render,
   account: account.render,
@@ -76,7 +80,8 @@ function signedOut(message) {
 async function route() {
   if (cleanup) { try { cleanup(); } catch { /* a view's own teardown */ } cleanup = null; }
   const [name, ...rest] = location.hash.replace(/^#\/?/, "").split("/");
-  const section = name === "chat" ? "characters" : name;  // a chat is part of Characters
+  // A chat is part of Characters, one script part of Scripts.
+  const section = { chat: "characters", script: "scripts" }[name] || name;
   for (const link of document.querySelectorAll("nav a")) {
     const here = link.getAttribute("href") === `#/${section}`;
     if (here) link.setAttribute("aria-current", "page"); else link.removeAttribute("aria-current");
