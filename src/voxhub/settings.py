@@ -94,6 +94,9 @@ class SecuritySettings(BaseSettings):
     jwt_issuer: str = "voxhub"
     jwt_audience: str = "voxhub-api"
     jwt_leeway_s: int = 30
+    # Users reach voxhub over HTTPS (also behind a TLS proxy): the web app's cookies are Secure
+    # and __Host-/__Secure- prefixed (see voxhub.accounts.web_session).
+    cookie_secure: bool = False
     access_token_ttl_s: int = 3600
     refresh_token_ttl_s: int = 30 * 24 * 3600
     tokens_to_give: int = Field(

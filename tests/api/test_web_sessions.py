@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 
 from tests.api.conftest import Account
+from voxhub.app import create_app
 from voxhub.container import Container
 
 
@@ -106,3 +107,54 @@ async def test_a_wrong_password_signs_nobody_in(anon: httpx.AsyncClient, user_a:
     assert r.status_code == 401
     assert r.headers["content-type"].startswith("application/problem+json")
     assert "vxh_access" not in anon.cookies
+
+
+async def test_every_unsafe_method_needs_the_csrf_token(
+    anon: httpx.AsyncClient, user_a: Account
+) -> None:
+    csrf = await web_login(anon, user_a)
+    made = await anon.post("/api/v1/api-keys", json={"name": "k"}, headers={"X-CSRF-Token": csrf})
+    key_id = made.json()["id"]
+    change = {"current_password": user_a.password, "new_password": "mallory's own password"}
+    assert (await anon.post("/api/v1/me/password", json=change)).status_code == 403
+    assert (await anon.delete(f"/api/v1/api-keys/{key_id}")).status_code == 403
+    assert key_id in [k["id"] for k in (await anon.get("/api/v1/api-keys")).json()]
+    gone = await anon.delete(f"/api/v1/api-keys/{key_id}", headers={"X-CSRF-Token": csrf})
+    assert gone.status_code == 204
+
+
+async def test_an_idempotency_key_does_not_replay_past_the_csrf_check(
+    anon: httpx.AsyncClient, user_a: Account
+) -> None:
+    csrf = await web_login(anon, user_a)
+    key = {"Idempotency-Key": "web-1"}
+    first = await anon.post(
+        "/api/v1/api-keys", json={"name": "once"}, headers=key | {"X-CSRF-Token": csrf}
+    )
+    assert first.status_code == 201
+    forged = await anon.post("/api/v1/api-keys", json={"name": "once"}, headers=key)
+    assert forged.status_code == 403  # not the stored 201 with the new key in it
+    assert "key" not in forged.json()
+
+
+async def test_behind_https_the_cookies_are_secure_and_host_prefixed(
+    container: Container, user_a: Account
+) -> None:
+    container.settings.security.cookie_secure = True
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_app(container=container)),
+        base_url="https://voxhub.example",
+    ) as browser:
+        r = await browser.post(
+            "/api/v1/auth/web/login", json={"email": user_a.email, "password": user_a.password}
+        )
+        assert r.status_code == 200, r.text
+        set_cookie = {c.split("=", 1)[0]: c.lower() for c in r.headers.get_list("set-cookie")}
+        assert set(set_cookie) == {"__Host-vxh_access", "__Secure-vxh_refresh", "__Host-vxh_csrf"}
+        assert all("secure" in c for c in set_cookie.values())
+        assert (await browser.get("/api/v1/me")).status_code == 200
+        # A plain-named cookie (one a sibling subdomain could plant) is not a credential here.
+        planted = browser.cookies["__Host-vxh_access"]
+        browser.cookies.clear()
+        browser.cookies.set("vxh_access", planted)
+        assert (await browser.get("/api/v1/me")).status_code == 401

@@ -228,7 +228,6 @@ async def test_api_keys_are_shown_once_and_can_be_revoked(
     page: tuple[Page, PageErrors], server: Server
 ) -> None:
     tab, errors = page
-    tab.on("dialog", lambda d: asyncio.ensure_future(d.accept()))
     await sign_in(tab, server)
     await tab.get_by_role("link", name="Account").click()
     await tab.get_by_label("Key name").fill("browser test key")
@@ -243,6 +242,11 @@ async def test_api_keys_are_shown_once_and_can_be_revoked(
     with api(server) as client:
         assert client.get("/api/v1/me", headers={"X-API-Key": key}).status_code == 200
     await row.get_by_role("button", name="Revoke").click()
+    await (
+        tab.get_by_role("dialog", name="Revoke “browser test key”?")
+        .get_by_role("button", name="Revoke it")
+        .click()
+    )
     await expect(row).to_have_count(0)
     with api(server) as client:
         assert client.get("/api/v1/me", headers={"X-API-Key": key}).status_code == 401

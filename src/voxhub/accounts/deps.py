@@ -90,7 +90,9 @@ async def resolve_principal(
         if scheme.lower() != "bearer" or not token.strip():
             raise InvalidTokenError("use 'Authorization: Bearer <token>'")
         user, via = await _from_bearer(c, session, token.strip())
-    elif cookie := web_session.cookie(headers, web_session.ACCESS_COOKIE):
+    elif cookie := web_session.cookie(
+        headers, web_session.names(c.settings.security.cookie_secure).access
+    ):
         user, via = await _from_cookie(c, session, cookie, headers, method), "cookie"
     if user is not None:
         return Principal(user.id, Role(user.role), via)

@@ -34,6 +34,7 @@ def _hand_over(
     web_session.set_cookies(
         response,
         request,
+        hardened=sec.cookie_secure,
         access=signed.access,
         refresh=signed.refresh,
         csrf=csrf,
@@ -50,7 +51,8 @@ def _hand_over(
 
 def _refresh_cookie(c: Container, request: Request) -> str:
     """The refresh cookie of a request that also proves it came from the page (CSRF)."""
-    token = web_session.cookie(request.headers, web_session.REFRESH_COOKIE)
+    refresh = web_session.names(c.settings.security.cookie_secure).refresh
+    token = web_session.cookie(request.headers, refresh)
     if token is None:
         raise InvalidTokenError("not signed in")
     try:
@@ -113,5 +115,5 @@ async def web_logout(request: Request, c: ContainerDep, session: SessionDep) -> 
         pass  # nothing live to end (expired or absent): the cookies go all the same
     else:
         await service.logout(session, c.tokens, token, client_ip(request))
-    web_session.clear_cookies(done)
+    web_session.clear_cookies(done, c.settings.security.cookie_secure)
     return done

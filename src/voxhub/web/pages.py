@@ -54,6 +54,8 @@ async def config(c: ContainerDep) -> JSONResponse:
             "max_text_chars": c.settings.limits.max_text_chars,
             "max_upload_bytes": c.settings.limits.max_upload_bytes,
             "formats": sorted(FORMATS),
+            # How often the page renews its session cookie (before the access token lapses).
+            "access_ttl_s": c.settings.security.access_token_ttl_s,
         },
         headers={"Cache-Control": "no-cache"},
     )

@@ -1,6 +1,6 @@
 // Account: API keys (shown once), credits and their ledger.
 import { api } from "./api.js";
-import { busy, field, fill, fmtDate, h, scrollTable, toast } from "./dom.js";
+import { busy, confirmDialog, field, fill, fmtDate, h, scrollTable, toast } from "./dom.js";
 
 export async function render(main, { app }) {
   const keys = h("div");
@@ -29,11 +29,11 @@ export async function render(main, { app }) {
       h("th", {}, "Created"), h("th", {}, "Last used"), h("th", {}, h("span", { class: "sr-only" }, "Actions")))),
     h("tbody", {}, items.map((k) => {
       const revoke = h("button", { type: "button", class: "danger" }, "Revoke");
-      revoke.addEventListener("click", busy(revoke, async () => {
-        if (!confirm(`Revoke “${k.name}”? Programs using it stop working.`)) return;
-        await api(`/api/v1/api-keys/${k.id}`, { method: "DELETE" });
-        toast("Revoked."); await loadKeys();
-      }));
+      revoke.addEventListener("click", () => confirmDialog(`Revoke “${k.name}”?`,
+        "Programs using this key stop working at once.", "Revoke it", async () => {
+          await api(`/api/v1/api-keys/${k.id}`, { method: "DELETE" });
+          toast("Revoked."); await loadKeys();
+        }));
       return h("tr", {}, h("td", {}, k.name), h("td", { class: "muted" }, `${k.prefix}…`),
         h("td", {}, fmtDate(k.created_at)), h("td", {}, k.last_used_at ? fmtDate(k.last_used_at) : "never"),
         h("td", {}, revoke));

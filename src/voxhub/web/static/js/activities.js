@@ -1,6 +1,6 @@
 // Activity: what you did, newest first, by category; clear it.
 import { api } from "./api.js";
-import { busy, dialog, field, fill, fmtDate, h, toast } from "./dom.js";
+import { busy, confirmDialog, field, fill, fmtDate, h, toast } from "./dom.js";
 
 const CATEGORIES = [["", "Everything"], ["voice", "Voices"], ["character", "Characters"],
   ["chat", "Chats"], ["script", "Scripts"], ["video", "Videos"]];
@@ -28,15 +28,11 @@ export async function render(main) {
   }
   category.addEventListener("change", () => load(true).catch((e) => toast(e.message, true)));
   more.addEventListener("click", busy(more, () => load(false)));
-  clear.addEventListener("click", () => {
-    const yes = h("button", { type: "button", class: "danger" }, "Clear it");
-    const d = dialog("Clear your activity log?", h("p", {}, "Only the log goes; what it mentions stays."),
-      h("div", { class: "actions" }, yes, h("button", { type: "button", class: "ghost", onclick: () => d.close() }, "Keep it")));
-    yes.addEventListener("click", busy(yes, async () => {
+  clear.addEventListener("click", () => confirmDialog("Clear your activity log?",
+    "Only the log goes; what it mentions stays.", "Clear it", async () => {
       const { deleted } = await api("/api/v1/activities", { method: "DELETE" });
-      d.close(); toast(`Cleared ${deleted} entr${deleted === 1 ? "y" : "ies"}.`); await load(true);
+      toast(`Cleared ${deleted} entr${deleted === 1 ? "y" : "ies"}.`); await load(true);
     }));
-  });
 
   main.append(h("h1", {}, "Activity"),
     h("div", { class: "row" }, field("Show", category), h("div", { class: "shrink field" }, clear)),

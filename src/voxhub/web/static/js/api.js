@@ -1,5 +1,5 @@
 // The API from the page: cookies carry the session (httpOnly, never readable here); requests
-// that change state echo the vxh_csrf cookie in X-CSRF-Token. Errors arrive as ApiError with
+// that change state echo the CSRF cookie (vxh_csrf, or __Host-vxh_csrf over HTTPS) in X-CSRF-Token. Errors arrive as ApiError with
 // the problem's `detail` in words.
 
 export class ApiError extends Error {
@@ -22,8 +22,11 @@ function describe(status, problem) {
 }
 
 export function csrfToken() {
-  const found = document.cookie.split("; ").find((c) => c.startsWith("vxh_csrf="));
-  return found ? decodeURIComponent(found.slice("vxh_csrf=".length)) : "";
+  for (const name of ["__Host-vxh_csrf=", "vxh_csrf="]) {
+    const found = document.cookie.split("; ").find((c) => c.startsWith(name));
+    if (found) return decodeURIComponent(found.slice(name.length));
+  }
+  return "";
 }
 
 let refreshing = null;
@@ -32,12 +35,23 @@ export function whenSignedOut(callback) {
   onSignedOut = callback;
 }
 
-async function refresh() {
-  refreshing ||= fetch("/api/v1/auth/web/refresh", {
-    method: "POST",
-    credentials: "same-origin",
-    headers: { "X-CSRF-Token": csrfToken() },
-  }).then((r) => r.ok).finally(() => { refreshing = null; });
+/** Renew the session's cookies; resolves to whether the session lives (null: unreachable). One tab at a time: a
+ * refresh token works once, so two tabs sending the same one would end the session; under the
+ * lock each sends the newest cookie. After a 401 (`ifExpired`), a tab first checks whether
+ * another tab has renewed the shared cookies meanwhile. */
+async function refresh(ifExpired = false) {
+  const renew = async () => {
+    if (ifExpired) {
+      const again = await fetch("/api/v1/me", { credentials: "same-origin" }).catch(() => null);
+      if (again?.ok) return true;
+    }
+    const r = await fetch("/api/v1/auth/web/refresh", {
+      method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": csrfToken() },
+    }).catch(() => null);
+    return r ? r.ok : null;  // null: voxhub could not be reached; the session may well live
+  };
+  refreshing ||= (navigator.locks ? navigator.locks.request("vxh-refresh", renew) : renew())
+    .finally(() => { refreshing = null; });
   return refreshing;
 }
 
@@ -60,7 +74,7 @@ export async function raw(path, options = {}, retried = false) {
     throw new ApiError(0, null);
   }
   if (response.status === 401 && !retried && !path.startsWith("/api/v1/auth/web/")) {
-    if (await refresh()) return raw(path, options, true);
+    if (await refresh(true)) return raw(path, options, true);
     onSignedOut();
   }
   if (!response.ok) {
@@ -80,6 +94,26 @@ export async function api(path, options = {}) {
 
 /** Keep the short-lived access cookie fresh while the page is open. */
 export function keepFresh(seconds) {
-  const every = Math.max(60, Math.floor(seconds * 0.8)) * 1000;
-  return setInterval(() => { refresh(); }, every);
+  const every = Math.max(30, Math.floor(seconds * 0.8)) * 1000;
+  return setInterval(async () => {
+    if ((await refresh()) === false) onSignedOut();
+  }, every);
+}
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** `attempt()` again while the service answers 503 for a while (the local model loading),
+ * waiting as long as it says; `onWait(message)` tells the person. Other errors, and a 503 that
+ * asks for longer than a short wait (nothing configured), are thrown. */
+export async function whileStarting(attempt, onWait, tries = 20) {
+  for (let i = 0; ; i += 1) {
+    try {
+      return await attempt(i);
+    } catch (err) {
+      const wait = Number(err.problem?.retry_after) || 5;
+      if (err.status !== 503 || wait > 30 || i >= tries) throw err;
+      onWait(`${err.message}: trying again in a moment…`);
+      await sleep(1000 * Math.min(10, Math.max(1, wait)));
+    }
+  }
 }

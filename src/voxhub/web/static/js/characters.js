@@ -1,6 +1,6 @@
 // Characters: a voice with a persona, images (one per mood) and stars; chat with one from here.
 import { api } from "./api.js";
-import { busy, dialog, field, fill, h, toast } from "./dom.js";
+import { busy, confirmDialog, dialog, field, fill, h, toast } from "./dom.js";
 
 export async function render(main, { app }) {
   const q = h("input", { type: "search", placeholder: "Name or description", maxlength: "200" });
@@ -83,6 +83,10 @@ function editButton(ch, reload) {
 
 async function editCharacter(ch, reload) {
   const voices = (await api("/api/v1/voices?limit=100")).items;
+  if (ch?.voice_id && !voices.some((v) => v.id === ch.voice_id)) {
+    // Beyond the first hundred: listed all the same, or saving would quietly change the voice.
+    try { voices.unshift(await api(`/api/v1/voices/${ch.voice_id}`)); } catch { /* gone */ }
+  }
   if (!voices.length) throw new Error("Add a voice first: a character speaks with one.");
   const name = h("input", { type: "text", required: true, maxlength: "100", value: ch?.display_name || "" });
   const description = h("textarea", { maxlength: "2000" }, ch?.description || "");
@@ -143,12 +147,9 @@ function manageImages(ch, reload) {
 }
 
 function removeCharacter(ch, reload) {
-  const yes = h("button", { type: "button", class: "danger" }, "Delete for good");
-  const d = dialog(`Delete “${ch.display_name}”?`,
-    h("p", {}, "The character, its images and stars are removed; its voice stays."),
-    h("div", { class: "actions" }, yes, h("button", { type: "button", class: "ghost", onclick: () => d.close() }, "Keep it")));
-  yes.addEventListener("click", busy(yes, async () => {
-    await api(`/api/v1/characters/${ch.id}`, { method: "DELETE" });
-    d.close(); toast(`Deleted “${ch.display_name}”.`); reload();
-  }));
+  confirmDialog(`Delete “${ch.display_name}”?`, "The character, its images and stars are removed; its voice stays.",
+    "Delete for good", async () => {
+      await api(`/api/v1/characters/${ch.id}`, { method: "DELETE" });
+      toast(`Deleted “${ch.display_name}”.`); reload();
+    });
 }

@@ -1,6 +1,6 @@
 // Chat with a character: the reply is written as it streams, and spoken sentence by sentence in
 // the character's voice while the rest is still being written.
-import { api, raw } from "./api.js";
+import { api, raw, whileStarting } from "./api.js";
 import { busy, field, fill, h, toast } from "./dom.js";
 import { imageUrl } from "./characters.js";
 
@@ -14,6 +14,7 @@ export async function render(main, { args }) {
   const speak = h("input", { type: "checkbox", checked: true });
   const send = h("button", { type: "submit" }, "Send");
   const player = new ClipQueue();
+  const leaving = new AbortController();  // leaving the page ends the reply (and its cost)
   let current = chatId || null;
 
   async function loadThreads() {
@@ -52,7 +53,7 @@ export async function render(main, { args }) {
     reply.classList.add("writing");
     log.append(reply);
     const words = reply.querySelector(".text");
-    const response = await ask(current, text, speak.checked, words).catch((err) => {
+    const response = await ask(current, text, speak.checked, words, leaving.signal).catch((err) => {
       reply.classList.remove("writing"); reply.classList.add("failed");
       words.textContent = err.message;
       throw err;
@@ -77,28 +78,21 @@ export async function render(main, { args }) {
       h("section", { class: "card", "aria-label": "Conversation" }, log, form, player.audio)));
   await Promise.all([loadThreads(), loadMessages()]);
   content.focus();
-  return () => player.stop();
+  return () => { leaving.abort(); player.stop(); };
 }
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Send the message; while the model is still loading (503), wait as told and ask for the reply
  * to the message already stored. Resolves to the streaming Response. */
-async function ask(chatId, text, speak, words) {
+function ask(chatId, text, speak, words, signal) {
   const options = { stream: true, speak };
-  for (let attempt = 0; ; attempt += 1) {
+  return whileStarting(async (attempt) => {
     const [path, body] = attempt === 0
       ? [`/api/v1/chats/${chatId}/messages`, { content: text, ...options }]
       : [`/api/v1/chats/${chatId}/reply`, options];
-    try {
-      return await raw(path, { method: "POST", body });
-    } catch (err) {
-      if (err.status !== 503 || attempt >= 20) throw err;
-      words.textContent = `${err.message}: trying again in a moment…`;
-      await sleep(1000 * Math.min(10, Math.max(1, Number(err.problem?.retry_after) || 5)));
-      words.textContent = "";
-    }
-  }
+    const response = await raw(path, { method: "POST", body, signal });
+    words.textContent = "";
+    return response;
+  }, (message) => { words.textContent = message; });
 }
 
 function bubble(role, text, audioUrl) {
@@ -141,28 +135,34 @@ class ClipQueue {
     // In the page (hidden) so that what it played can be seen: data-played counts sentences.
     this.audio = h("audio", { hidden: true, "data-played": "0", "aria-label": "Reply voice" });
     this.queue = [];
+    this.stopped = false;
     this.audio.addEventListener("ended", () => this.next());
+    this.audio.addEventListener("error", () => this.next());  // an undecodable clip is skipped
     this.audio.addEventListener("playing", () => {
       this.audio.dataset.played = String(Number(this.audio.dataset.played) + 1);
     });
   }
 
   add(base64) {
+    if (this.stopped) return;
     const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
     this.queue.push(URL.createObjectURL(new Blob([bytes], { type: "audio/mpeg" })));
-    if (this.audio.paused && !this.playing) this.next();
+    if (!this.playing) this.next();
   }
 
   next() {
-    const url = this.queue.shift();
+    if (this.audio.src.startsWith("blob:")) URL.revokeObjectURL(this.audio.src);
+    const url = this.stopped ? undefined : this.queue.shift();
     this.playing = Boolean(url);
     if (!url) return;
     this.audio.src = url;
-    this.audio.play().catch(() => { this.playing = false; });
+    this.audio.play().catch(() => this.next());
   }
 
   stop() {
+    this.stopped = true;
     this.audio.pause();
+    this.queue.forEach((url) => URL.revokeObjectURL(url));
     this.queue = [];
   }
 }

@@ -52,6 +52,15 @@ export function dialog(title, ...content) {
   return d;
 }
 
+/** Ask before something that cannot be undone; `work` runs on yes, then the dialog closes. */
+export function confirmDialog(title, text, yesLabel, work) {
+  const yes = h("button", { type: "button", class: "danger" }, yesLabel);
+  const d = dialog(title, h("p", {}, text),
+    h("div", { class: "actions" }, yes, h("button", { type: "button", class: "ghost", onclick: () => d.close() }, "Keep it")));
+  yes.addEventListener("click", busy(yes, async () => { await work(); d.close(); }));
+  return d;
+}
+
 /** A table that scrolls sideways inside its card on a narrow screen (keyboard too). */
 export function scrollTable(label, ...children) {
   return h("div", { class: "scroll", role: "region", "aria-label": label, tabindex: "0" },
@@ -82,7 +91,7 @@ export function busy(button, work) {
     try {
       await work(event);
     } catch (err) {
-      toast(err.message || String(err), true);
+      if (err.name !== "AbortError") toast(err.message || String(err), true);  // not if left
     } finally {
       button.disabled = false;
     }

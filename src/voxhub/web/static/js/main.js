@@ -77,28 +77,43 @@ function signedOut(message) {
   route();
 }
 
+let navigation = 0;
+
 async function route() {
+  const here = ++navigation;
   if (cleanup) { try { cleanup(); } catch { /* a view's own teardown */ } cleanup = null; }
   const [name, ...rest] = location.hash.replace(/^#\/?/, "").split("/");
   // A chat is part of Characters, one script part of Scripts.
   const section = { chat: "characters", script: "scripts" }[name] || name;
   for (const link of document.querySelectorAll("nav a")) {
-    const here = link.getAttribute("href") === `#/${section}`;
-    if (here) link.setAttribute("aria-current", "page"); else link.removeAttribute("aria-current");
+    const current = link.getAttribute("href") === `#/${section}`;
+    if (current) link.setAttribute("aria-current", "page"); else link.removeAttribute("aria-current");
   }
-  fill(main);
+  // Each view draws into its own element: one that finishes after the person has moved on is
+  // torn down and never shown.
+  const view = h("div");
+  fill(main, view);
   main.setAttribute("aria-busy", "true");
-  const view = app.user ? (routes[name] || speak.render) : signin.render;
+  const draw = app.user ? (routes[name] || speak.render) : signin.render;
+  let teardown = null;
   try {
-    cleanup = (await view(main, { app, args: rest, signedIn, refreshUser })) || null;
+    teardown = (await draw(view, { app, args: rest, signedIn, refreshUser })) || null;
   } catch (err) {
-    fill(main, h("div", { class: "card" }, h("h1", {}, "Something went wrong"),
-      h("p", { class: "error" }, err.message || String(err))));
+    if (here === navigation) {
+      fill(view, h("div", { class: "card" }, h("h1", {}, "Something went wrong"),
+        h("p", { class: "error" }, err.message || String(err))));
+    }
   }
+  if (here !== navigation) {
+    try { teardown?.(); } catch { /* a view's own teardown */ }
+    return;
+  }
+  cleanup = teardown;
   main.removeAttribute("aria-busy");
   const heading = main.querySelector("h1");
   if (heading) document.title = `${heading.textContent} · voxhub`;
-  main.focus({ preventScroll: true });
+  // Screen readers start at the new view, unless the view put the focus somewhere itself.
+  if (!main.contains(document.activeElement)) main.focus({ preventScroll: true });
 }
 
 async function start() {
@@ -128,7 +143,7 @@ async function start() {
   }
   try {
     const user = await refreshUser();
-    signedIn({ user, expires_in: 600 });
+    signedIn({ user, expires_in: app.config.access_ttl_s || 600 });
   } catch {
     signedOut();
   }

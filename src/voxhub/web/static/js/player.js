@@ -3,6 +3,7 @@
 
 /** Plays `response`'s body in `audio`; resolves to the whole audio as a Blob. */
 export async function playStreaming(audio, response, type) {
+  if (audio.src.startsWith("blob:")) URL.revokeObjectURL(audio.src);  // the previous speech
   if (type === "audio/mpeg" && window.MediaSource && MediaSource.isTypeSupported(type)) {
     return playThroughMediaSource(audio, response, type);
   }

@@ -58,6 +58,7 @@ export function recorderView(onRecorded) {
       status.textContent = `Recording in ${n}…`;
       await new Promise((r) => setTimeout(r, 700));
     }
+    if (!stream) return;  // the person left the page during the countdown
     const chunks = [];
     const type = ["audio/webm;codecs=opus", "audio/ogg;codecs=opus", "audio/mp4"]
       .find((t) => MediaRecorder.isTypeSupported(t));

@@ -2,6 +2,7 @@
 // then play the result. Rendering again after an edit re-speaks only the lines that changed.
 import { api } from "./api.js";
 import { busy, dialog, field, fill, fmtSeconds, h, toast } from "./dom.js";
+import { FINAL, followJob, progressView, tone } from "./progress.js";
 
 export async function render(main, { args }) {
   const [id] = args;
@@ -13,7 +14,7 @@ export async function render(main, { args }) {
     try { cast.set(cid, await api(`/api/v1/characters/${cid}`)); } catch { /* deleted since */ }
   }));
   const lines = h("ol", { class: "lines", "aria-label": "Lines" });
-  const output = h("section", { class: "card", "aria-labelledby": "render-title", "aria-live": "polite" });
+  const output = h("section", { class: "card", "aria-labelledby": "render-title" });
   let state = script;
   const streams = [];
 
@@ -24,6 +25,9 @@ export async function render(main, { args }) {
     edit.addEventListener("click", () => editLine(line));
     const up = h("button", { type: "button", class: "ghost", "aria-label": `Move line ${i + 1} up`, disabled: i === 0 }, "↑");
     up.addEventListener("click", busy(up, () => move(i, -1)));
+    const down = h("button", { type: "button", class: "ghost", "aria-label": `Move line ${i + 1} down`,
+      disabled: i === state.lines.length - 1 }, "↓");
+    down.addEventListener("click", busy(down, () => move(i, 1)));
     const remove = h("button", { type: "button", class: "ghost", "aria-label": `Delete line ${i + 1}` }, "✕");
     remove.addEventListener("click", busy(remove, async () => {
       state = await api(`/api/v1/scripts/${id}/lines/${line.id}`, { method: "DELETE" }); showLines();
@@ -32,7 +36,7 @@ export async function render(main, { args }) {
       h("strong", {}, speaker ? speaker.display_name : "(deleted character)"),
       line.emotion ? h("span", { class: "pill" }, line.emotion) : null,
       line.pause_ms ? h("span", { class: "hint" }, ` pause ${line.pause_ms} ms`) : null,
-      h("p", { class: "say" }, line.text), h("div", { class: "actions" }, edit, up, remove));
+      h("p", { class: "say" }, line.text), h("div", { class: "actions" }, edit, up, down, remove));
   }
   async function move(i, by) {
     const ids = state.lines.map((l) => l.id);
@@ -90,33 +94,34 @@ export async function render(main, { args }) {
 
   function follow(r) {
     showRender(r);
-    if (["succeeded", "failed", "cancelled"].includes(r.status)) return;
-    const source = new EventSource(`/api/v1/jobs/${r.job_id}/events`);
-    streams.push(source);
-    const update = (e) => {
-      try {
-        const job = JSON.parse(e.data);
+    if (FINAL.includes(r.status)) return;
+    let finished = false;
+    const stop = followJob(r.job_id, async (job) => {
+      if (finished) return;
+      if (!FINAL.includes(job.status)) {
         showRender({ ...r, status: job.status, progress: job.progress, steps: job.steps || r.steps });
-      } catch { /* a comment line */ }
-    };
-    for (const type of ["status", "progress"]) source.addEventListener(type, update);
-    source.addEventListener("end", async () => { source.close(); showRender(await api(`/api/v1/renders/${r.id}`)); });
+        return;
+      }
+      finished = true;
+      stop();
+      try {
+        showRender(await api(`/api/v1/renders/${r.id}`));
+        toast(`The ${r.kind} render ${job.status}.`, job.status !== "succeeded");
+      } catch (err) { toast(err.message, true); }
+    });
+    streams.push(stop);
   }
   function showRender(r) {
-    const bar = h("div");
-    bar.style.width = `${r.progress}%`;
     const done = r.status === "succeeded";
     fill(output, h("h2", { id: "render-title" }, `${r.kind === "video" ? "Video" : "Audio"}: `,
-      h("span", { class: "pill", "data-status": r.status }, r.status)),
-    h("div", { class: "progress", role: "progressbar", "aria-label": "Render progress", "aria-valuemin": "0",
-      "aria-valuemax": "100", "aria-valuenow": String(r.progress) }, bar),
-    h("ul", { class: "steps" }, (r.steps || []).map((s) => h("li", {}, h("span", {}, s.name.replaceAll("_", " ")),
-      h("span", { class: "pill" }, s.status === "running" ? `${s.progress}%` : s.status)))),
+      h("span", { class: `pill ${tone(r.status)}`, "data-status": r.status }, r.status)),
+    progressView(r, "Render progress"),
     r.error ? h("p", { class: "error" }, r.error.detail || r.error.message || r.error.code) : null,
     done && r.video_url ? h("video", { controls: true, src: r.video_url, "aria-label": "The video", preload: "metadata" },
       r.captions_vtt_url ? h("track", { kind: "captions", src: r.captions_vtt_url, srclang: "en", label: "Captions", default: true }) : null) : null,
     done && r.audio_url && !r.video_url ? h("audio", { controls: true, src: r.audio_url, "aria-label": "The dialogue" }) : null,
-    done ? h("p", { class: "hint" }, `${fmtSeconds(r.duration_s)} · ${r.loudness_lufs?.toFixed(1)} LUFS`) : null,
+    done ? h("p", { class: "hint" }, fmtSeconds(r.duration_s),
+      r.loudness_lufs === null ? "" : ` · ${r.loudness_lufs.toFixed(1)} LUFS`) : null,
     done ? h("div", { class: "actions" },
       r.audio_url ? h("a", { class: "button ghost", href: r.audio_url, download: `script-${id}.mp3` }, "Download audio") : null,
       r.video_url ? h("a", { class: "button ghost", href: r.video_url, download: `script-${id}.mp4` }, "Download video") : null,
@@ -143,5 +148,5 @@ export async function render(main, { args }) {
   showLines();
   const previous = await api(`/api/v1/scripts/${id}/renders?limit=1`).catch(() => ({ items: [] }));
   if (previous.items[0]) follow(previous.items[0]);
-  return () => { observer.disconnect(); streams.forEach((s) => s.close()); };
+  return () => { observer.disconnect(); streams.forEach((stop) => stop()); };
 }

@@ -1,8 +1,6 @@
 // Scripts: let the LLM write a dialogue between characters; open one to edit and render it.
-import { api } from "./api.js";
+import { api, whileStarting } from "./api.js";
 import { busy, field, fill, fmtDate, h } from "./dom.js";
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function render(main) {
   const [characters, scripts] = await Promise.all([
@@ -50,17 +48,10 @@ function writeForm(characters) {
 }
 
 /** Nothing is stored when writing fails, so a model still loading (503) is simply asked again. */
-async function writeScript(body, status) {
-  for (let attempt = 0; ; attempt += 1) {
-    try {
-      return await api("/api/v1/scripts", { method: "POST", body });
-    } catch (err) {
-      if (err.status !== 503 || attempt >= 20) throw err;
-      status.textContent = `${err.message}: trying again in a moment…`;
-      await sleep(1000 * Math.min(10, Math.max(1, Number(err.problem?.retry_after) || 5)));
-      status.textContent = "The LLM is writing the dialogue…";
-    }
-  }
+function writeScript(body, status) {
+  return whileStarting(() => api("/api/v1/scripts", { method: "POST", body }), (message) => {
+    status.textContent = message;
+  });
 }
 
 function listView(scripts) {

@@ -67,16 +67,17 @@ export async function render(main, { app, args, refreshUser }) {
     const total = `${((performance.now() - t0) / 1000).toFixed(1)} s`;
     info.textContent = `Done: ${(blob.size / 1024).toFixed(0)} KB in ${total}`
       + (firstSound ? `; the first words played after ${firstSound}.` : ".");
+    if (download.href.startsWith("blob:")) URL.revokeObjectURL(download.href);
     download.href = URL.createObjectURL(blob);
     download.download = `voxhub-${id || "speech"}.${chosen === "opus" ? "ogg" : chosen}`;
     download.hidden = false;
     drawWaveform(wave, blob);
     refreshUser().catch(() => {});
-    setTimeout(() => loadHistory(history), 500);
+    setTimeout(() => loadHistory(history).catch(() => {}), 500);
   }));
   main.append(form, h("section", { class: "card", "aria-labelledby": "hist-title" },
     h("h2", { id: "hist-title" }, "Recent speech"), history));
-  loadHistory(history);
+  loadHistory(history).catch((err) => fill(history, h("p", { class: "error" }, err.message)));
   return () => audio.pause();
 }
 

@@ -1,6 +1,6 @@
 // The voice library: search, filter, page, play, edit, delete, add a reference, export.
 import { api, raw } from "./api.js";
-import { busy, dialog, field, fill, h, toast } from "./dom.js";
+import { busy, confirmDialog, dialog, field, fill, h, toast } from "./dom.js";
 import { languageSelect } from "./add_voice.js";
 import { reportView, statusPill } from "./report.js";
 
@@ -94,14 +94,12 @@ function edit(v, reload) {
 }
 
 function remove(v, reload) {
-  const yes = h("button", { type: "button", class: "danger" }, "Delete for good");
-  const d = dialog(`Delete “${v.name}”?`,
-    h("p", {}, "The voice, its recordings and its profile are removed. Speech already made stays."),
-    h("div", { class: "actions" }, yes, h("button", { type: "button", class: "ghost", onclick: () => d.close() }, "Keep it")));
-  yes.addEventListener("click", busy(yes, async () => {
-    await api(`/api/v1/voices/${v.id}`, { method: "DELETE" });
-    d.close(); toast(`Deleted “${v.name}”.`); reload();
-  }));
+  confirmDialog(`Delete “${v.name}”?`,
+    "The voice, its recordings and its profile are removed. Speech already made stays.",
+    "Delete for good", async () => {
+      await api(`/api/v1/voices/${v.id}`, { method: "DELETE" });
+      toast(`Deleted “${v.name}”.`); reload();
+    });
 }
 
 function addReference(v, reload) {
