@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check lint format typecheck bench bench-jobs bench-engine bench-llm eval clean
+.PHONY: run test screenshots check lint format typecheck bench bench-jobs bench-engine bench-llm eval clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -25,6 +25,11 @@ test: $(STAMP)
 	# Debian's Chromium for the browser tests; where it cannot be installed they skip (fail under CI)
 	scripts/install-chromium || true
 	$(BIN)/pytest -q
+
+# The web app's screenshots in docs/screenshots, taken by its browser tests.
+screenshots: $(STAMP)
+	scripts/install-chromium
+	VOXHUB_SCREENSHOTS=1 $(BIN)/pytest -q tests/web
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check src tests bench
