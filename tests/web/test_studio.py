@@ -39,9 +39,21 @@ async def test_a_character_is_made_pictured_starred_and_chatted_with(
     await form.get_by_label("Name").fill(NAME)
     await form.get_by_label("Persona").fill("A calm submarine captain who answers in one sentence.")
     await form.get_by_label("Voice").select_option(label="Nemo's voice")
+    await form.get_by_label("Speed").fill("1.2")
+    await form.get_by_label("Trim silence").check()
     await form.get_by_role("button", name="Create").click()
     card = tab.get_by_role("article", name=NAME)
     await expect(card.get_by_role("heading", name=NAME)).to_be_visible()  # as text, no <b>
+    with api(server) as client:
+        (made,) = [
+            c for c in client.get("/api/v1/characters").json()["items"] if c["display_name"] == NAME
+        ]
+    config = made["config"]
+    assert (config["speed"], config["cross_fade_duration"], config["remove_silences"]) == (
+        1.2,
+        0.15,
+        True,
+    )
     assert await tab.locator("#view b").count() == 0
 
     await card.get_by_role("button", name="Images").click()

@@ -96,17 +96,23 @@ async function editCharacter(ch, reload) {
   const visibility = h("select", {}, ["private", "public"].map((x) => h("option", { value: x }, x)));
   visibility.value = ch?.visibility || "private";
   const speed = h("input", { type: "number", min: "0.5", max: "2", step: "0.05", value: String(ch?.config.speed ?? 1) });
+  const crossFade = h("input", { type: "number", min: "0", max: "2", step: "0.01",
+    value: String(ch?.config.cross_fade_duration ?? 0.15) });
+  const trim = h("input", { type: "checkbox", checked: Boolean(ch?.config.remove_silences) });
   const error = h("p", { class: "error", role: "alert" });
   const save = h("button", { type: "submit" }, ch ? "Save" : "Create");
   const form = h("form", {}, field("Name", name), field("Description", description),
     field("Persona", persona, "Who they are and how they talk: the LLM plays this part in chats and scripts."),
     h("div", { class: "row" }, field("Voice", voice), field("Visibility", visibility), field("Speed", speed)),
+    h("div", { class: "row" }, field("Cross-fade (s)", crossFade, "Between the pieces of speech and the lines of a dialogue."),
+      h("div", { class: "field" }, h("label", {}, trim, " Trim silence at each line's ends"))),
     error, h("div", { class: "actions" }, save, h("button", { type: "button", class: "ghost", onclick: () => d.close() }, "Cancel")));
   const d = dialog(ch ? `Edit “${ch.display_name}”` : "New character", form);
   form.addEventListener("submit", busy(save, async () => {
     const body = { display_name: name.value.trim(), description: description.value,
       persona_prompt: persona.value, voice_id: voice.value, visibility: visibility.value,
-      config: { speed: Number(speed.value) } };
+      config: { speed: Number(speed.value), cross_fade_duration: Number(crossFade.value),
+        remove_silences: trim.checked } };
     try {
       await api(ch ? `/api/v1/characters/${ch.id}` : "/api/v1/characters", { method: ch ? "PATCH" : "POST", body });
       d.close(); toast(ch ? "Saved." : "Character created."); reload();
