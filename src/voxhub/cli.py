@@ -208,7 +208,9 @@ def say(
     ] = None,
     voice: Annotated[str, typer.Option("--voice", "-v", help="Voice id")] = "",
     out: Annotated[Path, typer.Option("--out", "-o", help="Output file")] = Path("out.wav"),
-    format: Annotated[str | None, typer.Option(help="wav, mp3, opus, flac, pcm, mulaw")] = None,
+    format: Annotated[
+        str | None, typer.Option(help="wav, mp3, opus, flac, pcm, mulaw, aac")
+    ] = None,
     speed: Annotated[float, typer.Option(help="0.5 to 2.0")] = 1.0,
 ) -> None:
     """Speak text in a voice and write the audio to a file."""

@@ -15,17 +15,22 @@ from voxhub.audio.decode import decode, probe
 from voxhub.audio.encode import FORMATS, SAMPLE_RATES, StreamEncoder, encode, output_rate
 from voxhub.core.errors import InvalidInput
 
-CONTAINERS = ["wav", "mp3", "opus", "flac"]
+CONTAINERS = ["wav", "mp3", "opus", "flac", "aac"]
+# AAC frames are 1024 samples, and its encoder holds one back: a stream's first bytes come once
+# two frames are in. ADTS cannot say how many priming samples the encoder put first (one frame)
+# nor how much it padded the last, so a decoder returns up to three frames more than was fed.
+AAC_FRAME = 1024
 LOSSLESS = {"wav", "flac"}
 
 
 def test_format_table() -> None:
-    assert set(FORMATS) == {"wav", "mp3", "opus", "flac", "pcm", "mulaw"}
+    assert set(FORMATS) == {"wav", "mp3", "opus", "flac", "pcm", "mulaw", "aac"}
     assert FORMATS["wav"].media_type == "audio/wav"
     assert FORMATS["mp3"].media_type == "audio/mpeg"
     assert FORMATS["opus"].media_type == "audio/ogg"
     assert FORMATS["flac"].media_type == "audio/flac" and not FORMATS["flac"].streamable
     assert FORMATS["mulaw"].media_type == "audio/basic"
+    assert FORMATS["aac"].media_type == "audio/aac" and FORMATS["aac"].streamable
     assert SAMPLE_RATES == (8000, 16000, 22050, 24000, 44100, 48000)
 
 
@@ -38,7 +43,8 @@ def test_round_trip(fmt, rate, speech, limits) -> None:
     # Opus is written at the next libopus rate up, and FFmpeg always decodes it at 48 kHz.
     assert info.sample_rate == (48_000 if fmt == "opus" else rate)
     audio = decode(data, limits, rate, info)
-    assert abs(audio.duration - 3.0) < 0.01
+    extra_s = 3 * AAC_FRAME / rate if fmt == "aac" else 0.01
+    assert 0 <= audio.duration - 3.0 <= extra_s
     reference = resample(clip, RATE, rate)
     if fmt in LOSSLESS:
         assert correlation(reference, audio.samples) > 0.999
@@ -107,7 +113,9 @@ def test_stream_encoder(fmt, out_rate, speech, limits) -> None:
     parts = [encoder.feed(speech[i : i + chunk]) for i in range(0, len(speech), chunk)]
     parts.append(encoder.finish())
     if FORMATS[fmt].streamable:
-        assert parts[0], "the first chunk must already produce bytes"
+        # Input samples that make two frames at the output rate, in whole chunks.
+        first = -(-2 * AAC_FRAME * RATE // (encoder.rate * chunk)) if fmt == "aac" else 1
+        assert any(parts[:first]), f"the first {first} chunk(s) must already produce bytes"
         assert sum(1 for p in parts[:-1] if p) > len(parts) // 2
     else:
         assert not any(parts[:-1]) and parts[-1]
@@ -120,8 +128,9 @@ def test_stream_encoder(fmt, out_rate, speech, limits) -> None:
         samples = _raw_mulaw(data, rate)
     else:
         samples = decode(data, limits, rate).samples
-    # Streamed MP3 has no LAME header to trim the encoder's delay: allow for it.
-    tolerance = 0.08 if fmt == "mp3" else 0.01
+    # Streamed MP3 has no LAME header to trim the encoder's delay, and ADTS (raw AAC) no field
+    # for it at all: allow for it.
+    tolerance = 0.08 if fmt in ("mp3", "aac") else 0.01
     assert abs(len(samples) - len(expected)) / rate < tolerance
     if fmt in ("wav", "flac", "pcm"):
         assert correlation(expected, samples) > 0.999

@@ -32,6 +32,8 @@ FORMATS: dict[str, OutputFormat] = {
     "flac": OutputFormat("flac", "audio/flac", "flac", False),
     "pcm": OutputFormat("pcm", "audio/L16", "pcm", True),
     "mulaw": OutputFormat("mulaw", "audio/basic", "ulaw", True),
+    # Raw ADTS frames (what OpenAI's `aac` is): each frame stands alone, so it streams.
+    "aac": OutputFormat("aac", "audio/aac", "aac", True),
 }
 
 SAMPLE_RATES: tuple[int, ...] = (8000, 16000, 22050, 24000, 44100, 48000)
@@ -45,6 +47,7 @@ _CODECS: dict[str, tuple[str, str]] = {
     "mp3": ("mp3", "libmp3lame"),
     "opus": ("ogg", "libopus"),
     "flac": ("flac", "flac"),
+    "aac": ("adts", "aac"),
 }
 # Ogg pages are otherwise held back for up to a second; a stream wants them sooner.
 _OGG_PAGE_US = "100000"
@@ -104,7 +107,7 @@ class StreamEncoder:
             else None
         )
         self._sink = _Sink()
-        self._muxer = _Muxer(fmt, self.rate, self._sink) if fmt in ("mp3", "opus") else None
+        self._muxer = _Muxer(fmt, self.rate, self._sink) if fmt in ("mp3", "opus", "aac") else None
         self._held: list[np.ndarray] = []
         self._started = False
         self._finished = False
@@ -186,6 +189,8 @@ class _Muxer:
             self._stream.codec_context.bit_rate = 48_000
         elif fmt == "mp3":
             self._stream.codec_context.bit_rate = 64_000 if rate <= 24_000 else 128_000
+        elif fmt == "aac":
+            self._stream.codec_context.bit_rate = 64_000 if rate <= 24_000 else 96_000
         # Write the header now, so a stream's first read already returns a valid start of file.
         self._container.start_encoding()
         self._s16 = fmt == "flac"

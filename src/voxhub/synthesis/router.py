@@ -16,7 +16,7 @@ from voxhub.security.deps import limited
 from voxhub.synthesis import service
 from voxhub.synthesis.models import Generation
 from voxhub.synthesis.schemas import GenerationPage, GenerationRead, SpeechRequest
-from voxhub.synthesis.streaming import paid_stream, primed, stream_bytes
+from voxhub.synthesis.streaming import open_stream
 
 # Speech bodies can be large (a 100,000-character job): parsed in a thread when they are.
 router = APIRouter(tags=["speech"], route_class=OffLoopJsonRoute)
@@ -62,31 +62,14 @@ async def create_speech(
             status_code=status.HTTP_202_ACCEPTED,
             headers={"Location": f"/api/v1/jobs/{job.id}"},
         )
-    spec = FORMATS[req.format]
     if req.stream:
-        plan = await service.plan_speech(c, req, p, delivery="stream")
-        hit = plan.cached
-        await session.close()  # stream with no session held
-        headers = {
-            "X-Voxhub-Engine": f"{plan.engine.info.name}/{plan.engine.info.version}",
-            "X-Voxhub-Generated": "true",
-            "Cache-Control": "no-store",
-        }
-        if hit is not None:
-            data = await c.blobs.get(hit.blob_key)
-            return StreamingResponse(
-                stream_bytes(data),
-                media_type=spec.media_type,
-                headers=headers | {"X-Voxhub-Cache": "hit"},
-            )
-        await service.reserve(c, plan)  # 402 before any byte is sent
+        opened = await open_stream(c, session, req, p)
         return StreamingResponse(
-            await primed(paid_stream(c, plan)),  # 503 when no worker could start it
-            media_type=spec.media_type,
-            headers=headers | {"X-Voxhub-Cache": "miss"},
+            opened.chunks, media_type=opened.media_type, headers=opened.headers
         )
     gen, data, from_cache = await service.speak(c, session, req, p, "sync")
-    return Response(data, media_type=spec.media_type, headers=_audio_headers(gen, from_cache))
+    media_type = FORMATS[req.format].media_type
+    return Response(data, media_type=media_type, headers=_audio_headers(gen, from_cache))
 
 
 @router.get("/api/v1/generations", response_model=GenerationPage)

@@ -11,7 +11,7 @@ from pydantic.json_schema import JsonDict
 from voxhub.ambience.schemas import Ambience
 from voxhub.audio.encode import SAMPLE_RATES
 
-AudioFormat = Literal["wav", "mp3", "opus", "flac", "pcm", "mulaw"]
+AudioFormat = Literal["wav", "mp3", "opus", "flac", "pcm", "mulaw", "aac"]
 # Speakable text has a letter or digit (voxhub.text.normalize's rule, Python's \w). Told to
 # clients as a pattern; enforced by that rule, which answers 422 `invalid_text`.
 SPEAKABLE: JsonDict = {"pattern": r"[^\W_]"}

@@ -6,16 +6,23 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
+from dataclasses import dataclass
 
-from voxhub.audio.encode import StreamEncoder
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from voxhub.accounts.principal import Principal
+from voxhub.audio.encode import FORMATS, StreamEncoder
 from voxhub.container import Container
 from voxhub.observability import metrics
+from voxhub.synthesis.schemas import SpeechRequest
 from voxhub.synthesis.service import (
     Rendered,
     SpeechPlan,
     capture_delivered,
+    plan_speech,
     record,
     release,
+    reserve,
 )
 
 log = logging.getLogger(__name__)
@@ -104,3 +111,40 @@ async def primed(stream: AsyncGenerator[bytes, None]) -> AsyncGenerator[bytes, N
             await stream.aclose()
 
     return rest()
+
+
+@dataclass(frozen=True)
+class OpenStream:
+    """A speech stream ready to send: its bytes (the first already made), how to label them,
+    and the characters it is priced by."""
+
+    chunks: AsyncIterator[bytes]
+    media_type: str
+    headers: dict[str, str]
+    spoken: int
+
+
+async def open_stream(
+    c: Container, session: AsyncSession, req: SpeechRequest, p: Principal
+) -> OpenStream:
+    """Plan, pay and start streamed speech for any face: every refusal (a missing voice, too
+    little credit, no worker free, an engine failing before its first audio) is raised here,
+    before a status line is sent. The request's session is closed: none is held while it
+    streams."""
+    plan = await plan_speech(c, req, p, delivery="stream")
+    await session.close()
+    media_type = FORMATS[req.format].media_type
+    headers = {
+        "X-Voxhub-Engine": f"{plan.engine.info.name}/{plan.engine.info.version}",
+        "X-Voxhub-Generated": "true",
+        "Cache-Control": "no-store",
+    }
+    if plan.cached is not None:
+        data = await c.blobs.get(plan.cached.blob_key)
+        hit = {"X-Voxhub-Cache": "hit", "X-Voxhub-Generation-Id": plan.cached.id}
+        return OpenStream(stream_bytes(data), media_type, headers | hit, plan.spoken)
+    await reserve(c, plan)  # 402 before any byte is sent
+    chunks = await primed(paid_stream(c, plan))  # 503 when no worker could start it
+    # The id the generation is recorded under once the stream has run to its end.
+    miss = {"X-Voxhub-Cache": "miss", "X-Voxhub-Generation-Id": plan.generation_id}
+    return OpenStream(chunks, media_type, headers | miss, plan.spoken)
