@@ -18,9 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from voxhub.accounts.principal import Principal
 from voxhub.api.deps import ContainerDep, SessionDep
 from voxhub.api.validation import parse
+from voxhub.audio.decode import probe
 from voxhub.compat import seed004_jobs as queued
 from voxhub.compat.seed004_auth import ClientPrincipal
 from voxhub.compat.seed004_body import OffLoopJsonRoute, decode_base64
+from voxhub.compat.seed004_checks import check_audio_format, engine_for
+from voxhub.compat.seed004_debug import router as debug_routes
 from voxhub.compat.seed004_schemas import (
     Seed004Clone,
     Seed004Cloned,
@@ -31,6 +34,8 @@ from voxhub.compat.seed004_schemas import (
     VoiceInfo,
     VoiceList,
 )
+from voxhub.compat.seed004_tts_files import router as tts_file_routes
+from voxhub.compat.seed004_voice_files import router as voice_file_routes
 from voxhub.core.clock import utcnow
 from voxhub.security.deps import limited
 from voxhub.security.hmac import HmacRoute, InternalPrincipal, internal_limited
@@ -188,14 +193,17 @@ async def clone_voice(
     With Redis configured (scale-out) the API holds no model: it answers 202 with a job, and a
     worker creates the voice; the job's result is this route's synchronous answer.
     """
+    engine_for(c, body.model_type)
     audio = await _decode_audio(body.audio_data)
+    info = await asyncio.to_thread(probe, audio, c.settings.limits)
+    check_audio_format(body.audio_format, info)
     meta = parse(
         VoiceCreate, name=body.name, language=body.language, is_kids_voice=body.is_kids_voice
     )
     if c.settings.queue_backend == "redis":
         job = await queued.queue_clone(c, session, audio, body, meta, p)
         return _queued(job.id, name=meta.name)
-    upload = Upload(audio, f"{body.name}.{body.audio_format}")
+    upload = Upload(audio, f"{body.name}.{body.audio_format or info.container}")
     voice, reports = await voices.create_voice(c, session, [upload], meta, p)
     answer = queued.cloned(voice, reports[0].model_dump(), body.model_type, _base(request))
     return Seed004Cloned.model_validate(answer)
@@ -221,6 +229,7 @@ async def generate(
         voice_id=body.voice_id,
         text=body.text,
         language=body.language,
+        engine=engine_for(c, body.model_type),
         run_async=True,
     )
     story = {"story_id": body.story_id, "story_type": body.story_type, "language": body.language}
@@ -247,5 +256,7 @@ async def list_stories(
     )
 
 
-# Copied in after the routes exist; include_router keeps each route's HmacRoute class.
+# Copied in after the routes exist; include_router keeps each route's class (HMAC, forms).
 router.include_router(internal)
+for files in (voice_file_routes, tts_file_routes, debug_routes):
+    router.include_router(files)

@@ -3,7 +3,8 @@
 Parsing JSON and decoding base64 are single C calls that hold the GIL throughout: on the loop
 they stall every other request for their whole length (about 0.3 s for 25 MB of base64), and
 even from a thread they would as one call. So each runs in a thread, and base64 in chunks,
-between which the loop gets the GIL back.
+between which the loop gets the GIL back. A form may carry such base64 too (`audio_base64`):
+`Base64FormRoute` lets that one field be as large as an upload.
 """
 
 from __future__ import annotations
@@ -18,7 +19,12 @@ from typing import Any
 from fastapi import HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from starlette.datastructures import FormData
 from starlette.responses import Response
+
+from voxhub.api.forms import form_shape, read_form
+from voxhub.core.errors import PartTooLarge
+from voxhub.settings import LimitSettings
 
 # Bodies below this parse on the loop: faster there than the hop to a thread.
 _OFF_LOOP_BYTES = 64 * 1024
@@ -117,3 +123,36 @@ def decode_base64(data: str) -> bytes:
             raise binascii.Error("padding before the end of the data")
         parts.append(base64.b64decode(chunk, validate=True))
     return b"".join(parts)
+
+
+WIDE_FIELD = "audio_base64"
+
+
+def _check_narrow_fields(form: FormData, limit: int) -> None:
+    """Every text field but the audio keeps the ordinary per-field limit."""
+    for name, value in form.multi_items():
+        if name != WIDE_FIELD and isinstance(value, str) and len(value.encode()) > limit:
+            raise PartTooLarge(f"a form field is larger than {limit} bytes", max_part_bytes=limit)
+
+
+class Base64FormRoute(APIRoute):
+    """A form route whose text fields may carry base64 audio as large as an upload.
+
+    Seed 004 sends `audio_base64` as a form field; voxhub's per-field limit (64 KiB) is for
+    names and texts, so that one field may be as large as an upload's base64 instead."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        original = super().get_route_handler()
+        shape = form_shape(self)
+        if shape is None:
+            return original
+
+        async def handler(request: Request) -> Response:
+            limits: LimitSettings = request.app.state.container.settings.limits
+            field = (limits.max_upload_bytes + 2) // 3 * 4
+            wide = limits.model_copy(update={"max_form_part_bytes": field})
+            form = await read_form(request, shape, wide)
+            _check_narrow_fields(form, limits.max_form_part_bytes)
+            return await original(request)
+
+        return handler

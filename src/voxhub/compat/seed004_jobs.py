@@ -108,7 +108,7 @@ async def queue_clone(
     key = f"{UPLOADS}/{uuid.uuid4()}"
     payload = {
         "upload_key": key,
-        "filename": f"{body.name}.{body.audio_format}",
+        "filename": f"{body.name}.{body.audio_format or 'audio'}",
         "name": meta.name,
         "language": meta.language,
         "is_kids_voice": meta.is_kids_voice,

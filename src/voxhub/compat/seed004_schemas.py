@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from voxhub.synthesis.schemas import SPEAKABLE
 from voxhub.voices.schemas import LANGUAGE
 
+MODEL_TYPE = "`chatterbox` (the default engine) or an enabled engine's name; else 422"
+
 
 class Seed004Health(BaseModel):
     status: str
@@ -44,10 +46,15 @@ class Seed004Clone(BaseModel):
 
     name: str = Field(min_length=1, max_length=200)
     audio_data: str = Field(min_length=1, pattern=BASE64, description="The recording, base64")
-    audio_format: str = Field("wav", pattern=r"^[A-Za-z0-9]{1,10}$")
+    audio_format: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9]{1,10}$",
+        description="What the recording is (wav, mp3, flac, opus, ogg, aac): checked against "
+        "its content; leave it out to have it detected",
+    )
     language: str = Field("en", pattern=LANGUAGE)
     is_kids_voice: bool = False
-    model_type: str = Field("chatterbox", max_length=64)
+    model_type: str = Field("chatterbox", max_length=64, description=MODEL_TYPE)
     user_id: str | None = Field(None, max_length=64, description="Act as this voxhub user")
 
 
@@ -75,7 +82,7 @@ class Seed004Generate(BaseModel):
     language: str = Field("en", pattern=LANGUAGE)
     story_type: str = Field("user", max_length=32)
     is_kids_voice: bool = False
-    model_type: str = Field("chatterbox", max_length=64)
+    model_type: str = Field("chatterbox", max_length=64, description=MODEL_TYPE)
 
 
 class Seed004Queued(BaseModel):

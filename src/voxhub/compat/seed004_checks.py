@@ -1,0 +1,92 @@
+"""Seed 004's `model_type` and `audio_format`: each is honoured or refused, never ignored."""
+
+from __future__ import annotations
+
+from voxhub.audio.types import ProbeInfo
+from voxhub.container import Container
+from voxhub.core.errors import Conflict, InvalidInput
+
+# The seed's only model. voxhub's default engine stands in for it: seed 004's clients send it
+# on every call, so refusing it would refuse them all.
+SEED_MODEL = "chatterbox"
+# What each `audio_format` a client may declare is, as the decoder names the container (and,
+# for Ogg, the codec): the formats voxhub can store and serve back byte for byte.
+DECLARED: dict[str, tuple[str, str | None]] = {
+    "wav": ("wav", None),
+    "mp3": ("mp3", None),
+    "flac": ("flac", None),
+    "opus": ("ogg", "opus"),
+    "ogg": ("ogg", None),
+    "aac": ("aac", None),
+}
+# A stored file's format (voxhub's name, as `FORMATS` knows it) for each container.
+STORED = {"wav": "wav", "mp3": "mp3", "flac": "flac", "aac": "aac"}
+
+
+class UnknownModelType(InvalidInput):
+    code = "unknown_model_type"
+    title = "Unknown model_type"
+
+
+class AudioFormatMismatch(InvalidInput):
+    code = "audio_format_mismatch"
+    title = "The audio is not in the declared audio_format"
+
+
+class UnsupportedAudioFormat(InvalidInput):
+    code = "unsupported_audio_format"
+    title = "Unsupported audio_format"
+
+
+class VoiceExists(Conflict):
+    code = "voice_exists"
+    title = "A voice with this voice_id exists"
+
+
+def engine_for(c: Container, model_type: str) -> str | None:
+    """The engine `model_type` names: None (the default engine) for the seed's own model."""
+    if model_type == SEED_MODEL:
+        return None
+    names = [e.info.name for e in c.engines.all()]
+    if model_type in names:
+        return model_type
+    accepted = [SEED_MODEL, *names]
+    raise UnknownModelType(
+        f"model_type {model_type!r} is not available; use one of {', '.join(accepted)}",
+        model_type=model_type,
+        accepted=accepted,
+    )
+
+
+def check_audio_format(declared: str | None, info: ProbeInfo) -> None:
+    """Refuse a recording whose content is not the `audio_format` it was declared as."""
+    if declared is None:
+        return
+    want = DECLARED.get(declared.lower())
+    if want is None:
+        raise UnsupportedAudioFormat(
+            f"audio_format {declared!r} is not one of {', '.join(DECLARED)}",
+            audio_format=declared,
+            accepted=list(DECLARED),
+        )
+    container, codec = want
+    if info.container != container or (codec is not None and info.codec != codec):
+        raise AudioFormatMismatch(
+            f"audio_format is {declared!r} but the audio is {info.container}",
+            audio_format=declared,
+            detected=info.container,
+        )
+
+
+def stored_format(info: ProbeInfo) -> str:
+    """voxhub's name for a file it keeps as sent; refuses what it could not serve back."""
+    if info.container == "ogg" and info.codec == "opus":
+        return "opus"
+    fmt = STORED.get(info.container)
+    if fmt is None:
+        raise UnsupportedAudioFormat(
+            f"{info.container} audio cannot be stored as a generation; send wav, mp3, opus, "
+            "flac or aac",
+            detected=info.container,
+        )
+    return fmt
