@@ -5,7 +5,8 @@ byte of a streamed two-sentence request, API overhead as a share of engine time,
 (`GET /health` latency while hostile texts are submitted, see `bench/lag.py`), peak server RSS,
 scale-out jobs per minute with 1 and 2 workers and the queue's overhead (`bench/jobs.py`), and
 the embedded LLM's time to first token and tokens/s (`bench/llm.py`), and a chat with a
-character through the API: first reply token and first spoken audio (`bench/chat.py`), and
+character through the API: first reply token and first spoken audio (`bench/chat.py`), the
+first audio byte through the OpenAI face's `/v1/audio/speech` beside the native stream's, and
 the ambience beds' render speed in seconds of bed per CPU second (`bench/ambience.py`), and
 video encode frames per second at 720p, plain and over a looped 1080p clip (`bench/video.py`).
 Numbers are printed, never asserted: the machine is shared and noisy.
@@ -141,6 +142,20 @@ def main() -> None:
     print(json.dumps(results, indent=2))
 
 
+def first_byte_s(client: httpx.Client, path: str, body: dict[str, object]) -> float:
+    """Seconds to the first audio byte of a streamed request (the rest is read, so the server
+    records the whole stream)."""
+    t0 = time.perf_counter()
+    first: float | None = None
+    with client.stream("POST", path, json=body) as s:
+        s.raise_for_status()
+        for chunk in s.iter_bytes():
+            if chunk and first is None:
+                first = time.perf_counter() - t0
+    assert first is not None, f"{path} sent no audio"
+    return first
+
+
 def measure(client: httpx.Client) -> dict[str, float | str | int]:
     register, voice_ids = [], []
     for i in range(RUNS):
@@ -153,7 +168,7 @@ def measure(client: httpx.Client) -> dict[str, float | str | int]:
         voice_ids.append(r.json()["id"])
     voice = voice_ids[0]
 
-    rtf, overhead, ttfb = [], [], []
+    rtf, overhead, ttfb, openai_ttfb = [], [], [], []
     for i in range(RUNS):
         text = f"{SENTENCES[i % 5]} {SENTENCES[(i + 1) % 5]} Run {i}."
         t0 = time.perf_counter()
@@ -171,15 +186,15 @@ def measure(client: httpx.Client) -> dict[str, float | str | int]:
             "stream": True,
             "format": "pcm",
         }
-        t0 = time.perf_counter()
-        with client.stream("POST", "/api/v1/speech", json=body) as s:
-            chunks = s.iter_bytes()
-            for chunk in chunks:
-                if chunk:
-                    ttfb.append(time.perf_counter() - t0)
-                    break
-            for _ in chunks:  # drain, so the server records the whole stream
-                pass
+        ttfb.append(first_byte_s(client, "/api/v1/speech", body))
+        # The same kind of request through the OpenAI face, beside the native one in one run.
+        openai_body = {
+            "model": "tts-1",
+            "voice": voice,
+            "input": f"{SENTENCES[(i + 3) % 5]} {SENTENCES[(i + 4) % 5]} Face {i}.",
+            "response_format": "pcm",
+        }
+        openai_ttfb.append(first_byte_s(client, "/v1/audio/speech", openai_body))
     chat = measure_chat(client, voice, RUNS)  # the embedded LLM and engine, through the API
     renders = measure_renders(client, voice)  # after the chat: its script needs the LLM loaded
     auth = {"Authorization": client.headers["authorization"]}
@@ -192,6 +207,7 @@ def measure(client: httpx.Client) -> dict[str, float | str | int]:
             "register_10s_reference_s_median": median(register),
             "engine_rtf_median": median(rtf),
             "stream_first_byte_s_median": median(ttfb),
+            "openai_stream_first_byte_s_median": median(openai_ttfb),
             "api_overhead_share_median": median(overhead),
             "engine": client.get("/api/v1/engines").json()[0]["name"],
         }

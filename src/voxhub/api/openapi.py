@@ -123,7 +123,7 @@ def install(app: FastAPI) -> None:
     def openapi() -> Schema:
         if app.openapi_schema is None:
             doc = generate()
-            complete(doc, dict(_facts(app)))
+            complete(doc, dict(_facts(app)), _face_schemas(app))
             container = getattr(app.state, "container", None)
             if container is not None:
                 languages = {lang for e in container.engines.all() for lang in e.info.languages}
@@ -134,7 +134,9 @@ def install(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def complete(doc: Schema, facts: dict[tuple[str, str], set[str]]) -> None:
+def complete(
+    doc: Schema, facts: dict[tuple[str, str], set[str]], faces: dict[str, Schema] | None = None
+) -> None:
     """Add each operation's error answers and credentials to `doc`, in place."""
     components = doc.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
@@ -143,6 +145,7 @@ def complete(doc: Schema, facts: dict[tuple[str, str], set[str]]) -> None:
     schemas["Problem"] = PROBLEM_SCHEMA
     components["securitySchemes"] = SECURITY_SCHEMES
     schemas["Seed000Error"] = ERROR_SCHEMA
+    schemas.update(faces or {})
     for path, item in doc.get("paths", {}).items():
         for method, op in item.items():
             key = (method.upper(), path)
@@ -155,8 +158,7 @@ def complete(doc: Schema, facts: dict[tuple[str, str], set[str]]) -> None:
                 # FastAPI's stock 422 text is not one.
                 said = responses.get(str(status), {}).get("description")
                 kept = {"description": said} if said and said != "Validation Error" else {}
-                shaped = _seed000_error(status) if "seed000" in found else _problem(status)
-                responses[str(status)] = shaped | kept
+                responses[str(status)] = _error(status, found) | kept
 
 
 def speech_languages(doc: Schema, languages: set[str]) -> None:
@@ -190,8 +192,8 @@ def _statuses(key: tuple[str, str], op: Schema, found: set[str]) -> set[int]:
         out |= {401, 403}
     if "limited" in found:
         out.add(429)
-    if "seed002" in found or "seed000" in found:
-        out.add(400)  # seeds 002 and 000 answer their validation errors with 400
+    if "seed002" in found or "seed000" in found or _face(found):
+        out.add(400)  # seeds 002 and 000 and the faces answer their validation errors with 400
     if key in UPLOADS:
         out |= {413, 415, 422}
     return out
@@ -204,11 +206,40 @@ def _problem(status: int) -> Schema:
     }
 
 
-def _seed000_error(status: int) -> Schema:
+def _json_error(status: int, schema_name: str) -> Schema:
     return {
         "description": HTTPStatus(status).phrase,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Seed000Error"}}},
+        "content": {
+            "application/json": {"schema": {"$ref": f"#/components/schemas/{schema_name}"}}
+        },
     }
+
+
+def _error(status: int, found: set[str]) -> Schema:
+    if "seed000" in found:
+        return _json_error(status, "Seed000Error")
+    if face := _face(found):
+        return _json_error(status, face)
+    return _problem(status)
+
+
+# A route class that answers errors in another API's shape says so with two class attributes:
+# `error_schema_name` (its component's name) and `error_schema`.
+FACE_PREFIX = "face:"
+
+
+def _face(found: set[str]) -> str | None:
+    return next((f.removeprefix(FACE_PREFIX) for f in found if f.startswith(FACE_PREFIX)), None)
+
+
+def _face_schemas(app: FastAPI) -> dict[str, Schema]:
+    """The error schemas of the route classes that speak another API's shape."""
+    faces: dict[str, Schema] = {}
+    for route in _api_routes(app):
+        cls = type(getattr(route, "original_route", route))
+        if name := getattr(cls, "error_schema_name", None):
+            faces[name] = cls.error_schema
+    return faces
 
 
 def _facts(app: FastAPI) -> Iterator[tuple[tuple[str, str], set[str]]]:
@@ -223,6 +254,10 @@ def _facts(app: FastAPI) -> Iterator[tuple[tuple[str, str], set[str]]]:
             found.add("seed002")
         if isinstance(getattr(route, "original_route", route), Seed000Route):
             found.add("seed000")
+        if face := getattr(
+            type(getattr(route, "original_route", route)), "error_schema_name", None
+        ):
+            found.add(FACE_PREFIX + face)
         for method in route.methods or ():
             yield (method, route.path_format), found
 

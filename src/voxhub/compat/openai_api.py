@@ -105,10 +105,10 @@ async def list_audio_voices(
     session: SessionDep,
     p: CurrentPrincipal,
     limit: Annotated[int, Query(ge=1, le=100)] = 100,
-    after: Annotated[str | None, Query(max_length=500, description="`next_cursor`")] = None,
+    cursor: Annotated[str | None, Query(max_length=500, description="`next_cursor`")] = None,
 ) -> dict[str, Any]:
     """The voices this key may name in `voice`: its own and public ones, newest first."""
-    voices, next_cursor = await list_voices(session, p, limit=limit, cursor=after)
+    voices, next_cursor = await list_voices(session, p, limit=limit, cursor=cursor)
     data = [
         {
             "id": v.id,

@@ -85,6 +85,10 @@ def _validation_message(exc: RequestValidationError) -> str:
 class OpenAIRoute(OffLoopJsonRoute):
     """A route of the OpenAI face: bodies parsed off the loop, errors in OpenAI's shape."""
 
+    # What the OpenAPI document says its errors look like (voxhub.api.openapi).
+    error_schema_name = "OpenAIError"
+    error_schema = ERROR_SCHEMA
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         original = super().get_route_handler()
 

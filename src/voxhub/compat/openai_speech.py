@@ -24,7 +24,7 @@ from voxhub.accounts.principal import Principal
 from voxhub.container import Container
 from voxhub.core.errors import EngineNotFound, VoiceNotFound
 from voxhub.core.ids import is_id
-from voxhub.synthesis.schemas import SpeechRequest
+from voxhub.synthesis.schemas import SPEAKABLE, SpeechRequest
 from voxhub.voices.models import Voice
 from voxhub.voices.queries import visible_to
 
@@ -48,7 +48,12 @@ class OpenAISpeechRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     model: str = Field(min_length=1, max_length=64)
-    input: str = Field(min_length=1, max_length=200_000, description="The text to speak")
+    input: str = Field(
+        min_length=1,
+        max_length=200_000,
+        description="The text to speak",
+        json_schema_extra=SPEAKABLE,
+    )
     voice: str | VoiceRef = Field(description="A voice id, or the name of a voice you may use")
     instructions: str | None = Field(
         None, max_length=4096, description="Accepted and not used: no engine takes a style prompt"
