@@ -11,6 +11,7 @@ import numpy as np
 import pyloudnorm
 from scipy import signal
 
+from tests.api.activities_helpers import logged
 from tests.api.renders_helpers import finished, render, wav_samples, written_script
 from tests.api.scripts_helpers import behaviour, server, with_llm
 from tests.llm.chat_server import Behaviour
@@ -163,6 +164,11 @@ async def test_a_line_the_engine_fails_on_is_tried_again_then_fails_the_job_by_i
     assert job["error"]["code"] == "line_render_failed"
     assert job["error"]["details"] == {"index": 1, "line_id": script["lines"][1]["id"]}
     assert await balance(client) == before  # the hold went back
+    # The line tried again in the first render failed nothing; the job that failed, once.
+    failures = [a for a in await logged(client) if a["type"].endswith("_failed")]
+    assert [(a["type"], a["job_id"], a["details"]) for a in failures] == [
+        ("dialogue_render_failed", job["id"], {"outcome": "failed", "error": "line_render_failed"})
+    ]
     kept = await with_llm.blobs.list(f"scripts/{script['id']}/renders/")
     assert kept == [f"scripts/{script['id']}/renders/{out['id']}.wav"]  # nothing half-written
 
@@ -186,6 +192,11 @@ async def test_cancelling_a_render_stops_it_and_gives_the_credits_back(
     assert job["status"] == "cancelled"
     assert fake_engine.calls < 6  # it stopped before the last lines
     assert await balance(client) == before
+    ended = [a for a in await logged(client) if a["job_id"] == job_id]
+    assert [(a["type"], a["details"].get("outcome")) for a in ended] == [
+        ("dialogue_render_started", None),
+        ("dialogue_render_failed", "cancelled"),
+    ]
     assert await with_llm.blobs.list(f"scripts/{script['id']}/renders/") == []
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from voxhub.accounts.models import User
 from voxhub.core.clock import utcnow
 from voxhub.credits import ledger
+from voxhub.jobs.endings import record_ending
 from voxhub.jobs.models import FINAL, RETRYABLE, Job, JobEvent, JobStatus
 from voxhub.webhooks.outbox import add_delivery
 
@@ -78,6 +79,7 @@ async def settle(session: AsyncSession, job: Job) -> None:
         move = ledger.capture if job.status == JobStatus.succeeded else ledger.release
         await move(session, job.owner_id, job.id, job.billing_round, job.cost, job.kind)
     add_delivery(session, job)
+    record_ending(session, job)
 
 
 def lapsed(now: datetime) -> ColumnElement[bool]:

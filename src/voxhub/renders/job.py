@@ -48,11 +48,8 @@ async def render_job(c: Container, ctx: JobContext) -> dict[str, Any]:
             raise PermanentJobError("script_not_found", "the script was deleted")
         plan = await plan_render(c, session, script, owner)
         await session.commit()
-    try:
-        return await _render(c, ctx, render, plan)
-    except BaseException as exc:
-        await store.record_failure(c, render, plan.title, exc)
-        raise
+    # A failure's activity is the job's to record, with its final state (jobs/endings.py).
+    return await _render(c, ctx, render, plan)
 
 
 async def _render(

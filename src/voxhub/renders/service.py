@@ -16,6 +16,7 @@ from voxhub.core.errors import NotFound
 from voxhub.core.ids import is_id, new_id
 from voxhub.core.pagination import decode_cursor, encode_cursor
 from voxhub.credits.pricing import speech_cost, video_cost
+from voxhub.jobs.endings import failure_activity
 from voxhub.jobs.models import FINAL, Job
 from voxhub.jobs.service import new_job
 from voxhub.renders import backgrounds
@@ -70,10 +71,16 @@ async def start_render(
         lines=[],
         words=[],
     )
+    what = "Video generation" if data.kind == "video" else "Dialogue audio"
+    on_failure = failure_activity(
+        "video_generation_failed" if data.kind == "video" else "dialogue_render_failed",
+        f"{what} {{outcome}} for script '{script.title}'",
+        script.id,
+    )
     job = await new_job(
         session,
         JOB_KIND,
-        {"render_id": render.id},
+        {"render_id": render.id, **on_failure},
         p.user_id,
         steps=VIDEO_STEPS if data.kind == "video" else AUDIO_STEPS,
         cost=await price(c, script, data.kind),
@@ -82,7 +89,6 @@ async def start_render(
     )
     render.job_id = job.id
     session.add(render)
-    what = "Video generation" if data.kind == "video" else "Dialogue audio"
     record_activity(
         session,
         p.user_id,

@@ -9,7 +9,6 @@ through the blob outbox, promised in the same commit.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -25,8 +24,6 @@ from voxhub.renders.models import LineTake, ScriptRender
 from voxhub.renders.plan import RenderPlan
 from voxhub.storage import outbox
 from voxhub.storage.outbox import drain
-
-log = logging.getLogger(__name__)
 
 
 def audio_key(render: ScriptRender, fmt: str) -> str:
@@ -152,28 +149,6 @@ async def _let_go(session: Any, row: ScriptRender, used: set[str]) -> list[str]:
     if stale:
         await session.execute(delete(LineTake).where(LineTake.id.in_([t.id for t in stale])))
     return promises
-
-
-async def record_failure(
-    c: Container, render: ScriptRender, title: str, exc: BaseException
-) -> None:
-    """The failure's activity, in a transaction of its own (the job's end is the executor's)."""
-    outcome = "cancelled" if isinstance(exc, (JobCancelled, asyncio.CancelledError)) else "failed"
-    try:
-        async with c.sessions() as session:
-            record_activity(
-                session,
-                render.owner_id,
-                _activity(render.kind, "failed"),
-                f"{'Video generation' if render.kind == 'video' else 'Dialogue audio'} "
-                f"{outcome} for script '{title}'",
-                script_id=render.script_id,
-                job_id=render.job_id,
-                details={"outcome": outcome, "error": getattr(exc, "code", type(exc).__name__)},
-            )
-            await session.commit()
-    except Exception:
-        log.exception("could not record the failure of render %s", render.id)
 
 
 def _rounded(value: float | None) -> float | None:
