@@ -1,5 +1,6 @@
-"""Resolving the caller from `Authorization: Bearer` (JWT, API key, OIDC), `X-API-Key`, or the
-web app's session cookie (with its CSRF token on state-changing requests)."""
+"""Resolving the caller from `Authorization: Bearer` (JWT, API key, OIDC), `X-API-Key` (or
+ElevenLabs' `xi-api-key`), or the web app's session cookie (with its CSRF token on
+state-changing requests)."""
 
 from __future__ import annotations
 
@@ -76,7 +77,10 @@ async def resolve_principal(
     Bad, revoked or disabled credentials raise `InvalidTokenError`. The one place that decides,
     for routes and for layers in front of them (idempotency replays).
     """
-    api_key = headers.get("x-api-key")
+    # `xi-api-key` is ElevenLabs' name for the same thing, sent by its SDKs on every call. Taken
+    # everywhere, not only on /v1: this is the one place that decides (idempotency replays ask
+    # it too), and a voxhub key is the same key whichever header carries it.
+    api_key = headers.get("x-api-key") or headers.get("xi-api-key")
     auth = headers.get("authorization")
     user: User | None = None
     via = ""
