@@ -51,6 +51,7 @@ UPLOAD_REFUSALS = {
     "POST /api/v1/mix": ["413", "415", "422"],
     # A background clip: 413 too large, 415 not a video, 422 too long, too many pixels, broken.
     "POST /api/v1/backgrounds": ["413", "415", "422"],
+    "POST /v1/voices/add": ["413", "415", "422"],
 }
 
 # One worker: with two, Hypothesis describes strategies from threads and CPython 3.11.7's
@@ -98,6 +99,10 @@ languages = {{ values = ["en"] }}
 # The voice that DELETE may remove is not the one every other operation uses.
 [[operations]]
 include-name = "DELETE /api/v1/voices/{{voice_id}}"
+parameters = {{ "path.voice_id" = {{ dictionary = "doomed", probability = {p} }} }}
+
+[[operations]]
+include-name = "DELETE /v1/voices/{{voice_id}}"
 parameters = {{ "path.voice_id" = {{ dictionary = "doomed", probability = {p} }} }}
 
 [[operations]]

@@ -113,7 +113,12 @@ UPLOADS = {
     ("PUT", "/api/characters/{character_id}"),
     ("POST", "/api/upload-reference"),
     ("POST", "/api/v1/mix"),
+    ("POST", "/v1/voices/add"),
 }
+# ElevenLabs' speech: a model naming no engine is 404; no engine free is 503; each costs credits.
+for _xi in ("", "/stream", "/with-timestamps", "/stream/with-timestamps"):
+    EXTRA[("POST", f"/v1/text-to-speech/{{voice_id}}{_xi}")] = {402, 503}
+EXTRA[("POST", "/v1/voices/add")] = {402}
 
 
 def install(app: FastAPI) -> None:

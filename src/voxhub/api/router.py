@@ -11,6 +11,8 @@ from voxhub.ambience.router import router as ambience
 from voxhub.audit.router import router as audit
 from voxhub.characters.router import router as characters
 from voxhub.chats.router import router as chats
+from voxhub.compat.elevenlabs.speech import router as elevenlabs_speech
+from voxhub.compat.elevenlabs.voices import router as elevenlabs_voices
 from voxhub.compat.openai_api import router as openai_speech
 from voxhub.compat.seed000 import router as seed000
 from voxhub.compat.seed000_echo import router as seed000_echo
@@ -60,3 +62,6 @@ for router in (
     api_router.include_router(router, dependencies=[limited("default")])
 api_router.include_router(seed002)  # limits per route there: /health stays unlimited
 api_router.include_router(seed004)  # limits per route; HMAC routes limit per caller
+# ElevenLabs' paths; limits per route there (speech as `tts`, cloning as `clone`).
+api_router.include_router(elevenlabs_speech)
+api_router.include_router(elevenlabs_voices)

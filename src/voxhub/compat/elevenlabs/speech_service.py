@@ -1,0 +1,172 @@
+"""ElevenLabs' text to speech, as voxhub speech requests: audio, a stream, and either with
+character timings. Limits, prices, the cache and the stream are voxhub's own
+(`voxhub.synthesis.service` and `.streaming`)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from voxhub.accounts.principal import Principal
+from voxhub.api.validation import parse
+from voxhub.compat.elevenlabs.alignment import Aligner, Chars, Timed, spoken_chars
+from voxhub.compat.elevenlabs.formats import engine_for_model, parse_output_format
+from voxhub.compat.elevenlabs.timed import Tap, store_words, stored_words, tap
+from voxhub.container import Container
+from voxhub.core.errors import VoiceNotFound
+from voxhub.synthesis.schemas import SPEAKABLE, SpeechRequest
+from voxhub.synthesis.service import SpeechPlan, plan_speech, record, release, render, reserve
+from voxhub.synthesis.streaming import paid_stream, primed, stream_bytes
+
+
+class VoiceSettings(BaseModel):
+    """ElevenLabs' voice settings: `speed` is honoured; stability, similarity_boost, style and
+    use_speaker_boost are accepted and ignored (the engines have no such knobs)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    speed: float | None = Field(None, ge=0.5, le=2.0)  # voxhub's range (ElevenLabs': 0.7-1.2)
+
+
+class TextToSpeech(BaseModel):
+    """ElevenLabs' text-to-speech body. Fields it documents that voxhub has no use for (seed,
+    previous_text, pronunciation_dictionary_locators, ...) are accepted and ignored."""
+
+    model_config = ConfigDict(extra="allow")
+
+    text: str = Field(min_length=1, max_length=200_000, json_schema_extra=SPEAKABLE)
+    model_id: str | None = Field(None, max_length=100)
+    language_code: str | None = Field(None, max_length=20)
+    voice_settings: VoiceSettings | None = None
+
+
+def speech_request(
+    c: Container, voice_id: str, body: TextToSpeech, output_format: str | None
+) -> SpeechRequest:
+    """The voxhub request for an ElevenLabs one; refusals as voxhub's (422, 404)."""
+    fmt = parse_output_format(output_format)
+    engine = engine_for_model(c, body.model_id)
+    if len(voice_id) > 64:  # no voxhub id is this long: missing, not malformed
+        raise VoiceNotFound(f"no voice {voice_id[:64]}...", voice_id=voice_id[:64])
+    speed = body.voice_settings.speed if body.voice_settings else None
+    # ElevenLabs ignores a language_code its model does not speak: so does this face.
+    code = (body.language_code or "").split("-")[0].lower()
+    language = code if code in c.engines.get(engine).info.languages else None
+    return parse(
+        SpeechRequest,
+        voice_id=voice_id,
+        text=body.text,
+        format=fmt.format,
+        sample_rate=fmt.sample_rate,
+        speed=1.0 if speed is None else float(speed),
+        language=language,
+        engine=engine,
+    )
+
+
+def headers(plan: SpeechPlan, gen_id: str, hit: bool) -> dict[str, str]:
+    """ElevenLabs' response headers (its request id, the characters billed) and voxhub's."""
+    return {
+        "request-id": gen_id,
+        "history-item-id": gen_id,
+        "x-character-count": str(plan.spoken),
+        "X-Voxhub-Generation-Id": gen_id,
+        "X-Voxhub-Engine": f"{plan.engine.info.name}/{plan.engine.info.version}",
+        "X-Voxhub-Generated": "true",
+        "X-Voxhub-Cache": "hit" if hit else "miss",
+        "Cache-Control": "no-store",
+    }
+
+
+def timed_body(data: bytes, text: str, words: list[Timed], seconds: float) -> dict[str, Any]:
+    """Blocking: the audio in base64 with the sent and the spoken text's character times."""
+    aligner = Aligner(text)
+    chars = aligner.feed(words)
+    chars.extend(aligner.finish(seconds))
+    return {
+        "audio_base64": base64.b64encode(data).decode(),
+        "alignment": chars.as_json(),
+        "normalized_alignment": spoken_chars(words, False).as_json(),
+    }
+
+
+async def speak_timed(
+    c: Container, session: AsyncSession, req: SpeechRequest, p: Principal
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Whole audio with timings: from the cache when it kept them, else paid and rendered as
+    `voxhub.synthesis.service.speak` does, with the engine tapped for its words."""
+    plan = await plan_speech(c, req, p)
+    if plan.cached is not None:
+        kept = await stored_words(c, plan.cached)
+        if kept is not None:
+            data = await c.blobs.get(plan.cached.blob_key)
+            body = await asyncio.to_thread(timed_body, data, req.text, kept.words, kept.duration)
+            return body, headers(plan, plan.cached.id, True)
+        plan.cached = None  # stored without its times: made again
+    tapped = tap(plan)
+    await reserve(c, plan)
+    try:
+        out = await render(plan)
+        await record(c, session, plan, out, "sync")
+    except BaseException:
+        await release(c, plan)
+        raise
+    await store_words(c, plan, tapped.words, out.duration_s)
+    body = await asyncio.to_thread(timed_body, out.data, req.text, tapped.words, out.duration_s)
+    return body, headers(plan, plan.generation_id, False)
+
+
+def _line(data: bytes, chars: Chars, spoken: Chars) -> bytes:
+    body = {
+        "audio_base64": base64.b64encode(data).decode(),
+        "alignment": chars.as_json(),
+        "normalized_alignment": spoken.as_json(),
+    }
+    return json.dumps(body).encode() + b"\n"
+
+
+async def open_timed(
+    c: Container, session: AsyncSession, req: SpeechRequest, p: Principal
+) -> tuple[AsyncIterator[bytes], dict[str, str]]:
+    """Streamed audio with timings, one JSON object a line, as ElevenLabs streams them: each
+    line's audio and the characters settled by then (times from the start of the audio)."""
+    plan = await plan_speech(c, req, p, delivery="stream")
+    await session.close()
+    if plan.cached is not None:
+        kept = await stored_words(c, plan.cached)
+        if kept is not None:
+            data = await c.blobs.get(plan.cached.blob_key)
+            body = await asyncio.to_thread(timed_body, data, req.text, kept.words, kept.duration)
+            line = json.dumps(body).encode() + b"\n"
+            return stream_bytes(line), headers(plan, plan.cached.id, True)
+        plan.cached = None
+    tapped = tap(plan)
+    await reserve(c, plan)
+    chunks = await primed(paid_stream(c, plan))
+    return _timed_lines(c, plan, tapped, chunks, req.text), headers(plan, plan.generation_id, False)
+
+
+async def _timed_lines(
+    c: Container, plan: SpeechPlan, tapped: Tap, chunks: AsyncGenerator[bytes, None], text: str
+) -> AsyncIterator[bytes]:
+    aligner = Aligner(text)
+    fed = 0
+    try:
+        async for data in chunks:
+            words, fed_before, fed = tapped.words[fed:], fed, len(tapped.words)
+            chars = await asyncio.to_thread(aligner.feed, words)
+            yield _line(data, chars, spoken_chars(words, fed_before > 0))
+        words = tapped.words[fed:]
+        chars = await asyncio.to_thread(aligner.feed, words)
+        chars.extend(await asyncio.to_thread(aligner.finish, tapped.seconds))
+        if chars.characters:  # what the last audio settled, with no audio of its own
+            yield _line(b"", chars, spoken_chars(words, fed > 0))
+    finally:
+        await chunks.aclose()
+    await store_words(c, plan, tapped.words, tapped.seconds)
