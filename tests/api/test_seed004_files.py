@@ -61,6 +61,8 @@ async def test_save_voice_then_read_its_sample(
     assert by_name.status_code == 200 and by_name.headers["content-type"] == "audio/wav"
     assert by_name.content.startswith(b"RIFF") and by_name.headers["accept-ranges"] == "bytes"
     assert (await client.get(f"/api/voices/{vid}/sample")).content == by_name.content
+    profile = await client.get("/api/voices/voice_john/profile")
+    assert profile.status_code == 200 and profile.json()["voice_id"] == vid
     size = len(by_name.content)
 
     part = await client.get("/api/voices/voice_john/sample", headers={"Range": "bytes=0-99"})

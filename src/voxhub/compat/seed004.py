@@ -36,6 +36,7 @@ from voxhub.compat.seed004_schemas import (
 )
 from voxhub.compat.seed004_tts_files import router as tts_file_routes
 from voxhub.compat.seed004_voice_files import router as voice_file_routes
+from voxhub.compat.seed004_voice_files import voxhub_voice_id
 from voxhub.core.clock import utcnow
 from voxhub.security.deps import limited
 from voxhub.security.hmac import HmacRoute, InternalPrincipal, internal_limited
@@ -144,8 +145,8 @@ async def voices_by_language(
 async def voice_profile(
     voice_id: str, session: SessionDep, p: ClientPrincipal
 ) -> VoiceProfileExport:
-    """The speaker embedding as a base64 `.npy` (float32 [256])."""
-    voice = await voices.get_voice(session, voice_id, p)
+    """The speaker embedding as a base64 `.npy` (float32 [256]); a saved voice's name works."""
+    voice = await voices.get_voice(session, voxhub_voice_id(p, voice_id), p)
     return VoiceProfileExport.of(voice.id, voice.embedding)
 
 
