@@ -12,6 +12,7 @@ from voxhub.audit.router import router as audit
 from voxhub.characters.router import router as characters
 from voxhub.chats.router import router as chats
 from voxhub.compat.elevenlabs.speech import router as elevenlabs_speech
+from voxhub.compat.elevenlabs.stream_input import router as elevenlabs_stream_input
 from voxhub.compat.elevenlabs.voices import router as elevenlabs_voices
 from voxhub.compat.openai_api import router as openai_speech
 from voxhub.compat.seed000 import router as seed000
@@ -65,3 +66,4 @@ api_router.include_router(seed004)  # limits per route; HMAC routes limit per ca
 # ElevenLabs' paths; limits per route there (speech as `tts`, cloning as `clone`).
 api_router.include_router(elevenlabs_speech)
 api_router.include_router(elevenlabs_voices)
+api_router.include_router(elevenlabs_stream_input)  # a WebSocket: counted as one `tts` request
