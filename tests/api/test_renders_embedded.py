@@ -1,0 +1,101 @@
+"""A dialogue rendered through the real app by the embedded Kokoro engine (the other render
+tests use the fake one): real speech in each line's span, the engine's word times carried into
+the captions inside those spans, and the mix at the loudness target."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from itertools import pairwise
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pyloudnorm
+import pytest
+
+from tests.api.conftest import make_settings
+from tests.api.renders_helpers import render, wav_samples, written_script
+from tests.api.scripts_helpers import behaviour, server, with_llm
+from tests.conftest import truncate_all
+from tests.llm.chat_server import Behaviour
+from voxhub.audio.speaker import SpeakerEncoder
+from voxhub.bootstrap import build_container, close_container
+from voxhub.container import Container
+from voxhub.engines.embedded import EmbeddedEngine
+from voxhub.engines.registry import EngineRegistry
+from voxhub.settings import EngineSettings
+
+__all__ = ["behaviour", "server", "with_llm"]  # fixtures
+LINES = (
+    "The lamp is lit tonight.",
+    "Then the ships will find the harbour.",
+    "Keep the fire burning until dawn.",
+)
+GAP_S = 0.8
+
+
+@pytest.fixture
+async def container(
+    tmp_path: Path, database_url: str, speaker_encoder: SpeakerEncoder, shared: Path
+) -> AsyncIterator[Container]:
+    settings = make_settings(tmp_path, database_url)
+    settings.engine = EngineSettings(
+        kokoro_voices_dir=shared / "models" / "kokoro" / "voices",
+        kokoro_download=False,
+        refine_profiles=False,  # the instant profile: this is about rendering, not cloning
+    )
+    engine = EmbeddedEngine(settings, speaker_encoder)
+    await engine.load()
+    c = await build_container(
+        settings,
+        engines=EngineRegistry({"embedded": engine}, "embedded"),
+        speaker=speaker_encoder,
+        run_jobs=False,  # type: ignore[arg-type]
+    )
+    c.limiter.enabled = False  # the test polls its job closely for a minute
+    await truncate_all(database_url)
+    await c.jobs.start()
+    yield c
+    await close_container(c)  # releases the engine too
+
+
+def seconds(stamp: str) -> float:
+    h, m, s = stamp.replace(",", ".").split(":")
+    return int(h) * 3600 + int(m) * 60 + float(s)
+
+
+def rms_db(x: np.ndarray) -> float:
+    return float(20 * np.log10(np.sqrt(np.mean(x.astype(np.float64) ** 2)) + 1e-12))
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_the_embedded_engine_renders_a_dialogue_with_timed_captions(
+    with_llm: Container, client: httpx.AsyncClient, behaviour: Behaviour
+) -> None:
+    script, _, _ = await written_script(client, behaviour, *LINES)
+    out = await render(client, script["id"], gap_ms=int(GAP_S * 1000))
+    samples, rate = wav_samples((await client.get(out["audio_url"])).content)
+    assert abs(len(samples) / rate - out["duration_s"]) < 0.01
+    lines = out["lines"]
+    for line in lines:
+        assert rms_db(samples[int(line["start"] * rate) : int(line["end"] * rate)]) > -35
+    for a, b in pairwise(lines):
+        assert abs(b["start"] - a["end"] - GAP_S) < 0.002
+        quiet = samples[int((a["end"] + 0.2) * rate) : int((b["start"] - 0.2) * rate)]
+        assert rms_db(quiet) < -50  # the gap between speakers is silence
+
+    srt = (await client.get(out["captions_srt_url"])).text
+    cues = re.findall(r"(\S+) --> (\S+)\n(.+?)(?:\n\n|\n?$)", srt, flags=re.S)
+    assert cues
+    words_said = [w.strip(".,").lower() for text in LINES for w in text.split()]
+    captioned = [w.strip(".,").lower() for *_, text in cues for w in text.split()]
+    assert captioned == words_said  # every word, once, in order
+    for start, end, text in cues:
+        t0, t1 = seconds(start), seconds(end)
+        # Each cue sits inside the span of the line that says it.
+        owner = next(ln for ln in lines if ln["start"] - 0.05 <= t0 < ln["end"])
+        assert t1 <= owner["end"] + 0.05, (text, t0, t1, owner)
+    lufs = pyloudnorm.Meter(rate).integrated_loudness(samples.astype(np.float64))
+    assert abs(lufs - with_llm.settings.renders.render_target_lufs) < 1.0
