@@ -16,6 +16,7 @@ import httpx
 import numpy as np
 import openai
 import pytest
+from elevenlabs.client import AsyncElevenLabs
 
 from tests.api.conftest import Account, counts, create_voice
 from voxhub.container import Container
@@ -114,6 +115,16 @@ async def test_an_engine_name_is_a_model(
     assert (await sdk.models.retrieve("fake")).owned_by == "voxhub"
     with pytest.raises(openai.NotFoundError):
         await sdk.models.retrieve("whisper-1")
+
+
+async def test_models_answer_elevenlabs_sdk_in_its_shape(live_url: str, user_a: Account) -> None:
+    # Both APIs have GET /v1/models; ElevenLabs' SDK authenticates with xi-api-key.
+    async with httpx.AsyncClient(timeout=60) as http:
+        xi = AsyncElevenLabs(base_url=live_url, api_key=user_a.api_key, httpx_client=http)
+        models = await xi.models.list()
+    ids = [m.model_id for m in models]
+    assert ids[0] == "fake" and "eleven_multilingual_v2" in ids
+    assert all(m.can_do_text_to_speech for m in models)
 
 
 async def test_streaming_response_arrives_in_chunks(

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
 from voxhub.accounts.deps import CurrentPrincipal
 from voxhub.api.deps import ContainerDep, SessionDep
 from voxhub.audio.encode import FORMATS
+from voxhub.compat.elevenlabs.formats import elevenlabs_models
 from voxhub.compat.openai_route import ERROR_SCHEMA, OpenAIRoute
 from voxhub.compat.openai_speech import (
     OPENAI_MODELS,
@@ -85,9 +86,23 @@ def _models(c: Container) -> list[dict[str, Any]]:
     return [{"id": name, "object": "model", "created": 0, "owned_by": "voxhub"} for name in names]
 
 
-@router.get("/v1/models")
-async def list_models(c: ContainerDep, _: CurrentPrincipal) -> dict[str, Any]:
-    """The names `model` may take: OpenAI's (the default engine) and each engine's own."""
+_MODEL_LISTS: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "OpenAI's list; to a caller sending `xi-api-key`, ElevenLabs' (an array)",
+        "content": {
+            "application/json": {"schema": {"anyOf": [{"type": "object"}, {"type": "array"}]}}
+        },
+    }
+}
+
+
+@router.get("/v1/models", response_model=None, responses=_MODEL_LISTS)
+async def list_models(request: Request, c: ContainerDep, _: CurrentPrincipal) -> Any:
+    """The names `model` (OpenAI) or `model_id` (ElevenLabs) may take. Both APIs have this
+    path; ElevenLabs' SDK is the one that authenticates with `xi-api-key`, so that header
+    picks its shape."""
+    if "xi-api-key" in request.headers:
+        return elevenlabs_models(c)
     return {"object": "list", "data": _models(c)}
 
 
