@@ -1,9 +1,8 @@
-"""Seed 004's file routes: save a voice and read its sample, save speech and read it back,
-a story's audio, and the admins' directory listing; through the real app on both databases."""
+"""Seed 004's voice files (save a voice, read its sample), the admins' directory listing and
+/health; through the real app on both databases. Speech files: test_seed004_tts_files.py."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import io
 from pathlib import Path
@@ -11,16 +10,10 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from tests.api.conftest import Account, client_for, counts, create_voice, make_user, speech_file
+from tests.api.conftest import Account, client_for, counts, make_user, speech_file
 from voxhub.accounts.models import Role
-from voxhub.audio.encode import encode
 from voxhub.compat.seed004_debug import under_home
 from voxhub.container import Container
-
-
-def tone_wav(seconds: float = 2.0, rate: int = 24000) -> bytes:
-    t = np.arange(int(seconds * rate)) / rate
-    return encode((0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), rate, "wav", None)
 
 
 async def save_voice(
@@ -33,7 +26,7 @@ async def save_voice(
     return await client.post("/api/voices/save", data=data, files={"audio_file": (name, audio)})
 
 
-def _problem(r: httpx.Response, status: int, code: str) -> None:
+def assert_problem(r: httpx.Response, status: int, code: str) -> None:
     assert r.status_code == status, r.text
     assert r.headers["content-type"] == "application/problem+json"
     assert r.json()["code"] == code, r.text
@@ -79,7 +72,7 @@ async def test_save_voice_then_read_its_sample(
     mp3 = await client.get("/api/voices/voice_john/sample", params={"audio_format": "mp3"})
     assert mp3.status_code == 200 and mp3.headers["content-type"] == "audio/mpeg"
     assert not mp3.content.startswith(b"RIFF")
-    _problem(
+    assert_problem(
         await client.get("/api/voices/voice_john/sample", params={"audio_format": "xyz"}),
         422,
         "validation_error",
@@ -87,7 +80,7 @@ async def test_save_voice_then_read_its_sample(
 
     # The same name again is a conflict, and stores nothing more.
     before = await counts(container)
-    _problem(await save_voice(client), 409, "voice_exists")
+    assert_problem(await save_voice(client), 409, "voice_exists")
     assert await counts(container) == before
     # Without a voice_id voxhub names it.
     other = await save_voice(client, voice_id=None)
@@ -150,7 +143,7 @@ async def test_voice_save_refusals_store_nothing(
     for fields, files, status, code in cases:
         data = {"voice_id": "voice_x", "voice_name": "X", **fields}
         r = await client.post("/api/voices/save", data=data, files=files or None)
-        _problem(r, status, code)
+        assert_problem(r, status, code)
     assert await counts(container) == (0, 0)
 
 
@@ -159,130 +152,10 @@ async def test_samples_are_only_for_who_may_use_the_voice(
 ) -> None:
     vid = (await save_voice(client)).json()["voice_id"]
     for path in (f"/api/voices/{vid}/sample", f"/api/voices/{vid}/sample/base64"):
-        _problem(await client_b.get(path), 404, "voice_not_found")
-        _problem(await anon.get(path), 401, "unauthenticated")
+        assert_problem(await client_b.get(path), 404, "voice_not_found")
+        assert_problem(await anon.get(path), 401, "unauthenticated")
     # A name is looked up among the caller's own voices only.
-    _problem(await client_b.get("/api/voices/voice_john/sample"), 404, "voice_not_found")
-
-
-# --- POST /api/tts/save, GET /api/tts/generations/{file_id}/audio -------------------------------
-
-
-async def tts_save(client: httpx.AsyncClient, voice_id: str, audio: bytes, **fields: str):
-    data = {
-        "voice_id": voice_id,
-        "audio_base64": base64.b64encode(audio).decode(),
-        "text_input": "Hello from somewhere else.",
-        "generation_time": "1.25",
-        "sample_rate": "24000",
-        "audio_shape": "[1, 48000]",
-        **fields,
-    }
-    return await client.post("/api/tts/save", data=data)
-
-
-async def test_saved_speech_is_served_back_as_sent(
-    client: httpx.AsyncClient, client_b: httpx.AsyncClient
-) -> None:
-    voice = await create_voice(client)
-    audio = tone_wav()  # 96 kB: its base64 is past the 64 KiB of an ordinary form field
-    r = await tts_save(client, voice["id"], audio, audio_format="wav")
-    assert r.status_code == 201, r.text
-    saved = r.json()
-    fid = saved["file_id"]
-    assert saved["status"] == "success" and saved["voice_id"] == voice["id"]
-    assert saved["audio_url"] == saved["firebase_url"]
-    assert saved["audio_url"] == f"http://test/api/tts/generations/{fid}/audio"
-    assert saved["file_size_bytes"] == len(audio) and saved["audio_format"] == "wav"
-    assert saved["metadata"]["audio_shape"] == [1, 48000]
-    assert saved["metadata"]["duration_s"] == 2.0
-
-    got = await client.get(f"/api/tts/generations/{fid}/audio")
-    assert got.status_code == 200 and got.content == audio
-    assert got.headers["content-type"] == "audio/wav"
-    part = await client.get(f"/api/tts/generations/{fid}/audio", headers={"Range": "bytes=-10"})
-    assert part.status_code == 206 and part.content == audio[-10:]
-    flac = await client.get(f"/api/tts/generations/{fid}/audio", params={"audio_format": "flac"})
-    assert flac.headers["content-type"] == "audio/flac" and flac.content.startswith(b"fLaC")
-
-    gens = (await client.get("/api/tts/generations")).json()
-    assert [(g["id"], g["text"]) for g in gens] == [(fid, "Hello from somewhere else.")]
-    _problem(await client_b.get(f"/api/tts/generations/{fid}/audio"), 404, "generation_not_found")
-
-
-async def test_speech_save_refusals_store_nothing(
-    client: httpx.AsyncClient, client_b: httpx.AsyncClient, container: Container
-) -> None:
-    voice = await create_voice(client)
-    before = await counts(container)
-    audio = tone_wav()
-    unknown = "00000000-0000-4000-8000-000000000000"
-    cases: list[tuple[str, bytes, dict[str, str], int, str]] = [
-        (voice["id"], audio, {"sample_rate": "16000"}, 422, "sample_rate_mismatch"),
-        (voice["id"], audio, {"audio_format": "mp3"}, 422, "audio_format_mismatch"),
-        (voice["id"], audio, {"audio_shape": "nope"}, 422, "invalid_audio_shape"),
-        (voice["id"], audio, {"audio_shape": "[1, -3]"}, 422, "invalid_audio_shape"),
-        (voice["id"], audio, {"text_input": ""}, 422, "validation_error"),
-        (voice["id"], b"plain text, not audio", {}, 415, "unsupported_media_type"),
-        (unknown, audio, {}, 404, "voice_not_found"),
-    ]
-    for vid, data, fields, status, code in cases:
-        _problem(await tts_save(client, vid, data, **fields), status, code)
-    bad = await client.post(
-        "/api/tts/save",
-        data={"voice_id": voice["id"], "audio_base64": "not base64!", "text_input": "Hi."},
-    )
-    _problem(bad, 422, "validation_error")
-    # Another user's private voice is not theirs to file speech under.
-    _problem(await tts_save(client_b, voice["id"], audio), 404, "voice_not_found")
-    assert await counts(container) == before
-
-
-# --- GET /api/tts/stories/{language}/{story_type}/{file_id}/audio --------------------------------
-
-
-async def generate(client: httpx.AsyncClient, voice_id: str, story_id: str) -> str:
-    body = {"story_id": story_id, "voice_id": voice_id, "text": "Once upon a time."}
-    r = await client.post("/api/tts/generate", json=body)
-    assert r.status_code == 202, r.text
-    return str(r.json()["metadata"]["job_id"])
-
-
-async def test_story_audio_gives_the_url_of_its_audio(
-    client: httpx.AsyncClient, client_b: httpx.AsyncClient, container: Container
-) -> None:
-    voice = await create_voice(client)
-    await generate(client, voice["id"], "story_1")
-    async with asyncio.timeout(60):
-        await container.jobs.wait_idle()
-    [story] = (await client.get("/api/tts/stories/en")).json()["stories"]
-    gen_id = story["audioVersions"][0]["generation_id"]
-
-    r = await client.get("/api/tts/stories/en/user/story_1/audio")
-    assert r.status_code == 200, r.text
-    assert r.json() == {
-        "status": "success",
-        "language": "en",
-        "story_type": "user",
-        "story_id": "story_1",
-        "generation_id": gen_id,
-        "story_url": f"http://test/api/tts/generations/{gen_id}/audio",
-        "shared_access": False,
-    }
-    by_version = await client.get(f"/api/tts/stories/en/user/{gen_id}/audio")
-    assert by_version.json() == r.json()
-    audio = await client.get(r.json()["story_url"].removeprefix("http://test"))
-    assert audio.status_code == 200 and audio.content.startswith(b"RIFF")
-
-    _problem(await client.get("/api/tts/stories/en/app/story_1/audio"), 404, "story_not_found")
-    _problem(await client.get("/api/tts/stories/fr/user/story_1/audio"), 404, "story_not_found")
-    _problem(await client_b.get("/api/tts/stories/en/user/story_1/audio"), 404, "story_not_found")
-    _problem(await client.get("/api/tts/stories/EN!/user/story_1/audio"), 422, "validation_error")
-
-    await container.jobs.stop()  # a story whose audio is still queued
-    await generate(client, voice["id"], "story_2")
-    r = await client.get("/api/tts/stories/en/user/story_2/audio")
-    _problem(r, 409, "story_audio_not_ready")
+    assert_problem(await client_b.get("/api/voices/voice_john/sample"), 404, "voice_not_found")
 
 
 # --- GET /api/debug/directories, GET /health --------------------------------------------------
@@ -291,8 +164,8 @@ async def test_story_audio_gives_the_url_of_its_audio(
 async def test_debug_directories_is_for_admins_and_shows_no_outside_path(
     container: Container, client: httpx.AsyncClient, anon: httpx.AsyncClient, tmp_path: Path
 ) -> None:
-    _problem(await anon.get("/api/debug/directories"), 401, "unauthenticated")
-    _problem(await client.get("/api/debug/directories"), 403, "forbidden")
+    assert_problem(await anon.get("/api/debug/directories"), 401, "unauthenticated")
+    assert_problem(await client.get("/api/debug/directories"), 403, "forbidden")
     await save_voice(client)
     admin: Account = await make_user(container, "root@example.com", Role.admin)
     async with client_for(container, admin) as root:
@@ -322,3 +195,9 @@ async def test_health_at_the_root_needs_no_credentials(anon: httpx.AsyncClient) 
     # answer is /api/health/health), so both faces share seed 002's.
     r = await anon.get("/health")
     assert r.status_code == 200 and r.json()["status"] == "ok"
+
+
+async def test_openapi_lists_the_model_types_this_server_takes(anon: httpx.AsyncClient) -> None:
+    schemas = (await anon.get("/openapi.json")).json()["components"]["schemas"]
+    for name in ("Seed004Clone", "Seed004Generate", "Body_save_voice_api_voices_save_post"):
+        assert schemas[name]["properties"]["model_type"]["enum"] == ["chatterbox", "fake"]

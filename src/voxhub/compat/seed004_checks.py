@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from voxhub.audio.types import ProbeInfo
 from voxhub.container import Container
 from voxhub.core.errors import Conflict, InvalidInput
@@ -90,3 +92,13 @@ def stored_format(info: ProbeInfo) -> str:
             detected=info.container,
         )
     return fmt
+
+
+def document_model_types(doc: dict[str, Any], engine_names: list[str]) -> None:
+    """In an OpenAPI document, list the `model_type` values this server takes (an enum, so a
+    client or a fuzzer sees what `engine_for` accepts): every seed 004 body that has one."""
+    accepted = [SEED_MODEL, *(n for n in engine_names if n != SEED_MODEL)]
+    for schema in doc.get("components", {}).get("schemas", {}).values():
+        prop = schema.get("properties", {}).get("model_type")
+        if prop is not None and prop.get("default") == SEED_MODEL:
+            prop["enum"] = accepted
