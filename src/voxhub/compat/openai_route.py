@@ -11,15 +11,13 @@ or malformed parameter, naming the parameter.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from voxhub.compat.faces import AppAnswer, FaceErrors, field_path, validation_message
 from voxhub.compat.seed004_body import OffLoopJsonRoute
 from voxhub.core.errors import VoxhubError
 
@@ -39,7 +37,6 @@ ERROR_SCHEMA: dict[str, Any] = {
         }
     },
 }
-_SKIP_HEADERS = {"content-length", "content-type"}
 
 
 def error_type(status: int) -> str:
@@ -66,54 +63,25 @@ def openai_error(
 
 
 def _param(exc: RequestValidationError) -> str | None:
-    for err in exc.errors():
-        loc = [str(x) for x in err.get("loc", ()) if x != "body"]
-        if loc:
-            return ".".join(loc)
-    return None
+    return next((where for err in exc.errors() if (where := field_path(err))), None)
 
 
-def _validation_message(exc: RequestValidationError) -> str:
-    parts = []
-    for err in exc.errors():
-        loc = [str(x) for x in err.get("loc", ()) if x != "body"]
-        msg = err.get("msg", "invalid")
-        parts.append(f"{'.'.join(loc)}: {msg}" if loc else msg)
-    return "; ".join(parts) or "invalid request"
-
-
-class OpenAIRoute(OffLoopJsonRoute):
+class OpenAIRoute(FaceErrors, OffLoopJsonRoute):
     """A route of the OpenAI face: bodies parsed off the loop, errors in OpenAI's shape."""
 
     # What the OpenAPI document says its errors look like (voxhub.api.openapi).
     error_schema_name = "OpenAIError"
     error_schema = ERROR_SCHEMA
 
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        original = super().get_route_handler()
+    def validation_error(self, exc: RequestValidationError) -> Response:
+        return openai_error(400, validation_message(exc), "invalid_request", _param(exc))
 
-        async def handler(request: Request) -> Response:
-            try:
-                return await original(request)
-            except RequestValidationError as exc:
-                return openai_error(400, _validation_message(exc), "invalid_request", _param(exc))
-            except (VoxhubError, HTTPException) as exc:
-                return await _reshaped(request, exc)
-
-        return handler
-
-
-async def _reshaped(request: Request, exc: VoxhubError | HTTPException) -> Response:
-    # The app's own handlers decide status and headers, once, for every face.
-    kind = VoxhubError if isinstance(exc, VoxhubError) else HTTPException
-    problem: Response = await request.app.exception_handlers[kind](request, exc)
-    headers = {k: v for k, v in problem.headers.items() if k.lower() not in _SKIP_HEADERS}
-    said = json.loads(bytes(problem.body))
-    param = exc.extra.get("param") if isinstance(exc, VoxhubError) else None
-    return openai_error(
-        problem.status_code,
-        str(said.get("detail") or said.get("title") or "error"),
-        str(said.get("code") or "error"),
-        param if isinstance(param, str) else None,
-        **headers,
-    )
+    def refusal(self, answer: AppAnswer, exc: VoxhubError | HTTPException) -> Response:
+        param = exc.extra.get("param") if isinstance(exc, VoxhubError) else None
+        return openai_error(
+            answer.status,
+            answer.message,
+            answer.code,
+            param if isinstance(param, str) else None,
+            **answer.headers,
+        )
