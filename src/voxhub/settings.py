@@ -76,6 +76,21 @@ class EngineSettings(BaseSettings):
     # Relayed requests one worker serves at once, apart from its jobs' --concurrency.
     engine_relay_slots: int = Field(2, ge=1, le=64)
 
+    # Remote engines (voxhub.engines.remote). Keys are secrets: never logged, never in errors.
+    # openai_speech: any OpenAI-compatible speech server (POST {base}/audio/speech); it speaks
+    # in the one configured remote voice, so every voice sounds the same there (no cloning).
+    openai_speech_base_url: str = "http://127.0.0.1:8880/v1"
+    openai_speech_api_key: SecretStr | None = None
+    openai_speech_model: str = "tts-1"
+    openai_speech_voice: str = "alloy"
+    openai_speech_timeout_s: float = Field(30.0, gt=0)
+    # fish_audio: a Fish Audio model is created from each voice's reference (POST /model) and
+    # speech asks for it by reference_id; fish_audio_backend goes in the `model` header.
+    fish_audio_base_url: str = "https://api.fish.audio"
+    fish_audio_api_key: SecretStr | None = None
+    fish_audio_backend: str = "s1"
+    fish_audio_timeout_s: float = Field(60.0, gt=0)
+
 
 def _env(*names: str) -> AliasChoices:
     # Seed systems' variable names are accepted beside voxhub's own.

@@ -30,6 +30,9 @@ STATUS: list[tuple[type[e.VoxhubError], int]] = [
     (e.PaymentRequired, 402),
     (e.RateLimited, 429),
     (e.EngineUnavailable, 503),
+    (e.EngineTimeout, 504),
+    (e.EngineAuthFailed, 502),
+    (e.EngineRejected, 502),
     (e.EngineFailure, 500),
     (e.LlmUnavailable, 503),
     (e.LlmBadOutput, 502),
@@ -99,6 +102,8 @@ def install(app: FastAPI) -> None:
             if isinstance(headers, dict):
                 resp.headers.update(headers)
             resp.headers["Retry-After"] = str(exc.extra.get("retry_after", 60))
+        if isinstance(exc, e.EngineUnavailable) and "retry_after" in exc.extra:
+            resp.headers["Retry-After"] = str(int(exc.extra["retry_after"]))
         if isinstance(exc, e.LlmUnavailable):
             resp.headers["Retry-After"] = str(int(exc.extra.get("retry_after", 5)))
         if isinstance(exc, e.Unauthenticated):

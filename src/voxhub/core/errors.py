@@ -55,7 +55,10 @@ Tree (each leaf has a stable `code` that clients may rely on):
     │   ├── JobStateConflict          job_state_conflict
     │   └── NothingToAnswer           nothing_to_answer
     ├── EngineFailure                 engine_failure
-    │   └── EngineUnavailable         engine_unavailable
+    │   ├── EngineUnavailable         engine_unavailable
+    │   ├── EngineRejected            engine_failure
+    │   ├── EngineAuthFailed          engine_auth_failed
+    │   └── EngineTimeout             engine_timeout
     └── LlmFailure                    llm_failure
         ├── LlmUnavailable            llm_unavailable
         └── LlmBadOutput              llm_bad_output
@@ -380,6 +383,28 @@ class EngineFailure(VoxhubError):
 class EngineUnavailable(EngineFailure):
     code = "engine_unavailable"
     title = "Engine unavailable"
+
+
+class EngineRejected(EngineFailure):
+    """A remote engine refused the request (a 4xx other than auth or rate limits); the message
+    is the provider's, with any key removed."""
+
+    code = "engine_failure"
+    title = "Engine refused the request"
+
+
+class EngineAuthFailed(EngineFailure):
+    """A remote engine refused voxhub's credentials: the operator's key is wrong or revoked."""
+
+    code = "engine_auth_failed"
+    title = "Engine refused the credentials"
+
+
+class EngineTimeout(EngineFailure):
+    """A remote engine did not answer (or stopped sending) within the configured timeout."""
+
+    code = "engine_timeout"
+    title = "Engine timed out"
 
 
 class LlmFailure(VoxhubError):
