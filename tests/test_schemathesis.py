@@ -41,6 +41,8 @@ UPLOAD_REFUSALS = {
     "POST /api/v1/voices/{voice_id}/references": ["413", "415", "422"],
     "POST /voices": ["400", "413", "415"],
     "POST /api/voices/clone": ["413", "415", "422"],
+    "POST /api/voices/save": ["413", "415", "422"],
+    "POST /api/tts/save": ["413", "415", "422"],
     # Images: 413 over 10 MiB, 415 not an image, 422 too many pixels or undecodable.
     "POST /api/v1/characters/{character_id}/images": ["413", "415", "422"],
     "POST /api/characters/complete": ["400", "413", "415", "422"],
@@ -85,6 +87,8 @@ languages = {{ values = ["en"] }}
 [parameters]
 "path.voice_id" = {{ dictionary = "voices", probability = {p} }}
 "path.generation_id" = {{ dictionary = "generations", probability = {p} }}
+# Seed 004's name for a generation.
+"path.file_id" = {{ dictionary = "generations", probability = {p} }}
 "path.job_id" = {{ dictionary = "jobs", probability = {p} }}
 "path.key_id" = {{ dictionary = "keys", probability = {p} }}
 "path.character_id" = {{ dictionary = "characters", probability = {p} }}

@@ -20,6 +20,7 @@ from voxhub.accounts.deps import require_principal
 from voxhub.api.errors import PROBLEM
 from voxhub.compat.routes import BadRequestRoute
 from voxhub.compat.seed000_route import ERROR_SCHEMA, Seed000Route
+from voxhub.compat.seed004_checks import document_model_types
 from voxhub.security.hmac import internal_principal
 
 Schema = dict[str, Any]
@@ -84,6 +85,9 @@ EXTRA: dict[tuple[str, str], set[int]] = {
     ("POST", "/api/echo"): {404},  # seed 000: the user, the voice model
     ("POST", "/api/echo/{echo_id}/messages"): {402, 503},  # seed 000: the LLM
     ("GET", "/api/voice-models"): {404},  # seed 000: the user
+    ("POST", "/api/voices/save"): {409},  # seed 004: a voice_id saved before
+    ("POST", "/api/tts/save"): {404},  # seed 004: the voice
+    ("GET", "/api/tts/stories/{language}/{story_type}/{file_id}/audio"): {409},  # no audio yet
 }
 # Answers of work that costs credits: 402 insufficient_credits (seed 001's routes: 400).
 for _paid in (
@@ -94,6 +98,7 @@ for _paid in (
     "/voices",
     "/voices/{voice_id}/synthesize",
     "/api/voices/clone",
+    "/api/voices/save",
     "/api/tts/generate",
     "/api/upload-reference",
     "/api/synthesize",
@@ -108,6 +113,8 @@ UPLOADS = {
     ("POST", "/api/v1/voices/{voice_id}/references"),
     ("POST", "/voices"),
     ("POST", "/api/voices/clone"),
+    ("POST", "/api/voices/save"),
+    ("POST", "/api/tts/save"),
     ("POST", "/api/v1/characters/{character_id}/images"),
     ("POST", "/api/characters/complete"),
     ("PUT", "/api/characters/{character_id}"),
@@ -133,6 +140,7 @@ def install(app: FastAPI) -> None:
             if container is not None:
                 languages = {lang for e in container.engines.all() for lang in e.info.languages}
                 speech_languages(doc, languages)
+                document_model_types(doc, [e.info.name for e in container.engines.all()])
         assert app.openapi_schema is not None
         return app.openapi_schema
 
