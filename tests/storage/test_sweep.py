@@ -208,6 +208,26 @@ async def test_orphans_older_than_the_grace_period_go_and_nothing_else(
     assert await store.list() == sorted([*kept.values(), outside])
 
 
+async def test_a_generations_word_times_live_as_long_as_its_audio(
+    sessions: Sessions, store: BrokenStore
+) -> None:
+    voice_id = "00000000-0000-4000-8000-000000000003"
+    kept = {
+        "ref": f"voices/{voice_id}/refs/r.flac",
+        "profile": f"voices/{voice_id}/profiles/fake-p.bin",
+        "generation": f"voices/{voice_id}/generations/g.wav",
+    }
+    await add_voice(sessions, voice_id, kept)
+    # No row names a words blob: it is kept because the audio beside it is.
+    words = f"{kept['generation']}.words.json"
+    lost = f"voices/{voice_id}/generations/lost.wav.words.json"
+    for key in [*kept.values(), words, lost]:
+        await store.put(key, b"{}")
+        age(store, key)
+    assert await remove_orphans(sessions, store, grace_s=3600) == (1, 0)
+    assert await store.list() == sorted([*kept.values(), words])
+
+
 async def test_a_failing_store_leaves_orphans_for_the_next_sweep(
     sessions: Sessions, store: BrokenStore
 ) -> None:

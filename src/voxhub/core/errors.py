@@ -6,6 +6,7 @@ Tree (each leaf has a stable `code` that clients may rely on):
     ├── NotFound                      not_found
     │   ├── VoiceNotFound             voice_not_found
     │   ├── GenerationNotFound        generation_not_found
+    │   ├── TimingsNotFound           timings_not_found
     │   ├── JobNotFound               job_not_found
     │   ├── UserNotFound              user_not_found
     │   ├── CharacterNotFound         character_not_found
@@ -94,6 +95,14 @@ class VoiceNotFound(NotFound):
 class GenerationNotFound(NotFound):
     code = "generation_not_found"
     title = "Generation not found"
+
+
+class TimingsNotFound(NotFound):
+    """A generation recorded without word timings (before they were kept, or their blob could
+    not be stored)."""
+
+    code = "timings_not_found"
+    title = "Timings not found"
 
 
 class JobNotFound(NotFound):

@@ -27,6 +27,7 @@ from voxhub.storage.base import BlobStore
 from voxhub.storage.local import LocalBlobStore
 from voxhub.storage.outbox import drain
 from voxhub.synthesis.models import Generation
+from voxhub.synthesis.timings import WORDS_SUFFIX
 from voxhub.voices.models import VoiceProfileRow, VoiceReference
 
 if TYPE_CHECKING:
@@ -50,6 +51,9 @@ BLOB_KEY_COLUMNS = (
 )
 # Where those blobs live; other prefixes (seed uploads, tests' probes) are left alone.
 SWEPT_PREFIXES = ("voices/", "characters/", "chats/", "scripts/", "backgrounds/")
+# Blobs kept beside another one, under its key plus a suffix (a generation's word times):
+# referenced while the blob they sit beside is.
+COMPANION_SUFFIXES = (WORDS_SUFFIX,)
 _BATCH = 500
 
 
@@ -124,12 +128,22 @@ async def remove_orphans(
     return removed, failed
 
 
+def _owner_key(key: str) -> str:
+    """The key a companion blob sits beside (itself for any other blob)."""
+    for suffix in COMPANION_SUFFIXES:
+        if key.endswith(suffix):
+            return key[: -len(suffix)]
+    return key
+
+
 async def _referenced(sessions: async_sessionmaker[AsyncSession], keys: Sequence[str]) -> set[str]:
-    found: set[str] = set()
+    owners = {key: _owner_key(key) for key in keys}
+    named: set[str] = set()
     async with sessions() as session:
         for column in BLOB_KEY_COLUMNS:
-            found.update(await session.scalars(select(column).where(column.in_(keys))))
-    return found
+            wanted = set(owners.values())
+            named.update(await session.scalars(select(column).where(column.in_(wanted))))
+    return {key for key, owner in owners.items() if owner in named}
 
 
 async def sweep_standalone(settings: Settings, grace_s: float | None = None) -> SweepReport:

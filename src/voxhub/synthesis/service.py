@@ -33,6 +33,7 @@ from voxhub.jobs.service import new_job
 from voxhub.observability import metrics
 from voxhub.synthesis.models import Generation
 from voxhub.synthesis.schemas import SpeechRequest
+from voxhub.synthesis.timings import Timed, WordClock, store_timings
 from voxhub.text.lane import off_loop
 from voxhub.text.normalize import normalize_text
 from voxhub.text.spoken import in_words
@@ -66,6 +67,9 @@ class SpeechPlan:
     generation_id: str = field(default_factory=new_id)
     cost: int = 0
     ambience: Ambience | None = None  # a bed mixed under the speech (voxhub.ambience)
+    # The engine's words on the audio's timeline, noted as its chunks pass (read while a
+    # stream is still running by faces that send timings with each piece).
+    clock: WordClock = field(default_factory=WordClock)
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,7 @@ class Rendered:
     data: bytes
     duration_s: float
     engine_seconds: float
+    words: list[Timed] = field(default_factory=list)
 
 
 def check_text(text: str, language: str, limit: int, job_limit: int, is_job: bool) -> CheckedText:
@@ -221,10 +226,10 @@ async def _find_cached(
 async def render(plan: SpeechPlan) -> Rendered:
     """Run the engine over the whole text and encode the result."""
     started = time.perf_counter()
-    pieces = [
-        chunk.samples
-        async for chunk in plan.engine.synthesize(plan.text, plan.profile, plan.params)
-    ]
+    pieces = []
+    async for chunk in plan.engine.synthesize(plan.text, plan.profile, plan.params):
+        plan.clock.note(chunk)
+        pieces.append(chunk.samples)
     engine_seconds = time.perf_counter() - started
     samples = np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
     rate = plan.engine.info.sample_rate
@@ -233,17 +238,23 @@ async def render(plan: SpeechPlan) -> Rendered:
         a = plan.ambience
         samples = await asyncio.to_thread(mix, samples, rate, Bed(a.bed, a.seed), a.settings())
     data = await asyncio.to_thread(encode, samples, rate, plan.format, plan.sample_rate)
-    return Rendered(data, len(samples) / rate, engine_seconds)
+    # A bed is mixed under the speech without moving it: the words keep their times.
+    return Rendered(data, len(samples) / rate, engine_seconds, plan.clock.words)
 
 
 async def record(
     c: Container, session: AsyncSession, plan: SpeechPlan, out: Rendered, source: str
 ) -> Generation:
-    """Store the audio and its history row, capturing the credits reserved for it (if any) in
-    the same commit."""
+    """Store the audio, its word times and its history row, capturing the credits reserved for
+    it (if any) in the same commit; nothing stays stored when any of it fails."""
     gen_id = plan.generation_id
     key = f"voices/{plan.voice_id}/generations/{gen_id}.{FORMATS[plan.format].extension}"
     await c.blobs.put(key, out.data, FORMATS[plan.format].media_type)
+    try:
+        words_key = await store_timings(c, key, out.words, out.duration_s)
+    except BaseException:
+        await c.blobs.delete(key)
+        raise
     gen = Generation(
         id=gen_id,
         owner_id=plan.owner_id,
@@ -274,6 +285,7 @@ async def record(
     except BaseException:
         await session.rollback()
         await c.blobs.delete(key)
+        await c.blobs.delete(words_key)
         raise
     return gen
 
@@ -329,6 +341,14 @@ async def speak(
     plan = await plan_speech(c, req, p)
     if plan.cached is not None:
         return plan.cached, await c.blobs.get(plan.cached.blob_key), True
+    gen, out = await speak_planned(c, session, plan, p, source)
+    return gen, out.data, False
+
+
+async def speak_planned(
+    c: Container, session: AsyncSession, plan: SpeechPlan, p: Principal, source: str
+) -> tuple[Generation, Rendered]:
+    """Pay for, render and record a plan (not served from the cache)."""
     if not paid_by_job(p):
         await reserve(c, plan)
     try:
@@ -337,7 +357,7 @@ async def speak(
     except BaseException:
         await release(c, plan)
         raise
-    return gen, out.data, False
+    return gen, out
 
 
 async def queue_speech(

@@ -42,6 +42,7 @@ async def stream_plan(c: Container, plan: SpeechPlan) -> AsyncGenerator[bytes, N
         async for chunk in chunks:
             waited += time.perf_counter() - mark
             samples_out += len(chunk.samples)
+            plan.clock.note(chunk)
             data = await asyncio.to_thread(encoder.feed, chunk.samples)
             if data:
                 if not sent:
@@ -60,7 +61,7 @@ async def stream_plan(c: Container, plan: SpeechPlan) -> AsyncGenerator[bytes, N
         sent.append(tail)
         yield tail
     # Only a stream that ran to the end is worth keeping (a cut one is not the requested audio).
-    out = Rendered(b"".join(sent), samples_out / rate, engine_seconds)
+    out = Rendered(b"".join(sent), samples_out / rate, engine_seconds, plan.clock.words)
     try:
         async with c.sessions() as session:
             await record(c, session, plan, out, "stream")

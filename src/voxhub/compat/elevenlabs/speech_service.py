@@ -17,12 +17,12 @@ from voxhub.accounts.principal import Principal
 from voxhub.api.validation import parse
 from voxhub.compat.elevenlabs.alignment import Aligner, Chars, Timed, spoken_chars
 from voxhub.compat.elevenlabs.formats import engine_for_model, parse_output_format
-from voxhub.compat.elevenlabs.timed import Tap, store_words, stored_words, tap
 from voxhub.container import Container
 from voxhub.core.errors import VoiceNotFound
 from voxhub.synthesis.schemas import SPEAKABLE, SpeechRequest
 from voxhub.synthesis.service import SpeechPlan, plan_speech, record, release, render, reserve
 from voxhub.synthesis.streaming import paid_stream, primed, stream_bytes
+from voxhub.synthesis.timings import WordClock, stored_timings
 
 
 class VoiceSettings(BaseModel):
@@ -100,16 +100,16 @@ async def speak_timed(
     c: Container, session: AsyncSession, req: SpeechRequest, p: Principal
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Whole audio with timings: from the cache when it kept them, else paid and rendered as
-    `voxhub.synthesis.service.speak` does, with the engine tapped for its words."""
+    `voxhub.synthesis.service.speak` does; the service keeps the engine's words with the
+    generation."""
     plan = await plan_speech(c, req, p)
     if plan.cached is not None:
-        kept = await stored_words(c, plan.cached)
+        kept = await stored_timings(c, plan.cached)
         if kept is not None:
             data = await c.blobs.get(plan.cached.blob_key)
             body = await asyncio.to_thread(timed_body, data, req.text, kept.words, kept.duration)
             return body, headers(plan, plan.cached.id, True)
         plan.cached = None  # stored without its times: made again
-    tapped = tap(plan)
     await reserve(c, plan)
     try:
         out = await render(plan)
@@ -117,8 +117,7 @@ async def speak_timed(
     except BaseException:
         await release(c, plan)
         raise
-    await store_words(c, plan, tapped.words, out.duration_s)
-    body = await asyncio.to_thread(timed_body, out.data, req.text, tapped.words, out.duration_s)
+    body = await asyncio.to_thread(timed_body, out.data, req.text, out.words, out.duration_s)
     return body, headers(plan, plan.generation_id, False)
 
 
@@ -139,22 +138,22 @@ async def open_timed(
     plan = await plan_speech(c, req, p, delivery="stream")
     await session.close()
     if plan.cached is not None:
-        kept = await stored_words(c, plan.cached)
+        kept = await stored_timings(c, plan.cached)
         if kept is not None:
             data = await c.blobs.get(plan.cached.blob_key)
             body = await asyncio.to_thread(timed_body, data, req.text, kept.words, kept.duration)
             line = json.dumps(body).encode() + b"\n"
             return stream_bytes(line), headers(plan, plan.cached.id, True)
         plan.cached = None
-    tapped = tap(plan)
     await reserve(c, plan)
     chunks = await primed(paid_stream(c, plan))
-    return _timed_lines(c, plan, tapped, chunks, req.text), headers(plan, plan.generation_id, False)
+    return _timed_lines(plan.clock, chunks, req.text), headers(plan, plan.generation_id, False)
 
 
 async def _timed_lines(
-    c: Container, plan: SpeechPlan, tapped: Tap, chunks: AsyncGenerator[bytes, None], text: str
+    tapped: WordClock, chunks: AsyncGenerator[bytes, None], text: str
 ) -> AsyncIterator[bytes]:
+    # `tapped` is the plan's clock: the stream notes each chunk's words there before its bytes.
     aligner = Aligner(text)
     fed = 0
     try:
@@ -169,4 +168,3 @@ async def _timed_lines(
             yield _line(b"", chars, spoken_chars(words, fed > 0))
     finally:
         await chunks.aclose()
-    await store_words(c, plan, tapped.words, tapped.seconds)

@@ -26,7 +26,6 @@ from voxhub.accounts.principal import Principal
 from voxhub.api.errors import status_for
 from voxhub.compat.elevenlabs.alignment import Aligner, Chars, spoken_chars
 from voxhub.compat.elevenlabs.formats import engine_for_model, parse_output_format
-from voxhub.compat.elevenlabs.timed import store_words, tap
 from voxhub.container import Container
 from voxhub.core.errors import InvalidText, RateLimited, Unauthenticated, VoxhubError
 from voxhub.synthesis.schemas import SpeechRequest
@@ -168,7 +167,7 @@ class _Session:
         except ValidationError as exc:
             raise _Closed(4422, str(exc.errors()[0]["msg"]), "invalid_input") from exc
         plan.cached = None  # each piece is spoken, so its words are timed afresh
-        tapped = tap(plan)
+        tapped = plan.clock  # the stream notes the engine's words here as they pass
         await reserve(self.c, plan)
         aligner, fed, start = Aligner(text), 0, self.clock
         chunks = paid_stream(self.c, plan)
@@ -182,8 +181,7 @@ class _Session:
             await self._send(b"", chars, rest, start)
         finally:
             await chunks.aclose()
-        self.clock = start + tapped.seconds
-        await store_words(self.c, plan, tapped.words, tapped.seconds)
+        self.clock = start + tapped.seconds  # its words are stored with its generation
 
     async def _send(self, data: bytes, chars: Chars, words: Any, start: float) -> None:
         if not data and not chars.characters:
