@@ -116,3 +116,12 @@ class RefiningEngine(Engine, Protocol):
         self, reference: Reference, profile: VoiceProfile, progress: ProgressCallback
     ) -> VoiceProfile:
         """Return a better profile for `reference`, reporting progress in [0, 1]."""
+
+
+@runtime_checkable
+class ForgettingEngine(Engine, Protocol):
+    """An engine that keeps something of a voice elsewhere (a provider's model) to delete when
+    the voice is deleted. Engines without it keep nothing outside voxhub's own profile blob."""
+
+    async def forget(self, voice: VoiceProfile) -> None:
+        """Delete what `enroll` made for `voice` outside voxhub (gone already: no error)."""

@@ -32,6 +32,7 @@ from voxhub.engines.base import ProfileStatus, Reference, RefiningEngine
 from voxhub.jobs.service import new_job
 from voxhub.storage.outbox import discard, drain, enqueue
 from voxhub.voices.filenames import clean_filename, file_type
+from voxhub.voices.forget import forget_remote, remote_profiles
 from voxhub.voices.models import Voice, VoiceReference
 from voxhub.voices.profiles import (
     embedding_to_npy,
@@ -320,6 +321,7 @@ async def delete_voice(
     right after, or, if the store fails, on a later sweep: the deletion stands either way.
     """
     voice = await get_owned_voice(session, voice_id, p)
+    remote = await remote_profiles(c, session, voice_id)  # read while the rows and blobs exist
     await session.delete(voice)
     removal = enqueue(session, f"voices/{voice_id}/", "voice_deleted")
     audit.record(
@@ -340,6 +342,7 @@ async def delete_voice(
         )
     await session.commit()
     await drain(c.sessions, c.blobs, [removal.id])
+    await forget_remote(remote)
 
 
 __all__ = [
