@@ -112,7 +112,7 @@ async def test_engine_port_and_info(engine: EmbeddedEngine) -> None:
     assert (info.name, info.sample_rate) == ("embedded", 24_000)
     assert "en" in info.languages and info.supports_cloning and info.supports_streaming
     if os.cpu_count() == 2:
-        assert info.max_concurrency == 2  # two model sessions, see KokoroModel
+        assert info.max_concurrency == 2  # two calls at once on one session, see KokoroModel
     assert engine.pack_source == "folder" and len(engine.packs) == 54
 
 
@@ -146,10 +146,10 @@ async def test_not_loaded_engine_refuses(tmp_path: Path, shared: Path) -> None:
 def test_session_count_follows_the_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VOXHUB_ENGINE_SESSIONS", "1")
     one = EmbeddedEngine(Settings(home=tmp_path), SpeakerEncoder())
-    assert one.info.max_concurrency == 1 and one._model.sessions == 1
+    assert one.info.max_concurrency == 1 and one._model.concurrency == 1
     monkeypatch.setenv("VOXHUB_ENGINE_SESSIONS", "0")
     auto = EmbeddedEngine(Settings(home=tmp_path), SpeakerEncoder())
-    assert auto._model.sessions == (2 if (os.cpu_count() or 1) >= 2 else 1)
+    assert auto._model.concurrency == (2 if (os.cpu_count() or 1) >= 2 else 1)
 
 
 # ---- speech ----------------------------------------------------------------------------------

@@ -75,7 +75,7 @@ def _finish(audio: np.ndarray, voice: _Delivery, piece: Piece) -> AudioChunk:
     return AudioChunk(samples, SAMPLE_RATE, text=piece.text, words=words)
 
 
-def _sessions(threads: int) -> int:
+def _concurrency(threads: int) -> int:
     """Model calls that may run at once: cores / threads, but two wherever there are two cores
     (two 2-thread calls on two cores still finish sooner together, see `KokoroModel`)."""
     cores = os.cpu_count() or 1
@@ -89,7 +89,8 @@ class EmbeddedEngine:
         self._settings = settings
         self._encoder = speaker_encoder
         threads = settings.engine.engine_threads
-        sessions = settings.engine.engine_sessions or _sessions(threads)
+        # `engine_sessions` predates the single shared session: it counts concurrent calls.
+        concurrency = settings.engine.engine_sessions or _concurrency(threads)
         self.info = EngineInfo(
             name=NAME,
             version=VERSION,
@@ -97,10 +98,10 @@ class EmbeddedEngine:
             languages=LANGUAGES,
             supports_cloning=True,
             supports_streaming=True,
-            max_concurrency=sessions,
+            max_concurrency=concurrency,
             description="Kokoro-82M int8 ONNX on the CPU; instant voices blend stock packs.",
         )
-        self._model = KokoroModel(settings.cache_dir / "kokoro", threads, sessions)
+        self._model = KokoroModel(settings.cache_dir / "kokoro", threads, concurrency)
         self._semaphore = asyncio.Semaphore(self.info.max_concurrency)
         self._packs: list[VoicePack] = []
         self._clone_packs: list[VoicePack] = []
@@ -131,7 +132,7 @@ class EmbeddedEngine:
 
     def _load(self) -> None:
         t0 = time.perf_counter()
-        # The model's sessions are built in onnxruntime's C++ (the GIL released) while this
+        # The model's session is built in onnxruntime's C++ (the GIL released) while this
         # thread does the Python-bound rest: together about 1 s sooner on two cores.
         with ThreadPoolExecutor(1, thread_name_prefix="kokoro-load") as pool:
             model = pool.submit(self._timed_model_load)
@@ -340,8 +341,8 @@ class EmbeddedEngine:
                 for n, piece in enumerate(pieces):
                     in_flight.append(asyncio.create_task(self._render(delivery, piece)))
                     # The first piece computes alone: its latency is the stream's first byte.
-                    # After it, as many pieces compute at once as there are model sessions.
-                    if n == 0 or len(in_flight) >= self._model.sessions:
+                    # After it, as many pieces compute at once as the model allows.
+                    if n == 0 or len(in_flight) >= self._model.concurrency:
                         await hand_over(in_flight.popleft())
                 while in_flight:
                     await hand_over(in_flight.popleft())

@@ -5,12 +5,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import queue
 import shutil
 import tempfile
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -101,28 +99,36 @@ def style_row(pack: np.ndarray, n_tokens: int) -> np.ndarray:
 
 
 class KokoroModel:
-    """A few onnxruntime sessions over one model; `infer` is thread-safe and blocking.
+    """One onnxruntime session over the model; `infer` is thread-safe and blocking.
 
-    Two sessions let two pieces compute at once: on two cores a single 2-thread call leaves the
-    cores idle in its many small operators, and a 30 s paragraph streamed at RTF 0.31-0.34
-    with two sessions against 0.36-0.38 with one in two runs of `make bench-engine` (texts of
-    one or two pieces gain nothing; the price is one more session's memory). Idle worker
-    threads sleep rather than spin, or two sessions would burn each other's cores while waiting.
+    Up to `concurrency` calls run at once on the one session (onnxruntime's `run` is
+    thread-safe), so the weights are in memory once: a second session cost 133 MB of weights
+    plus its own arena, and two calls on one session did the same work (44.7 s against 45.0 s
+    of CPU for the six test sentences twice at once). Two calls at once help on two cores,
+    where a single call leaves the cores idle in the model's many small operators.
+
+    The activation arena shrinks after every call (see `load`). Without the arena at all,
+    calls made from the engine's many worker threads left their freed activations in glibc's
+    per-thread heaps: 2.4 GB resident after `make bench-engine`, against 1.4 GB before with two
+    sessions and 1.3 GB with one and a growing arena.
+    Idle worker threads sleep rather than spin, or concurrent calls would burn each other's
+    cores while waiting.
     """
 
-    def __init__(self, cache_dir: Path, threads: int = 2, sessions: int = 1) -> None:
+    def __init__(self, cache_dir: Path, threads: int = 2, concurrency: int = 1) -> None:
         self._cache_dir = cache_dir
         self._threads = max(1, threads)
-        self.sessions = max(1, sessions)
-        self._pool: queue.LifoQueue[Any] = queue.LifoQueue()
-        self._loaded = False
+        self.concurrency = max(1, concurrency)
+        self._slots = threading.BoundedSemaphore(self.concurrency)
+        self._session: Any = None
+        self._run_options: Any = None
         self._lock = threading.Lock()
         self.path: Path | None = None
 
     def load(self) -> None:
-        """Find (or make, the first time for this user) the patched model; open the sessions."""
+        """Find (or make, the first time for this user) the patched model; open the session."""
         with self._lock:
-            if self._loaded:
+            if self._session is not None:
                 return
             import onnxruntime as ort
 
@@ -132,30 +138,23 @@ class KokoroModel:
             opts.inter_op_num_threads = 1
             opts.log_severity_level = 3  # onnxruntime's own warnings go to stderr, not logging
             opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-
-            def session(_: int) -> Any:
-                return ort.InferenceSession(
-                    str(path), sess_options=opts, providers=["CPUExecutionProvider"]
-                )
-
-            # Opening a session is mostly single-threaded graph work: opened side by side,
-            # two take little longer than one.
-            with ThreadPoolExecutor(self.sessions) as pool:
-                for made in pool.map(session, range(self.sessions)):
-                    self._pool.put(made)
-            self._loaded = True
+            self._session = ort.InferenceSession(
+                str(path), sess_options=opts, providers=["CPUExecutionProvider"]
+            )
+            # Each call hands the arena's idle chunks back when it ends, so the process does not
+            # keep the peak of the longest pieces ever spoken at once.
+            self._run_options = ort.RunOptions()
+            self._run_options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
 
     def close(self) -> None:
-        """Release the sessions (a later `load` opens them again)."""
+        """Release the session (a later `load` opens it again)."""
         with self._lock:
-            self._loaded = False
-            while not self._pool.empty():
-                self._pool.get_nowait()
+            self._session = None
 
     @property
     def loaded(self) -> bool:
         """Whether `load` has run."""
-        return self._loaded
+        return self._session is not None
 
     def infer(
         self, token_ids: list[int], style: np.ndarray, speed: float = 1.0, f0_scale: float = 1.0
@@ -164,7 +163,8 @@ class KokoroModel:
 
         `f0_scale` multiplies the predicted pitch (1.0: the style's own).
         """
-        if not self._loaded:
+        session = self._session
+        if session is None:
             raise RuntimeError("KokoroModel.load() has not run")
         if not token_ids:
             return np.zeros(0, dtype=np.float32)
@@ -172,14 +172,11 @@ class KokoroModel:
         rate = np.array([speed], dtype=np.float32)
         pitch = np.array([f0_scale], dtype=np.float32)
         pieces = []
-        session = self._pool.get()  # waits while every session is busy
-        try:
+        with self._slots:  # waits while `concurrency` calls are running
             for start in range(0, len(token_ids), MAX_TOKENS):
                 chunk = token_ids[start : start + MAX_TOKENS]
                 tokens = np.array([[0, *chunk, 0]], dtype=np.int64)
                 feeds = {"tokens": tokens, "style": ref, "speed": rate, "f0_scale": pitch}
-                out = session.run(None, feeds)[0]
+                out = session.run(None, feeds, self._run_options)[0]
                 pieces.append(np.asarray(out, dtype=np.float32).reshape(-1))
-        finally:
-            self._pool.put(session)
         return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
