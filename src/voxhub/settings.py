@@ -90,6 +90,11 @@ class EngineSettings(BaseSettings):
     fish_audio_api_key: SecretStr | None = None
     fish_audio_backend: str = "s1"
     fish_audio_timeout_s: float = Field(60.0, gt=0)
+    # elevenlabs: instant voice cloning (POST /v1/voices/add), then text to speech by voice_id.
+    elevenlabs_base_url: str = "https://api.elevenlabs.io"
+    elevenlabs_api_key: SecretStr | None = None
+    elevenlabs_model: str = "eleven_multilingual_v2"
+    elevenlabs_timeout_s: float = Field(60.0, gt=0)
 
 
 def _env(*names: str) -> AliasChoices:

@@ -4,7 +4,10 @@ OpenAI: `POST /v1/audio/speech` (JSON: model, voice, input, response_format, spe
 key) answering raw 24 kHz s16le PCM. Fish Audio: `POST /model` (multipart: `voices` files,
 title, visibility, type, train_mode) answering the model with its `_id`; `POST /v1/tts` (JSON:
 text, reference_id, format, sample_rate; `model` header) answering the audio; `DELETE
-/model/{id}`. Every request is recorded so tests check it field by field; `Behaviour` says
+/model/{id}`. ElevenLabs (`xi-api-key`): `POST /v1/voices/add` (multipart: `files`, `name`,
+`remove_background_noise`) answering `voice_id`; `POST /v1/text-to-speech/{voice_id}/stream`
+(JSON: text, model_id, voice_settings; `output_format` in the query); `DELETE
+/v1/voices/{voice_id}`. Every request is recorded so tests check it field by field; `Behaviour` says
 what the next answer is (an error status and body, a Retry-After, a server that never answers).
 Started in a thread like tests/llm/chat_server.py."""
 
@@ -56,7 +59,12 @@ def _record(behaviour: Behaviour, request: Request, **parts: Any) -> None:
 async def _refusal(behaviour: Behaviour, request: Request) -> Response | None:
     if behaviour.hang_s:
         await asyncio.sleep(behaviour.hang_s)
-    if request.headers.get("authorization") != f"Bearer {KEY}":
+    if request.url.path.startswith(("/v1/voices", "/v1/text-to-speech")):  # ElevenLabs
+        if request.headers.get("xi-api-key") != KEY:
+            sent = request.headers.get("xi-api-key", "")
+            detail = {"status": "invalid_api_key", "message": f"Invalid API key: {sent}"}
+            return JSONResponse({"detail": detail}, 401)
+    elif request.headers.get("authorization") != f"Bearer {KEY}":
         # As OpenAI does, quote part of what was sent: voxhub must not pass the key on.
         sent = request.headers.get("authorization", "")
         return JSONResponse({"error": {"message": f"Incorrect API key: {sent}"}}, 401)
@@ -110,8 +118,38 @@ def make_app(behaviour: Behaviour) -> Starlette:
         behaviour.deleted.append(request.path_params["model_id"])
         return Response(status_code=200)
 
+    async def eleven_add(request: Request) -> Response:
+        async with request.form() as form:
+            files = [
+                {"filename": f.filename, "type": f.content_type, "data": await f.read()}
+                for f in form.getlist("files")
+                if not isinstance(f, str)
+            ]
+            fields = {k: v for k, v in form.multi_items() if isinstance(v, str)}
+        _record(behaviour, request, fields=fields, files=files)
+        refusal = await _refusal(behaviour, request)
+        if refusal is not None:
+            return refusal
+        voice_id = f"elevenvoice{len(behaviour.requests)}"
+        return JSONResponse({"voice_id": voice_id, "requires_verification": False})
+
+    async def eleven_tts(request: Request) -> Response:
+        _record(behaviour, request, json=await request.json(), query=dict(request.query_params))
+        return await _refusal(behaviour, request) or _audio(behaviour, "audio/pcm")
+
+    async def eleven_delete(request: Request) -> Response:
+        _record(behaviour, request)
+        refusal = await _refusal(behaviour, request)
+        if refusal is not None:
+            return refusal
+        behaviour.deleted.append(request.path_params["voice_id"])
+        return JSONResponse({"status": "ok"})
+
     return Starlette(
         routes=[
+            Route("/v1/voices/add", eleven_add, methods=["POST"]),
+            Route("/v1/text-to-speech/{voice_id}/stream", eleven_tts, methods=["POST"]),
+            Route("/v1/voices/{voice_id}", eleven_delete, methods=["DELETE"]),
             Route("/v1/audio/speech", openai_speech, methods=["POST"]),
             Route("/model", fish_create, methods=["POST"]),
             Route("/v1/tts", fish_tts, methods=["POST"]),

@@ -6,14 +6,9 @@ for raw PCM, so nothing needs decoding; deleting the voice deletes the model (`f
 
 from __future__ import annotations
 
-import io
 import json
-import logging
-import wave
 from collections.abc import AsyncIterator
 from typing import Any
-
-import numpy as np
 
 from voxhub.core.errors import EngineFailure
 from voxhub.engines.base import (
@@ -24,10 +19,15 @@ from voxhub.engines.base import (
     SynthesisParams,
     VoiceProfile,
 )
-from voxhub.engines.remote.http import check, open_client, pcm_chunks, transport_errors
+from voxhub.engines.remote.http import (
+    check,
+    open_client,
+    pcm_chunks,
+    reference_wav,
+    transport_errors,
+)
 from voxhub.settings import EngineSettings
 
-log = logging.getLogger(__name__)
 NAME = "fish_audio"
 RATE = 24_000  # asked for in every request; Fish Audio resamples to it
 
@@ -60,7 +60,7 @@ class FishAudioEngine:
 
     async def enroll(self, reference: Reference) -> VoiceProfile:
         """Create a private model from the reference; the profile is its id."""
-        files = [("voices", ("reference.wav", _wav(reference), "audio/wav"))]
+        files = [("voices", ("reference.wav", reference_wav(reference), "audio/wav"))]
         fields = {
             "title": f"voxhub-{reference.seed:08x}",
             "visibility": "private",
@@ -113,15 +113,3 @@ class FishAudioEngine:
 
 def _model_id(voice: VoiceProfile) -> str:
     return str(json.loads(voice.data)["model_id"])
-
-
-def _wav(reference: Reference) -> bytes:
-    """The reference as 16-bit mono WAV, a format every provider takes."""
-    pcm = (np.clip(reference.samples, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(reference.sample_rate)
-        w.writeframes(pcm)
-    return buf.getvalue()

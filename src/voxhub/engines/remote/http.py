@@ -7,7 +7,9 @@ message that leaves here (errors, logs) has the key cut out, in case a provider 
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
+import wave
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
@@ -21,7 +23,7 @@ from voxhub.core.errors import (
     EngineTimeout,
     EngineUnavailable,
 )
-from voxhub.engines.base import AudioChunk
+from voxhub.engines.base import AudioChunk, Reference
 
 log = logging.getLogger(__name__)
 
@@ -138,3 +140,15 @@ def _message(response: httpx.Response) -> str:
 def _retry_after(response: httpx.Response) -> int:
     value = response.headers.get("retry-after", "").strip()
     return int(value) if value.isdigit() else DEFAULT_RETRY_AFTER_S
+
+
+def reference_wav(reference: Reference) -> bytes:
+    """The reference as 16-bit mono WAV, a format every provider takes."""
+    pcm = (np.clip(reference.samples, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(reference.sample_rate)
+        w.writeframes(pcm)
+    return buf.getvalue()
