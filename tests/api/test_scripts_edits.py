@@ -159,7 +159,8 @@ async def test_seed_001_script_routes_in_the_seeds_shapes(
         "dialogue": [
             {"speaker": mara["id"], "text": "Updated dialogue text here.", "audioFile": ""},
             {"speaker": jon["id"], "text": "And mine.", "audioFile": ""},
-            {"speaker": mara["id"], "text": "A third.", "emotion": "happy"},
+            # 700.0 is an integer to JSON Schema (and to a client that writes numbers as floats)
+            {"speaker": mara["id"], "text": "A third.", "emotion": "happy", "pauseMs": 700.0},
         ]
     }
     r = await client.put(f"/api/scripts/{made['id']}", json=update)
@@ -167,7 +168,10 @@ async def test_seed_001_script_routes_in_the_seeds_shapes(
     dialogue = r.json()["dialogue"]
     assert [d["text"] for d in dialogue] == ["Updated dialogue text here.", "And mine.", "A third."]
     assert [d["lineId"] for d in dialogue][:2] == ids  # ids kept by place
-    assert dialogue[2]["emotion"] == "happy"
+    assert dialogue[2]["emotion"] == "happy" and dialogue[2]["pauseMs"] == 700
+    halves = {"dialogue": [*update["dialogue"][:2], {**update["dialogue"][2], "pauseMs": 700.5}]}
+    r = await client.put(f"/api/scripts/{made['id']}", json=halves)
+    assert r.status_code == 422 and r.json()["code"] == "validation_error"
     bad = {"dialogue": [update["dialogue"][0], {"speaker": jon["id"], "text": ""}]}
     r = await client.put(f"/api/scripts/{made['id']}", json=bad)
     assert r.status_code == 422 and r.json()["index"] == 1

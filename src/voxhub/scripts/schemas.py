@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 from pydantic.json_schema import SkipJsonSchema
 
 from voxhub.scripts.rules import (
@@ -23,7 +30,16 @@ Title = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 CharacterId = Annotated[str, StringConstraints(min_length=1, max_length=36)]
 LineText = Annotated[str, StringConstraints(max_length=MAX_LINE_CHARS)]
 Emotion = Annotated[str, StringConstraints(max_length=40)]
-PauseMs = Annotated[int, Field(ge=0, le=MAX_PAUSE_MS)]
+
+
+def _whole_number(value: Any) -> Any:
+    # JSON Schema's integer includes 1.0, which a strict model would refuse; 1.5 still is.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+PauseMs = Annotated[int, Field(ge=0, le=MAX_PAUSE_MS), BeforeValidator(_whole_number)]
 
 
 def _no_default(schema: dict[str, Any]) -> None:
