@@ -4,6 +4,8 @@ the error mapping every remote engine shares is checked here, through this engin
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import AsyncIterator, Iterator
 
 import numpy as np
@@ -143,11 +145,15 @@ async def test_a_server_that_never_answers_is_engine_timeout(
     server: RunningServer, behaviour: Behaviour
 ) -> None:
     behaviour.hang_s = 2.0
+    threads = threading.active_count()
     engine = make(server.base_url + "/v1", timeout_s=0.3)
+    started = time.monotonic()
     with pytest.raises(EngineTimeout) as info:
         await speak(engine)
+    assert time.monotonic() - started < 1.5  # the timeout, not the server, ended the wait
     await engine.aclose()
     assert info.value.code == "engine_timeout"
+    assert threading.active_count() == threads  # httpx waits on the loop: no thread left behind
 
 
 async def test_nothing_listening_is_engine_unavailable() -> None:

@@ -176,7 +176,10 @@ END = pack({"t": "end"})
 def error_reply(exc: BaseException) -> bytes:
     """A voxhub error keeps its code, message and details; anything else is an engine failure."""
     if isinstance(exc, errors.VoxhubError):
-        header = {"t": "error", "code": exc.code, "message": exc.message}
+        # The class too: some share a code (engine_failure is 500 from an engine here, 502 from
+        # a provider that refused), and the API must answer as the worker would have.
+        header = {"t": "error", "code": exc.code, "class": type(exc).__name__}
+        header["message"] = exc.message
         try:
             return pack(header | {"extra": exc.extra})
         except (TypeError, ValueError):  # details JSON cannot carry: the code and message go
@@ -187,8 +190,11 @@ def error_reply(exc: BaseException) -> bytes:
 def error_of(header: dict[str, Any]) -> errors.VoxhubError:
     """The error a worker reported, as the class its code names (so the API answers the same)."""
     # Looked up each time: error classes defined in modules imported later count too.
-    by_code = {cls.code: cls for cls in _subclasses(errors.VoxhubError)}
-    cls = by_code.get(str(header.get("code")), errors.EngineFailure)
+    code, name = str(header.get("code")), header.get("class")
+    same_code = [cls for cls in _subclasses(errors.VoxhubError) if cls.code == code]
+    named = [cls for cls in same_code if cls.__name__ == name]
+    # Otherwise the most general class with that code (listed parents first).
+    cls = (named or same_code or [errors.EngineFailure])[0]
     extra = header.get("extra") or {}
     return cls(str(header.get("message") or cls.title), **extra)
 
