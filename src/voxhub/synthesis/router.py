@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from voxhub.accounts.deps import CurrentPrincipal
@@ -13,16 +13,27 @@ from voxhub.audio.encode import FORMATS
 from voxhub.compat.seed004_body import OffLoopJsonRoute
 from voxhub.jobs.schemas import JobRead
 from voxhub.security.deps import limited
-from voxhub.synthesis import service
+from voxhub.synthesis import service, timed
 from voxhub.synthesis.models import Generation
-from voxhub.synthesis.schemas import GenerationPage, GenerationRead, SpeechRequest
+from voxhub.synthesis.schemas import (
+    GenerationPage,
+    GenerationRead,
+    GenerationTimings,
+    SpeechRequest,
+    TimedSpeech,
+)
 from voxhub.synthesis.streaming import open_stream
 
 # Speech bodies can be large (a 100,000-character job): parsed in a thread when they are.
 router = APIRouter(tags=["speech"], route_class=OffLoopJsonRoute)
 
 AUDIO_RESPONSES: dict[int | str, dict[str, object]] = {
-    200: {"content": {spec.media_type: {} for spec in FORMATS.values()}, "description": "Audio"},
+    200: {
+        "model": TimedSpeech,  # application/json: `timings: true`
+        "content": {spec.media_type: {} for spec in FORMATS.values()},
+        "description": "Audio; with `timings: true`, JSON with the audio in base64 and its"
+        " word times",
+    },
     202: {"model": JobRead, "description": "Queued as a job (`async: true`)"},
 }
 
@@ -67,6 +78,10 @@ async def create_speech(
         return StreamingResponse(
             opened.chunks, media_type=opened.media_type, headers=opened.headers
         )
+    if req.timings:
+        gen, timed_json, from_cache = await timed.speak_timed(c, session, req, p)
+        headers = _audio_headers(gen, from_cache)
+        return Response(timed_json, media_type="application/json", headers=headers)
     gen, data, from_cache = await service.speak(c, session, req, p, "sync")
     media_type = FORMATS[req.format].media_type
     return Response(data, media_type=media_type, headers=_audio_headers(gen, from_cache))
@@ -103,3 +118,42 @@ async def get_generation_audio(
     return Response(
         data, media_type=FORMATS[gen.format].media_type, headers=_audio_headers(gen, True)
     )
+
+
+CAPTIONS = {"srt": "application/x-subrip", "vtt": "text/vtt"}
+TIMINGS_MISSING: dict[int | str, dict[str, object]] = {
+    404: {"description": "No such generation of yours, or recorded without timings"},
+}
+
+
+@router.get(
+    "/api/v1/generations/{generation_id}/timings",
+    response_model=GenerationTimings,
+    responses=TIMINGS_MISSING,
+)
+async def get_generation_timings(
+    generation_id: str, c: ContainerDep, session: SessionDep, p: CurrentPrincipal
+) -> Response:
+    """The engine's word times (seconds from the start of the audio), and the characters of
+    the generation's text timed from them; 404 `timings_not_found` for an older generation."""
+    gen = await service.get_generation(session, generation_id, p)
+    return Response(await timed.timings_json(c, gen), media_type="application/json")
+
+
+@router.get(
+    "/api/v1/generations/{generation_id}/captions.{fmt}",
+    response_class=Response,
+    responses=TIMINGS_MISSING
+    | {200: {"content": {t: {} for t in CAPTIONS.values()}, "description": "Captions"}},
+)
+async def get_generation_captions(
+    generation_id: str,
+    fmt: Annotated[str, Path(pattern="^(srt|vtt)$")],
+    c: ContainerDep,
+    session: SessionDep,
+    p: CurrentPrincipal,
+) -> Response:
+    """Captions of the generation from its word times (SubRip or WebVTT)."""
+    gen = await service.get_generation(session, generation_id, p)
+    text = await timed.captions(c, gen, fmt)
+    return Response(text, media_type=f"{CAPTIONS[fmt]}; charset=utf-8")

@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 from pydantic.json_schema import JsonDict
 
 from voxhub.ambience.schemas import Ambience
@@ -38,10 +46,19 @@ class SpeechRequest(BaseModel):
         extra="forbid",
         populate_by_name=True,
         strict=True,
-        # Said in the schema too, so clients and fuzzers know: a streamed request has no bed.
+        # Said in the schema too, so clients and fuzzers know: a streamed request has no bed,
+        # and timings come with whole speech only (not a stream, not a job).
         json_schema_extra={
-            "if": {"properties": {"stream": {"const": True}}, "required": ["stream"]},
-            "then": {"properties": {"ambience": {"type": "null"}}},
+            "allOf": [
+                {
+                    "if": {"properties": {"stream": {"const": True}}, "required": ["stream"]},
+                    "then": {"properties": {"ambience": {"type": "null"}}},
+                },
+                {
+                    "if": {"properties": {"timings": {"const": True}}, "required": ["timings"]},
+                    "then": {"properties": {"stream": {"const": False}, "async": {"const": False}}},
+                },
+            ]
         },
     )
 
@@ -65,12 +82,26 @@ class SpeechRequest(BaseModel):
         " speech; refused with `stream`, whose bytes leave before the speech is all known)",
     )
 
+    timings: bool = Field(
+        False,
+        description="Answer JSON: the audio in base64 with its word timings (whole speech"
+        " only: refused with `stream` or `async`; a job's timings are at"
+        " GET /api/v1/generations/{id}/timings)",
+    )
+
     @field_validator("text")
     @classmethod
     def _not_blank(cls, text: str) -> str:
         if not text.strip():
             raise ValueError("text is empty")
         return text
+
+    @model_validator(mode="after")
+    def _timings_whole(self) -> SpeechRequest:
+        # A stream's bytes leave before its words are all known; a job answers 202, not audio.
+        if self.timings and (self.stream or self.run_async):
+            raise ValueError("timings come with whole speech: send them without stream or async")
+        return self
 
 
 class GenerationRead(BaseModel):
@@ -92,6 +123,38 @@ class GenerationRead(BaseModel):
     source: str
     created_at: datetime
     audio_url: str = ""
+
+
+class WordTime(BaseModel):
+    word: str
+    start: float = Field(description="Seconds from the start of the audio")
+    end: float
+
+
+class CharacterTimes(BaseModel):
+    """The generation's (normalised) text, character by character, timed from its words."""
+
+    characters: list[str]
+    character_start_times_seconds: list[float]
+    character_end_times_seconds: list[float]
+
+
+class GenerationTimings(BaseModel):
+    generation_id: str
+    duration_s: float
+    words: list[WordTime]
+    characters: CharacterTimes | None = None
+
+
+class TimedSpeech(BaseModel):
+    """`timings: true`: the whole audio in base64 and the engine's word times."""
+
+    audio_base64: str
+    format: str
+    sample_rate: int
+    duration_s: float
+    generation_id: str
+    words: list[WordTime]
 
 
 class GenerationPage(BaseModel):
