@@ -79,3 +79,27 @@ class Recognizer:
                 without_timestamps=True,
             )
             return " ".join(seg.text.strip() for seg in segments).strip()
+
+    def timed_words(self, samples: np.ndarray, sample_rate: int) -> list[tuple[str, float, float]]:
+        """The words Whisper hears with its own times (cross-attention alignment, seconds from
+        the start), to check an engine's word times against. Blocking: call it from a thread."""
+        wav = np.asarray(samples, dtype=np.float32)
+        if sample_rate != WHISPER_RATE:
+            wav = soxr.resample(wav, sample_rate, WHISPER_RATE).astype(np.float32)
+        if len(wav) == 0:
+            return []
+        with self._lock:
+            segments, _info = self._load().transcribe(
+                wav,
+                language="en",
+                beam_size=5,
+                temperature=0.0,
+                condition_on_previous_text=False,
+                vad_filter=False,
+                word_timestamps=True,
+            )
+            return [
+                (w.word.strip(), float(w.start), float(w.end))
+                for seg in segments
+                for w in seg.words or []
+            ]
