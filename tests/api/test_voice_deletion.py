@@ -74,7 +74,10 @@ async def test_delete_stands_when_the_store_fails_and_the_sweep_removes_the_blob
     assert r.status_code == 200, r.text
     prefix = f"voices/{v['id']}/"
     stored = await container.blobs.list(prefix)
-    assert sorted(key.split("/")[2] for key in stored) == ["generations", "profiles", "refs"]
+    # The generation's audio and its word times beside it: both go with the voice.
+    folders = ["generations", "generations", "profiles", "refs"]
+    assert sorted(key.split("/")[2] for key in stored) == folders
+    assert sum(key.endswith(".words.json") for key in stored) == 1
 
     failing.broken = True
     assert (await client.delete(f"/api/v1/voices/{v['id']}")).status_code == 204
