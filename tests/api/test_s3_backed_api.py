@@ -52,7 +52,8 @@ async def test_voice_lifecycle_on_s3_and_postgres(s3_container: Container) -> No
         )
         assert again.headers["x-voxhub-cache"] == "hit" and again.content == r.content
         keys = await s3_container.blobs.list("")
-        assert len(keys) == 3 and all(k.startswith(f"voices/{v['id']}/") for k in keys)
+        # A reference, a profile, the generation's audio and its word times.
+        assert len(keys) == 4 and all(k.startswith(f"voices/{v['id']}/") for k in keys)
         sample = await client.get(f"/api/v1/voices/{v['id']}/sample")
         assert sample.status_code == 200 and sample.content[:4] == b"RIFF"
         assert (await client.delete(f"/api/v1/voices/{v['id']}")).status_code == 204
