@@ -61,7 +61,8 @@ class EngineSettings(BaseSettings):
     kokoro_voices_dir: Path | None = None
     kokoro_download: bool = True
     engine_threads: int = 2
-    # Model sessions of the embedded engine (pieces computing at once); 0 picks for the cores.
+    # Pieces the embedded engine computes at once, all on its one model session (the name is
+    # older than the shared session); 0 picks for the cores.
     engine_sessions: int = Field(0, ge=0, le=8)
     refine_profiles: bool = True
     refine_budget: int = Field(20, ge=0, le=200)  # syntheses tried by one refinement
