@@ -40,7 +40,7 @@ from voxhub.compat.seed004_voice_files import voxhub_voice_id
 from voxhub.core.clock import utcnow
 from voxhub.security.deps import limited
 from voxhub.security.hmac import HmacRoute, InternalPrincipal, internal_limited
-from voxhub.synthesis import service as speech
+from voxhub.synthesis import queries as generations
 from voxhub.synthesis.router import generation_read
 from voxhub.synthesis.schemas import GenerationRead, SpeechRequest
 from voxhub.voices import service as voices
@@ -157,7 +157,7 @@ async def list_generations(
     session: SessionDep, p: ClientPrincipal, limit: Limit = 100
 ) -> list[GenerationRead]:
     """Your generations, newest first, as a flat list."""
-    items, _ = await speech.list_generations(session, p, None, limit, None)
+    items, _ = await generations.list_generations(session, p, None, limit, None)
     return [generation_read(g) for g in items]
 
 

@@ -33,7 +33,7 @@ from voxhub.compat.seed004_voice_files import (
 from voxhub.core.errors import Conflict, InvalidInput, NotFound
 from voxhub.core.ids import new_id
 from voxhub.security.deps import limited
-from voxhub.synthesis import service as speech
+from voxhub.synthesis import queries as generations
 from voxhub.synthesis.models import Generation
 from voxhub.synthesis.schemas import SPEAKABLE
 from voxhub.voices import service as voices
@@ -191,7 +191,7 @@ async def generation_audio(
     audio_format: Annotated[str | None, Query(pattern=AUDIO_FORMAT)] = None,
 ) -> Response:
     """One of your generations' audio: as stored, or converted to `audio_format`."""
-    gen = await speech.get_generation(session, file_id, p)
+    gen = await generations.get_generation(session, file_id, p)
     data = await c.blobs.get(gen.blob_key)
     fmt = audio_format or gen.format
     if fmt != gen.format:

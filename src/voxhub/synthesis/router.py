@@ -13,7 +13,7 @@ from voxhub.audio.encode import FORMATS
 from voxhub.compat.seed004_body import OffLoopJsonRoute
 from voxhub.jobs.schemas import JobRead
 from voxhub.security.deps import limited
-from voxhub.synthesis import service, timed
+from voxhub.synthesis import queries, service, timed
 from voxhub.synthesis.models import Generation
 from voxhub.synthesis.schemas import (
     GenerationPage,
@@ -96,7 +96,7 @@ async def list_generations(
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> GenerationPage:
     """Your generations, newest first."""
-    items, nxt = await service.list_generations(session, p, voice_id, limit, cursor)
+    items, nxt = await queries.list_generations(session, p, voice_id, limit, cursor)
     return GenerationPage(items=[generation_read(g) for g in items], next_cursor=nxt)
 
 
@@ -105,7 +105,7 @@ async def get_generation(
     generation_id: str, session: SessionDep, p: CurrentPrincipal
 ) -> GenerationRead:
     """One generation."""
-    return generation_read(await service.get_generation(session, generation_id, p))
+    return generation_read(await queries.get_generation(session, generation_id, p))
 
 
 @router.get("/api/v1/generations/{generation_id}/audio", response_class=Response)
@@ -113,7 +113,7 @@ async def get_generation_audio(
     generation_id: str, c: ContainerDep, session: SessionDep, p: CurrentPrincipal
 ) -> Response:
     """The stored audio of a generation."""
-    gen = await service.get_generation(session, generation_id, p)
+    gen = await queries.get_generation(session, generation_id, p)
     data = await c.blobs.get(gen.blob_key)
     return Response(
         data, media_type=FORMATS[gen.format].media_type, headers=_audio_headers(gen, True)
@@ -136,7 +136,7 @@ async def get_generation_timings(
 ) -> Response:
     """The engine's word times (seconds from the start of the audio), and the characters of
     the generation's text timed from them; 404 `timings_not_found` for an older generation."""
-    gen = await service.get_generation(session, generation_id, p)
+    gen = await queries.get_generation(session, generation_id, p)
     return Response(await timed.timings_json(c, gen), media_type="application/json")
 
 
@@ -154,6 +154,6 @@ async def get_generation_captions(
     p: CurrentPrincipal,
 ) -> Response:
     """Captions of the generation from its word times (SubRip or WebVTT)."""
-    gen = await service.get_generation(session, generation_id, p)
+    gen = await queries.get_generation(session, generation_id, p)
     text = await timed.captions(c, gen, fmt)
     return Response(text, media_type=f"{CAPTIONS[fmt]}; charset=utf-8")
