@@ -165,21 +165,34 @@ async def test_sse_events_carry_the_audio_and_usage(
     }
 
 
-async def test_other_users_private_voice_is_not_found_and_public_one_is_used(
-    sdk: openai.AsyncOpenAI, client_b: httpx.AsyncClient
+async def test_other_users_voices_are_used_by_id_when_public_never_by_name(
+    sdk: openai.AsyncOpenAI, client: httpx.AsyncClient, client_b: httpx.AsyncClient
 ) -> None:
-    theirs = await create_voice(client_b, name="Bobby")
+    theirs = await create_voice(client_b, name="alloy")
     with pytest.raises(openai.NotFoundError) as missing:
-        await sdk.audio.speech.create(model="tts-1", voice="Bobby", input="Hi.")
+        await sdk.audio.speech.create(model="tts-1", voice="alloy", input="Hi.")
     assert missing.value.code == "voice_not_found"
-    with pytest.raises(openai.NotFoundError):
+    with pytest.raises(openai.NotFoundError):  # private: as if it did not exist
         await sdk.audio.speech.create(model="tts-1", voice=theirs["id"], input="Hi.")
     r = await client_b.patch(f"/api/v1/voices/{theirs['id']}", json={"visibility": "public"})
     assert r.status_code == 200, r.text
-    audio = await sdk.audio.speech.create(model="tts-1", voice="Bobby", input="Hi.")
-    assert audio.content
+    public = await sdk.audio.speech.create(model="tts-1", voice=theirs["id"], input="Hi.")
+    assert public.content
+    # A public voice named like OpenAI's stock one does not take over code that names it.
+    with pytest.raises(openai.NotFoundError):
+        await sdk.audio.speech.create(model="tts-1", voice="alloy", input="Hi.")
+    mine = await create_voice(client, name="Alloy")
+    by_name = await sdk.audio.speech.create(model="tts-1", voice="alloy", input="Hi.")
+    by_id = await sdk.audio.speech.create(model="tts-1", voice=mine["id"], input="Hi.")
+    assert (
+        by_name.response.headers["x-voxhub-generation-id"]
+        == (by_id.response.headers["x-voxhub-generation-id"])
+    )
     page = (await sdk.get("/audio/voices", cast_to=httpx.Response)).json()
-    assert [(v["id"], v["owned"]) for v in page["data"]] == [(theirs["id"], False)]
+    assert [(v["id"], v["owned"]) for v in page["data"]] == [
+        (mine["id"], True),
+        (theirs["id"], False),
+    ]
 
 
 async def test_refusals_are_the_sdks_exceptions_and_store_nothing(

@@ -2,8 +2,8 @@
 
 `model` names an engine: OpenAI's own model names (`tts-1`, `tts-1-hd`, `gpt-4o-mini-tts`) mean
 the default engine, and each enabled engine answers to its own name. `voice` is a voxhub voice
-id or the name of a voice the key may use (its own first, then public ones, newest first);
-OpenAI's stock names (`alloy`, `nova`...) are voices only where someone named a voice so.
+id (the caller's, or a public one) or the name of one of the caller's own voices, newest first;
+OpenAI's stock names (`alloy`, `nova`...) are voices only where the caller named one so.
 `instructions` is accepted and not used: no voxhub engine takes a style prompt. Audio is 24 kHz,
 as OpenAI's is (`pcm` is raw 16-bit little-endian mono at 24 kHz).
 """
@@ -17,7 +17,7 @@ from typing import Literal
 
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voxhub.accounts.principal import Principal
@@ -54,7 +54,9 @@ class OpenAISpeechRequest(BaseModel):
         description="The text to speak",
         json_schema_extra=SPEAKABLE,
     )
-    voice: str | VoiceRef = Field(description="A voice id, or the name of a voice you may use")
+    voice: str | VoiceRef = Field(
+        description="A voice id (yours or a public one), or the name of one of your voices"
+    )
     instructions: str | None = Field(
         None, max_length=4096, description="Accepted and not used: no engine takes a style prompt"
     )
@@ -93,15 +95,17 @@ def engine_for(c: Container, model: str) -> str | None:
 
 
 async def voice_id_for(session: AsyncSession, name: str, p: Principal) -> str:
-    """The id of the voice `name` means to this caller, or 404 `voice_not_found`."""
-    mine_first = case((Voice.owner_id == p.user_id, 0), else_=1)
+    """The id of the voice `name` means to this caller, or 404 `voice_not_found`. A name is
+    looked up among the caller's own voices only: anyone may publish a voice called `alloy`,
+    and it must not take over the code of everyone who names OpenAI's stock voices. Public
+    voices of others are used by id."""
     if is_id(name):
         found = await session.scalar(select(Voice.id).where(Voice.id == name, visible_to(p)))
     else:
         found = await session.scalar(
             select(Voice.id)
-            .where(visible_to(p), func.lower(Voice.name) == name.strip().lower())
-            .order_by(mine_first, Voice.created_at.desc(), Voice.id.desc())
+            .where(Voice.owner_id == p.user_id, func.lower(Voice.name) == name.strip().lower())
+            .order_by(Voice.created_at.desc(), Voice.id.desc())
             .limit(1)
         )
     if found is None:
