@@ -120,3 +120,36 @@ async def test_refusals_close_with_documented_codes(
         assert asyncio.get_running_loop().time() - started >= stream_input.IDLE_S - 1
         assert code == 4408 and said is not None and said["error"] == "input_timeout"
     assert await counts(container) == before
+
+
+async def test_each_piece_counts_against_the_rate_limit_and_a_cookie_alone_opens_nothing(
+    live_url: str,
+    user_a: Account,
+    client: httpx.AsyncClient,
+    anon: httpx.AsyncClient,
+    container: Container,
+) -> None:
+    voice = (await create_voice(client))["id"]
+    container.limiter.per_minute["tts"] = 2
+    key = {"xi-api-key": user_a.api_key}
+    async with connect(
+        _url(live_url, voice, output_format="pcm_24000"), additional_headers=key
+    ) as ws:
+        await ws.send(json.dumps({"text": " "}))
+        for sentence in ("One here. ", "Two here. ", "Three here. "):
+            await ws.send(json.dumps({"text": sentence}))
+        code, said = await _closed_with(ws)
+    # Two pieces spoken, the third refused: a socket speaks no more than HTTP requests would.
+    assert code == 4429 and said is not None and said["error"] == "rate_limited"
+
+    container.limiter.per_minute["tts"] = 1000
+    r = await anon.post(
+        "/api/v1/auth/web/login", json={"email": user_a.email, "password": user_a.password}
+    )
+    assert r.status_code == 200, r.text
+    jar = "; ".join(f"{name}={value}" for name, value in r.cookies.items())
+    async with connect(_url(live_url, voice), additional_headers={"cookie": jar}) as ws:
+        await ws.send(json.dumps({"text": " "}))
+        code, said = await _closed_with(ws)
+    # The sign-in cookie, with no CSRF token a socket could send, is refused.
+    assert code == 4403 and said is not None and said["error"] == "csrf_failed"

@@ -97,11 +97,6 @@ class _Session:
     async def run(self) -> None:
         first = await self._receive()
         self.principal = await self._principal(first)
-        # One connection counts as one `tts` request, as one HTTP stream does.
-        if self.c.limiter.enabled:
-            decision = await self.c.limiter.hit("tts", f"user:{self.principal.user_id}")
-            if not decision.allowed:
-                raise RateLimited("rate limit 'tts' reached", retry_after=decision.reset_s)
         settings = first.get("voice_settings")
         if isinstance(settings, dict) and isinstance(settings.get("speed"), int | float):
             self.speed = float(settings["speed"])
@@ -144,7 +139,9 @@ class _Session:
         if isinstance(key, str) and key:
             headers["xi-api-key"] = key
         async with self.c.sessions() as session:
-            principal = await resolve_principal(self.c, session, headers)
+            # Resolved as a state-changing request: a socket cannot send the CSRF token, so the
+            # web app's session cookie alone does not open one (a sibling site could), a key does.
+            principal = await resolve_principal(self.c, session, headers, "POST")
         if principal is None:
             raise Unauthenticated("send an API key (xi-api-key header or xi_api_key)")
         return principal
@@ -152,6 +149,12 @@ class _Session:
     async def _speak(self, text: str) -> None:
         if not text.strip():
             return
+        # Each piece is a generation of its own: it counts as one `tts` request, so a socket
+        # held open cannot speak more than the HTTP routes would let the same caller.
+        if self.c.limiter.enabled:
+            decision = await self.c.limiter.hit("tts", f"user:{self.principal.user_id}")
+            if not decision.allowed:
+                raise RateLimited("rate limit 'tts' reached", retry_after=decision.reset_s)
         try:
             req = SpeechRequest(
                 voice_id=self.voice_id[:64],
