@@ -25,6 +25,8 @@ Timed = tuple[str, float, float]  # a spoken word, its start and end on the audi
 _TOKEN = re.compile(r"\S+")
 # How far past the words heard so far a streamed match may look into the text.
 _SLACK = 8
+# Words matched per `difflib` call (see `Aligner.feed`).
+_BATCH = 256
 
 
 def _key(word: str) -> str:
@@ -81,9 +83,14 @@ class Aligner:
 
     def feed(self, words: Sequence[Timed]) -> Chars:
         """The characters settled by these words (possibly none yet)."""
-        self.pending += words
-        self._settle(final=False)
-        return self._emit(None)
+        out = Chars()
+        # A few hundred words at a time: `difflib` is quadratic in what one call compares, and
+        # a whole long text in one call took most of a minute.
+        for i in range(0, len(words), _BATCH):
+            self.pending += words[i : i + _BATCH]
+            self._settle(final=False)
+            out.extend(self._emit(None))
+        return out
 
     def finish(self, duration: float) -> Chars:
         """Every remaining character; trailing spaces and punctuation run to `duration`."""
