@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from voxhub.accounts.deps import CurrentPrincipal
 from voxhub.api.deps import ContainerDep, SessionDep
@@ -101,11 +101,11 @@ async def text_to_speech_with_timestamps(
     output_format: OutputFormat = None,
     enable_logging: EnableLogging = None,
     optimize_streaming_latency: Latency = None,
-) -> JSONResponse:
+) -> Response:
     """The audio in base64 with each character's start and end time (`alignment`)."""
     req = svc.speech_request(c, voice_id, body, output_format)
     answer, headers = await svc.speak_timed(c, session, req, p)
-    return JSONResponse(answer, headers=headers)
+    return Response(answer, media_type="application/json", headers=headers)
 
 
 @router.post(

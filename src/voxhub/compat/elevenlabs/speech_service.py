@@ -8,7 +8,6 @@ import asyncio
 import base64
 import json
 from collections.abc import AsyncGenerator, AsyncIterator
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -84,24 +83,26 @@ def headers(plan: SpeechPlan, gen_id: str, hit: bool) -> dict[str, str]:
     }
 
 
-def timed_body(data: bytes, text: str, words: list[Timed], seconds: float) -> dict[str, Any]:
-    """Blocking: the audio in base64 with the sent and the spoken text's character times."""
+def timed_body(data: bytes, text: str, words: list[Timed], seconds: float) -> bytes:
+    """Blocking (run it in a thread): the audio in base64 with the sent and the spoken text's
+    character times, as JSON bytes (megabytes for a long text: encoded here, off the loop)."""
     aligner = Aligner(text)
     chars = aligner.feed(words)
     chars.extend(aligner.finish(seconds))
-    return {
+    body = {
         "audio_base64": base64.b64encode(data).decode(),
         "alignment": chars.as_json(),
         "normalized_alignment": spoken_chars(words, False).as_json(),
     }
+    return json.dumps(body).encode()
 
 
 async def speak_timed(
     c: Container, session: AsyncSession, req: SpeechRequest, p: Principal
-) -> tuple[dict[str, Any], dict[str, str]]:
-    """Whole audio with timings: from the cache when it kept them, else paid and rendered as
-    `voxhub.synthesis.service.speak` does; the service keeps the engine's words with the
-    generation."""
+) -> tuple[bytes, dict[str, str]]:
+    """Whole audio with timings, as JSON bytes: from the cache when it kept them, else paid and
+    rendered as `voxhub.synthesis.service.speak` does; the service keeps the engine's words
+    with the generation."""
     plan = await plan_speech(c, req, p)
     if plan.cached is not None:
         kept = await stored_timings(c, plan.cached)
@@ -142,8 +143,7 @@ async def open_timed(
         if kept is not None:
             data = await c.blobs.get(plan.cached.blob_key)
             body = await asyncio.to_thread(timed_body, data, req.text, kept.words, kept.duration)
-            line = json.dumps(body).encode() + b"\n"
-            return stream_bytes(line), headers(plan, plan.cached.id, True)
+            return stream_bytes(body + b"\n"), headers(plan, plan.cached.id, True)
         plan.cached = None
     await reserve(c, plan)
     chunks = await primed(paid_stream(c, plan))
