@@ -129,6 +129,8 @@ async def test_voice_save_refusals_store_nothing(
         ({"audio_format": "xyz"}, wav, 422, "unsupported_audio_format"),
         ({"model_type": "tortoise"}, wav, 422, "unknown_model_type"),
         ({"voice_id": "../etc"}, wav, 422, "validation_error"),
+        # An id is not a name: it would let a client pick voxhub's ids and probe for others'.
+        ({"voice_id": "00000000-0000-4000-8000-000000000000"}, wav, 422, "invalid_input"),
         (
             {},
             {"audio_file": ("a.wav", b"just some text, not audio")},

@@ -118,6 +118,12 @@ async def save_voice(
         language=language,
         is_kids_voice=is_kids_voice,
     )
+    if voice_id and is_id(voice_id):
+        # A new voice's name, never an id: an id would let a client choose voxhub's ids and
+        # learn, from a 409, which ids exist (other users' private voices among them).
+        raise InvalidInput(
+            "voice_id names the new voice (voice_john); an id is not a name", voice_id=voice_id
+        )
     vid = voxhub_voice_id(p, voice_id) if voice_id else None
     if vid is not None and await session.get(Voice, vid) is not None:
         raise VoiceExists(f"you already saved a voice {voice_id!r}", voice_id=voice_id)
