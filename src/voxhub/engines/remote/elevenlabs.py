@@ -7,6 +7,7 @@ in the profile; speech is `POST /v1/text-to-speech/{voice_id}/stream` asking for
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -62,7 +63,8 @@ class ElevenLabsEngine:
 
     async def enroll(self, reference: Reference) -> VoiceProfile:
         """Clone the reference instantly; the profile is the new voice's id."""
-        files = [("files", ("reference.wav", reference_wav(reference), "audio/wav"))]
+        wav = await asyncio.to_thread(reference_wav, reference)  # minutes of audio, encoded
+        files = [("files", ("reference.wav", wav, "audio/wav"))]
         # voxhub has already cleaned the reference, so ElevenLabs need not denoise it again.
         fields = {"name": f"voxhub-{reference.seed:08x}", "remove_background_noise": "false"}
         with transport_errors(NAME):

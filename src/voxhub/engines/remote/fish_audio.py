@@ -6,6 +6,7 @@ for raw PCM, so nothing needs decoding; deleting the voice deletes the model (`f
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -60,7 +61,8 @@ class FishAudioEngine:
 
     async def enroll(self, reference: Reference) -> VoiceProfile:
         """Create a private model from the reference; the profile is its id."""
-        files = [("voices", ("reference.wav", reference_wav(reference), "audio/wav"))]
+        wav = await asyncio.to_thread(reference_wav, reference)  # minutes of audio, encoded
+        files = [("voices", ("reference.wav", wav, "audio/wav"))]
         fields = {
             "title": f"voxhub-{reference.seed:08x}",
             "visibility": "private",
