@@ -4,7 +4,7 @@ import { busy, field, fill, fmtDate, fmtSeconds, h, scrollTable } from "./dom.js
 import { drawWaveform, playStreaming } from "./player.js";
 
 const TYPES = { mp3: "audio/mpeg", wav: "audio/wav", opus: "audio/ogg", flac: "audio/flac",
-  pcm: "audio/L16", mulaw: "audio/basic" };
+  pcm: "audio/L16", mulaw: "audio/basic", aac: "audio/aac" };
 const PLAYABLE = ["mp3", "wav", "opus", "flac"];
 
 export async function render(main, { app, args, refreshUser }) {
