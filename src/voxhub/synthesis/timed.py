@@ -9,10 +9,10 @@ import json
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voxhub.accounts.principal import Principal
-from voxhub.compat.elevenlabs.alignment import Aligner
 from voxhub.container import Container
 from voxhub.core.errors import TimingsNotFound
 from voxhub.synthesis import service
+from voxhub.synthesis.alignment import Aligner
 from voxhub.synthesis.models import Generation
 from voxhub.synthesis.schemas import SpeechRequest
 from voxhub.synthesis.timings import StoredTimings, Timed, stored_timings, timings_of

@@ -21,9 +21,9 @@ from voxhub.container import Container
 from voxhub.core.errors import TimingsNotFound
 from voxhub.engines.base import AudioChunk
 from voxhub.storage.base import BlobNotFound
+from voxhub.synthesis.alignment import Timed
 from voxhub.synthesis.models import Generation
 
-Timed = tuple[str, float, float]  # a spoken word, its start and end on the audio's timeline
 WORDS_SUFFIX = ".words.json"
 # Word lists past this many entries are encoded and decoded in a thread, off the event loop.
 _OFF_LOOP_WORDS = 2_000

@@ -14,10 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from voxhub.accounts.principal import Principal
 from voxhub.api.validation import parse
-from voxhub.compat.elevenlabs.alignment import Aligner, Chars, Timed, spoken_chars
 from voxhub.compat.elevenlabs.formats import engine_for_model, parse_output_format
 from voxhub.container import Container
 from voxhub.core.errors import VoiceNotFound
+from voxhub.synthesis.alignment import Aligner, Chars, Timed, spoken_chars
 from voxhub.synthesis.schemas import SPEAKABLE, SpeechRequest
 from voxhub.synthesis.service import SpeechPlan, plan_speech, record, release, render, reserve
 from voxhub.synthesis.streaming import paid_stream, primed, stream_bytes

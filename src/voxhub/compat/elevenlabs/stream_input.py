@@ -24,10 +24,10 @@ from pydantic import ValidationError
 from voxhub.accounts.deps import resolve_principal
 from voxhub.accounts.principal import Principal
 from voxhub.api.errors import status_for
-from voxhub.compat.elevenlabs.alignment import Aligner, Chars, spoken_chars
 from voxhub.compat.elevenlabs.formats import engine_for_model, parse_output_format
 from voxhub.container import Container
 from voxhub.core.errors import InvalidText, RateLimited, Unauthenticated, VoxhubError
+from voxhub.synthesis.alignment import Aligner, Chars, spoken_chars
 from voxhub.synthesis.schemas import SpeechRequest
 from voxhub.synthesis.service import plan_speech, reserve
 from voxhub.synthesis.streaming import paid_stream

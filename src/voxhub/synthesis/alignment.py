@@ -1,4 +1,4 @@
-"""Character times for the text a client sent, from the engine's word times.
+"""Character times for a text, from the engine's word times (ElevenLabs' alignment shape).
 
 The engines time words, not characters (the embedded one shares each piece's speech out by
 phonemes, see `voxhub.engines.embedded.pieces.word_timings`), and they time the words they

@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from voxhub.compat.elevenlabs import alignment
-from voxhub.compat.elevenlabs.alignment import Aligner, Timed
+from voxhub.synthesis import alignment
+from voxhub.synthesis.alignment import Aligner, Timed
 
 
 def spoken(words: list[str], rewrite: float, seed: int) -> tuple[list[Timed], float]:
