@@ -107,7 +107,8 @@ async def test_delete_removes_rows_and_blobs(client, container: Container) -> No
     v = await create_voice(client)
     r = await client.post("/api/v1/speech", json={"voice_id": v["id"], "text": "Hello there."})
     assert r.status_code == 200
-    assert (await counts(container)) == (4, 3)
+    # voice, reference, profile, generation; blobs: reference, profile, audio and word times
+    assert (await counts(container)) == (4, 4)
     assert (await client.delete(f"/api/v1/voices/{v['id']}")).status_code == 204
     assert (await counts(container)) == (0, 0)
     r = await client.get(f"/api/v1/voices/{v['id']}")
