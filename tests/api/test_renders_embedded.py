@@ -5,59 +5,26 @@ the captions inside those spans, and the mix at the loudness target."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from itertools import pairwise
-from pathlib import Path
 
 import httpx
 import numpy as np
 import pyloudnorm
 import pytest
 
-from tests.api.conftest import make_settings
+from tests.api.embedded_helpers import container
 from tests.api.renders_helpers import render, wav_samples, written_script
 from tests.api.scripts_helpers import behaviour, server, with_llm
-from tests.conftest import truncate_all
 from tests.llm.chat_server import Behaviour
-from voxhub.audio.speaker import SpeakerEncoder
-from voxhub.bootstrap import build_container, close_container
 from voxhub.container import Container
-from voxhub.engines.embedded import EmbeddedEngine
-from voxhub.engines.registry import EngineRegistry
-from voxhub.settings import EngineSettings
 
-__all__ = ["behaviour", "server", "with_llm"]  # fixtures
+__all__ = ["behaviour", "container", "server", "with_llm"]  # fixtures
 LINES = (
     "The lamp is lit tonight.",
     "Then the ships will find the harbour.",
     "Keep the fire burning until dawn.",
 )
 GAP_S = 0.8
-
-
-@pytest.fixture
-async def container(
-    tmp_path: Path, database_url: str, speaker_encoder: SpeakerEncoder, shared: Path
-) -> AsyncIterator[Container]:
-    settings = make_settings(tmp_path, database_url)
-    settings.engine = EngineSettings(
-        kokoro_voices_dir=shared / "models" / "kokoro" / "voices",
-        kokoro_download=False,
-        refine_profiles=False,  # the instant profile: this is about rendering, not cloning
-    )
-    engine = EmbeddedEngine(settings, speaker_encoder)
-    await engine.load()
-    c = await build_container(
-        settings,
-        engines=EngineRegistry({"embedded": engine}, "embedded"),
-        speaker=speaker_encoder,
-        run_jobs=False,  # type: ignore[arg-type]
-    )
-    c.limiter.enabled = False  # the test polls its job closely for a minute
-    await truncate_all(database_url)
-    await c.jobs.start()
-    yield c
-    await close_container(c)  # releases the engine too
 
 
 def seconds(stamp: str) -> float:

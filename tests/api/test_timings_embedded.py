@@ -7,50 +7,19 @@ import asyncio
 import io
 import re
 import wave
-from collections.abc import AsyncIterator
 from difflib import SequenceMatcher
-from pathlib import Path
 
 import numpy as np
-import pytest
 
-from tests.api.conftest import create_voice, make_settings
-from tests.conftest import truncate_all
-from voxhub.audio.speaker import SpeakerEncoder
-from voxhub.bootstrap import build_container, close_container
-from voxhub.container import Container
-from voxhub.engines.embedded import EmbeddedEngine
-from voxhub.engines.registry import EngineRegistry
+from tests.api.conftest import create_voice
+from tests.api.embedded_helpers import container
 from voxhub.evaluation.recognizer import Recognizer
-from voxhub.settings import EngineSettings
 
+__all__ = ["container"]  # the fixture: the app over the embedded engine
 TEXT = (
     "The old lighthouse keeper climbed the stairs every evening. "
     "He watched the ships come home before the storm."
 )
-
-
-@pytest.fixture
-async def container(
-    tmp_path: Path, database_url: str, speaker_encoder: SpeakerEncoder, shared: Path
-) -> AsyncIterator[Container]:
-    settings = make_settings(tmp_path, database_url)
-    settings.engine = EngineSettings(
-        kokoro_voices_dir=shared / "models" / "kokoro" / "voices",
-        kokoro_download=False,
-        refine_profiles=False,  # the instant profile: this is about timing, not cloning
-    )
-    engine = EmbeddedEngine(settings, speaker_encoder)
-    await engine.load()
-    c = await build_container(
-        settings,
-        engines=EngineRegistry({"embedded": engine}, "embedded"),
-        speaker=speaker_encoder,
-        run_jobs=False,  # type: ignore[arg-type]
-    )
-    await truncate_all(database_url)
-    yield c
-    await close_container(c)  # releases the engine too
 
 
 def _key(word: str) -> str:
