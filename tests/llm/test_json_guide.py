@@ -109,6 +109,14 @@ def test_a_string_at_its_limit_cannot_open_an_escape() -> None:
     assert guide.feed(state, b'"') is not None
 
 
+def test_a_string_under_its_minimum_cannot_close() -> None:
+    guide = JsonGuide({"type": "string", "minLength": 1})
+    state = feed(guide, '"')
+    assert state is not None and guide.feed(state, b'"') is None  # "" is too short
+    state = feed(guide, '"a')
+    assert state is not None and guide.feed(state, b'"') is not None
+
+
 def test_no_walk_reaches_a_dead_end() -> None:
     """Whatever the model picked so far, some single byte (every byte is a token in a byte-level
     vocabulary) continues the answer until it is done: decoding can never get stuck."""

@@ -164,6 +164,8 @@ def _string(outer: tuple[Frame, ...], top: Frame, b: int) -> tuple[Frame, ...] |
         allowed = _allowed_texts(outer, schema, is_key)
         if allowed is not None and raw not in allowed:
             return None
+        if not is_key and count < schema.get("minLength", 0):
+            return None  # too short to end here (a script line that says nothing)
         return _finish(outer, key=raw) if is_key else _finish(outer)
     if b == ord("\\"):
         return _grown(outer, top, raw + b"\\", count + 1, escape=1)

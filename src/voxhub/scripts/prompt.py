@@ -30,7 +30,7 @@ def schema(cast: Cast, lines: int) -> dict[str, Any]:
         "type": "object",
         "properties": {
             "speaker": {"type": "string", "enum": cast.names},
-            "text": {"type": "string", "maxLength": WRITTEN_LINE_CHARS},
+            "text": {"type": "string", "minLength": 1, "maxLength": WRITTEN_LINE_CHARS},
         },
         "required": ["speaker", "text"],
         "additionalProperties": False,
