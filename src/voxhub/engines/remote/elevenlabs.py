@@ -23,9 +23,10 @@ from voxhub.engines.base import (
 )
 from voxhub.engines.remote.http import (
     check,
+    delete_remote,
     open_client,
-    pcm_chunks,
     reference_wav,
+    spoken_pcm,
     transport_errors,
 )
 from voxhub.settings import EngineSettings
@@ -88,21 +89,15 @@ class ElevenLabsEngine:
         speed = min(max(params.speed, SPEED_RANGE[0]), SPEED_RANGE[1])
         body = {"text": text, "model_id": self._model, "voice_settings": {"speed": speed}}
         path = f"/v1/text-to-speech/{_voice_id(voice)}/stream"
-        with transport_errors(NAME):
-            async with self._client.stream(
-                "POST", path, json=body, params={"output_format": f"pcm_{RATE}"}
-            ) as response:
-                await check(response, NAME, self._key)
-                async for chunk in pcm_chunks(response, RATE, text):
-                    yield chunk
+        query = {"output_format": f"pcm_{RATE}"}
+        async for chunk in spoken_pcm(
+            self._client, NAME, self._key, path, text, RATE, json=body, params=query
+        ):
+            yield chunk
 
     async def forget(self, voice: VoiceProfile) -> None:
         """Delete the cloned voice at ElevenLabs (already gone there: nothing to do)."""
-        with transport_errors(NAME):
-            response = await self._client.delete(f"/v1/voices/{_voice_id(voice)}")
-        if response.status_code == 404:
-            return
-        await check(response, NAME, self._key)
+        await delete_remote(self._client, NAME, self._key, f"/v1/voices/{_voice_id(voice)}")
 
     async def aclose(self) -> None:
         await self._client.aclose()

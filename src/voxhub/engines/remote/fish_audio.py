@@ -22,9 +22,10 @@ from voxhub.engines.base import (
 )
 from voxhub.engines.remote.http import (
     check,
+    delete_remote,
     open_client,
-    pcm_chunks,
     reference_wav,
+    spoken_pcm,
     transport_errors,
 )
 from voxhub.settings import EngineSettings
@@ -93,21 +94,14 @@ class FishAudioEngine:
             "prosody": {"speed": params.speed, "volume": 0},
         }
         headers = {"model": self._backend}  # Fish Audio picks its TTS backend by this header
-        with transport_errors(NAME):
-            async with self._client.stream(
-                "POST", "/v1/tts", json=body, headers=headers
-            ) as response:
-                await check(response, NAME, self._key)
-                async for chunk in pcm_chunks(response, RATE, text):
-                    yield chunk
+        async for chunk in spoken_pcm(
+            self._client, NAME, self._key, "/v1/tts", text, RATE, json=body, headers=headers
+        ):
+            yield chunk
 
     async def forget(self, voice: VoiceProfile) -> None:
         """Delete the voice's model at Fish Audio (already gone there: nothing to do)."""
-        with transport_errors(NAME):
-            response = await self._client.delete(f"/model/{_model_id(voice)}")
-        if response.status_code == 404:
-            return
-        await check(response, NAME, self._key)
+        await delete_remote(self._client, NAME, self._key, f"/model/{_model_id(voice)}")
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -11,6 +11,7 @@ import io
 import logging
 import wave
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import httpx
 import numpy as np
@@ -152,3 +153,30 @@ def reference_wav(reference: Reference) -> bytes:
         w.setframerate(reference.sample_rate)
         w.writeframes(pcm)
     return buf.getvalue()
+
+
+async def spoken_pcm(
+    client: httpx.AsyncClient,
+    provider: str,
+    api_key: SecretStr | None,
+    path: str,
+    text: str,
+    sample_rate: int,
+    **request: Any,
+) -> AsyncIterator[AudioChunk]:
+    """POST a speech request and pass on its raw PCM as chunks, errors as domain errors."""
+    with transport_errors(provider):
+        async with client.stream("POST", path, **request) as response:
+            await check(response, provider, api_key)
+            async for chunk in pcm_chunks(response, sample_rate, text):
+                yield chunk
+
+
+async def delete_remote(
+    client: httpx.AsyncClient, provider: str, api_key: SecretStr | None, path: str
+) -> None:
+    """DELETE what voxhub made at the provider; already gone there is done too."""
+    with transport_errors(provider):
+        response = await client.delete(path)
+    if response.status_code != 404:
+        await check(response, provider, api_key)

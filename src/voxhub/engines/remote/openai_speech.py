@@ -19,7 +19,7 @@ from voxhub.engines.base import (
     SynthesisParams,
     VoiceProfile,
 )
-from voxhub.engines.remote.http import check, open_client, pcm_chunks, transport_errors
+from voxhub.engines.remote.http import open_client, spoken_pcm
 from voxhub.settings import EngineSettings
 
 NAME = "openai_speech"
@@ -73,11 +73,10 @@ class OpenAISpeechEngine:
             "response_format": "pcm",
             "speed": params.speed,
         }
-        with transport_errors(NAME):
-            async with self._client.stream("POST", "/audio/speech", json=body) as response:
-                await check(response, NAME, self._key)
-                async for chunk in pcm_chunks(response, RATE, text):
-                    yield chunk
+        async for chunk in spoken_pcm(
+            self._client, NAME, self._key, "/audio/speech", text, RATE, json=body
+        ):
+            yield chunk
 
     async def aclose(self) -> None:
         await self._client.aclose()
