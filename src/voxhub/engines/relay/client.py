@@ -1,9 +1,10 @@
 """The API side of the relay: engines whose work runs on a worker (see `wire` for the keys).
 
 `RelayedEngine` stands in for an engine the API process has not loaded: it has the real
-engine's `info` (read without loading it), and `enroll` and `synthesize` send the request to
-whichever worker is free, then hand back what it replies: a profile, or audio chunks as the
-worker produces them, so streaming speech starts as soon as the worker's first piece exists.
+engine's `info` (read without loading it), and `enroll`, `synthesize` and (for an engine that
+keeps voices at a provider) `forget` send the request to whichever worker is free, then hand
+back what it replies: a profile, audio chunks as the worker produces them (so streaming speech
+starts as soon as the worker's first piece exists), or just the end.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from voxhub.engines.base import (
     AudioChunk,
     Engine,
     EngineInfo,
+    ForgettingEngine,
     ProgressCallback,
     Reference,
     RefiningEngine,
@@ -185,6 +187,17 @@ class RelayedEngine:
         await self._client.aclose()
 
 
+class _Forgetting(RelayedEngine):
+    """A relayed engine that keeps voices at a provider: deleting one there runs on a worker,
+    which holds the provider's client and key."""
+
+    async def forget(self, voice: VoiceProfile) -> None:
+        request = wire.forget_request(self.info.name, voice)
+        async with contextlib.aclosing(self._client.call(request)) as replies:
+            async for _ in replies:  # nothing but the end comes back (or the error, raised)
+                pass
+
+
 class RelayedRefiningEngine(RelayedEngine):
     """A relayed engine that refines profiles: refinement is queued as a job, which a worker
     runs with its own engine, so this side only has to say that it can."""
@@ -193,6 +206,14 @@ class RelayedRefiningEngine(RelayedEngine):
         self, reference: Reference, profile: VoiceProfile, progress: ProgressCallback
     ) -> VoiceProfile:
         raise EngineUnavailable("refinement runs as a job on a worker, not in the API process")
+
+
+class RelayedForgettingEngine(_Forgetting):
+    """A relayed engine whose `forget` deletes the voice at its provider (through a worker)."""
+
+
+class RelayedRefiningForgettingEngine(RelayedRefiningEngine, _Forgetting):
+    """Both: refines (as a job) and forgets (through a worker)."""
 
 
 def relayed(engine: Engine, settings: Settings) -> RelayedEngine:
@@ -206,7 +227,16 @@ def relayed(engine: Engine, settings: Settings) -> RelayedEngine:
         es.engine_relay_wait_s,
         es.engine_relay_idle_s,
     )
-    cls = RelayedRefiningEngine if isinstance(engine, RefiningEngine) else RelayedEngine
+    # Each stand-in offers exactly the optional parts the real engine has, so `isinstance`
+    # checks (may it refine? does it keep voices elsewhere?) answer here as they would there.
+    refines = isinstance(engine, RefiningEngine)
+    forgets = isinstance(engine, ForgettingEngine)
+    cls: type[RelayedEngine] = {
+        (False, False): RelayedEngine,
+        (True, False): RelayedRefiningEngine,
+        (False, True): RelayedForgettingEngine,
+        (True, True): RelayedRefiningForgettingEngine,
+    }[refines, forgets]
     return cls(engine.info, client)
 
 

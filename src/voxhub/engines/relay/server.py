@@ -17,6 +17,7 @@ from contextlib import suppress
 import redis.asyncio as redis
 
 from voxhub.core.errors import EngineUnavailable, VoxhubError
+from voxhub.engines.base import ForgettingEngine
 from voxhub.engines.registry import EngineRegistry
 from voxhub.engines.relay import wire
 from voxhub.settings import Settings
@@ -28,7 +29,7 @@ _REPLY_TTL_S = 120  # replies nobody reads (their API died) vanish after this
 
 
 class RelayServer:
-    """Serves relayed enrolment and speech from `engines` until stopped."""
+    """Serves relayed enrolment, speech and forgetting from `engines` until stopped."""
 
     def __init__(self, engines: EngineRegistry, settings: Settings) -> None:
         if not settings.redis_url:
@@ -107,6 +108,10 @@ class RelayServer:
                     close = getattr(pieces, "aclose", None)
                     if close is not None:
                         await close()
+            elif header["op"] == "forget":
+                # A worker whose engine keeps nothing at a provider has nothing to delete.
+                if isinstance(engine, ForgettingEngine):
+                    await engine.forget(wire.profile_of(header["voice"], tail))
             else:
                 raise ValueError(f"unknown relay operation {header['op']!r}")
         except asyncio.CancelledError:

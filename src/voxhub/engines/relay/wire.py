@@ -111,6 +111,10 @@ def enroll_request(engine: str, reference: Reference) -> bytes:
     )
 
 
+def forget_request(engine: str, voice: VoiceProfile) -> bytes:
+    return pack({"op": "forget", "engine": engine, "voice": _profile_header(voice)}, voice.data)
+
+
 def params_of(header: dict[str, Any]) -> SynthesisParams:
     p = header["params"]
     return SynthesisParams(
