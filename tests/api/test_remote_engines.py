@@ -1,6 +1,7 @@
 """A remote engine through the app: a voice uploaded with Fish Audio as the default engine
-becomes a Fish Audio model, speaks by its reference_id, and its deletion deletes the model;
-provider errors reach the client as voxhub's codes. The provider is a loopback server."""
+becomes a Fish Audio model, speaks by its reference_id, and its deletion deletes the model (a
+job, after the commit); provider errors reach the client as voxhub's codes. The provider is a
+loopback server."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 from pydantic import SecretStr
 
 from tests.api.conftest import create_voice, make_settings
+from tests.api.test_voice_forget import forget_jobs
 from tests.conftest import truncate_all
 from tests.engines.remote.provider_server import KEY, Behaviour, RunningServer, serve
 from voxhub.bootstrap import build_container, close_container
@@ -58,7 +60,9 @@ async def container(  # replaces the conftest's: Fish Audio is this app's defaul
     await close_container(c)
 
 
-async def test_upload_speak_delete_through_fish_audio(client, behaviour: Behaviour) -> None:
+async def test_upload_speak_delete_through_fish_audio(
+    container: Container, client, behaviour: Behaviour
+) -> None:
     v = await create_voice(client)
     created = [r for r in behaviour.requests if r["path"] == "/model"]
     assert len(created) == 1 and created[0]["fields"]["visibility"] == "private"
@@ -76,6 +80,8 @@ async def test_upload_speak_delete_through_fish_audio(client, behaviour: Behavio
     assert json.dumps(spoken[0]["json"]).count("Hello there.") == 1
 
     assert (await client.delete(f"/api/v1/voices/{v['id']}")).status_code == 204
+    (job,) = await forget_jobs(container, 1)  # deleted at the provider after the commit
+    assert job.status == "succeeded"
     assert behaviour.deleted == [model_id]
 
 

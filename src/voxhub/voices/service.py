@@ -32,7 +32,7 @@ from voxhub.engines.base import ProfileStatus, Reference, RefiningEngine
 from voxhub.jobs.service import new_job
 from voxhub.storage.outbox import discard, drain, enqueue
 from voxhub.voices.filenames import clean_filename, file_type
-from voxhub.voices.forget import forget_remote, remote_profiles
+from voxhub.voices.forget import forget_later, stored_profiles, submit_forgets
 from voxhub.voices.models import Voice, VoiceReference
 from voxhub.voices.profiles import (
     embedding_to_npy,
@@ -317,11 +317,16 @@ async def delete_voice(
     """Delete a voice, its references, profiles and generations (`log_activity` as for
     `create_voice`: a character's own voice goes in the character's activity).
 
-    The rows and the promise to remove every blob under the voice commit together; the blobs go
-    right after, or, if the store fails, on a later sweep: the deletion stands either way.
+    The rows, the promise to remove every blob under the voice and the jobs deleting its clones
+    at providers commit together; the blobs go right after, or, if the store fails, on a later
+    sweep, and the clones as those jobs run (retried while a provider is down): the deletion
+    stands either way, and nothing of it waits on a provider.
     """
     voice = await get_owned_voice(session, voice_id, p)
-    remote = await remote_profiles(c, session, voice_id)  # read while the rows and blobs exist
+    # Read while the rows and blobs exist; the jobs carry the profiles themselves.
+    forget_ids = await forget_later(
+        c, session, voice_id, await stored_profiles(c, session, voice_id)
+    )
     await session.delete(voice)
     removal = enqueue(session, f"voices/{voice_id}/", "voice_deleted")
     audit.record(
@@ -342,7 +347,7 @@ async def delete_voice(
         )
     await session.commit()
     await drain(c.sessions, c.blobs, [removal.id])
-    await forget_remote(remote)
+    await submit_forgets(c, forget_ids)
 
 
 __all__ = [
