@@ -60,7 +60,7 @@ SECURITY_SCHEMES: Schema = {
 }
 # Answers that depend on what a route does, not on its shape (ids in a body, the engine, logins).
 EXTRA: dict[tuple[str, str], set[int]] = {
-    ("POST", "/api/v1/speech"): {404, 503},
+    ("POST", "/api/v1/speech"): {404, 406, 503},  # 406: `timings: true`, Accept neither
     ("POST", "/voices/{voice_id}/synthesize"): {503},
     ("POST", "/api/tts/generate"): {404, 503},
     ("POST", "/api/v1/auth/signup"): {409},

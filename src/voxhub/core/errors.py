@@ -47,6 +47,7 @@ Tree (each leaf has a stable `code` that clients may rely on):
     │   ├── InvalidCredentials        invalid_credentials
     │   └── InvalidTokenError         invalid_token
     ├── Forbidden                     forbidden
+    ├── NotAcceptable                 not_acceptable
     ├── PaymentRequired               payment_required
     │   └── InsufficientCredits       insufficient_credits
     ├── RateLimited                   rate_limited
@@ -327,6 +328,14 @@ class CsrfFailed(Forbidden):
 
     code = "csrf_failed"
     title = "Missing or wrong CSRF token"
+
+
+class NotAcceptable(VoxhubError):
+    """The request's `Accept` header names none of the media types the route can answer with;
+    `extra["available"]` lists those it can."""
+
+    code = "not_acceptable"
+    title = "No acceptable representation"
 
 
 class RateLimited(VoxhubError):

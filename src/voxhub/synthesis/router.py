@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from voxhub.accounts.deps import CurrentPrincipal
@@ -13,7 +13,7 @@ from voxhub.audio.encode import FORMATS
 from voxhub.compat.seed004_body import OffLoopJsonRoute
 from voxhub.jobs.schemas import JobRead
 from voxhub.security.deps import limited
-from voxhub.synthesis import queries, service, timed
+from voxhub.synthesis import multipart, queries, service, timed
 from voxhub.synthesis.models import Generation
 from voxhub.synthesis.schemas import (
     GenerationPage,
@@ -27,14 +27,32 @@ from voxhub.synthesis.streaming import open_stream
 # Speech bodies can be large (a 100,000-character job): parsed in a thread when they are.
 router = APIRouter(tags=["speech"], route_class=OffLoopJsonRoute)
 
+TIMED_MULTIPART: dict[str, object] = {
+    "schema": {
+        "type": "object",
+        "description": "`timings: true` with `Accept: multipart/mixed`: two parts, the audio"
+        " in its own media type (Content-Disposition filename `{generation_id}.{ext}`), then"
+        " its timings as `application/json`, the body of"
+        " GET /api/v1/generations/{id}/timings",
+        "properties": {
+            "audio": {"type": "string", "format": "binary"},
+            "timings": {"$ref": "#/components/schemas/GenerationTimings"},
+        },
+    }
+}
 AUDIO_RESPONSES: dict[int | str, dict[str, object]] = {
     200: {
         "model": TimedSpeech,  # application/json: `timings: true`
-        "content": {spec.media_type: {} for spec in FORMATS.values()},
+        "content": {spec.media_type: {} for spec in FORMATS.values()}
+        | {multipart.MIXED: TIMED_MULTIPART},
         "description": "Audio; with `timings: true`, JSON with the audio in base64 and its"
-        " word times",
+        " word times, or (`Accept: multipart/mixed`) the audio and its timings as two parts",
     },
     202: {"model": JobRead, "description": "Queued as a job (`async: true`)"},
+    406: {
+        "description": "`timings: true` with an `Accept` header that allows neither"
+        " `application/json` nor `multipart/mixed`: `not_acceptable`, before anything is paid"
+    },
 }
 
 
@@ -62,9 +80,14 @@ def _audio_headers(gen: Generation, cached: bool) -> dict[str, str]:
     dependencies=[limited("tts")],
 )
 async def create_speech(
-    req: SpeechRequest, c: ContainerDep, session: SessionDep, p: CurrentPrincipal
+    req: SpeechRequest,
+    request: Request,
+    c: ContainerDep,
+    session: SessionDep,
+    p: CurrentPrincipal,
 ) -> Response:
-    """Speak text in a voice: audio bytes, a chunked stream (`stream`), or a job (`async`)."""
+    """Speak text in a voice: audio bytes, a chunked stream (`stream`), or a job (`async`).
+    With `timings: true`, `Accept` chooses JSON (the default) or `multipart/mixed`."""
     if req.run_async:
         job = await service.queue_speech(c, session, req, p)
         body = JobRead.model_validate(job).model_dump(mode="json")
@@ -79,9 +102,19 @@ async def create_speech(
             opened.chunks, media_type=opened.media_type, headers=opened.headers
         )
     if req.timings:
-        gen, timed_json, from_cache = await timed.speak_timed(c, session, req, p)
-        headers = _audio_headers(gen, from_cache)
-        return Response(timed_json, media_type="application/json", headers=headers)
+        # Read from the request, not declared as a parameter: `Accept` only matters here, and
+        # a declared header would be documented (and fuzzed) for every speech request.
+        answer = multipart.negotiate(request.headers.get("accept"))  # 406 before any work
+        if answer == multipart.MIXED:
+            gen, timed_body, content_type, from_cache = await multipart.speak_multipart(
+                c, session, req, p
+            )
+        else:
+            gen, timed_body, from_cache = await timed.speak_timed(c, session, req, p)
+            content_type = multipart.JSON
+        # The answer depends on Accept: shared caches must not give one client's to another.
+        headers = _audio_headers(gen, from_cache) | {"Vary": "Accept"}
+        return Response(timed_body, media_type=content_type, headers=headers)
     gen, data, from_cache = await service.speak(c, session, req, p, "sync")
     media_type = FORMATS[req.format].media_type
     return Response(data, media_type=media_type, headers=_audio_headers(gen, from_cache))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -77,18 +78,41 @@ def _speech_body(gen: Generation, data: bytes, words: list[Timed]) -> bytes:
     return json.dumps(body).encode()
 
 
-async def speak_timed(
+@dataclass(frozen=True)
+class SaidWithTimings:
+    """Whole speech with its word times (as they are stored), and whether the cache had it."""
+
+    gen: Generation
+    data: bytes
+    kept: StoredTimings
+    cached: bool
+
+
+async def speak_with_timings(
     c: Container, session: AsyncSession, req: SpeechRequest, p: Principal
-) -> tuple[Generation, bytes, bool]:
-    """`timings: true`: the JSON body (audio in base64, words), from the cache when its hit
-    kept its words (a hit recorded before they were kept is rendered afresh, with them)."""
+) -> SaidWithTimings:
+    """`timings: true`: from the cache when its hit kept its words (a hit recorded before they
+    were kept is rendered afresh, with them)."""
     plan = await service.plan_speech(c, req, p)
     if plan.cached is not None:
         kept = await stored_timings(c, plan.cached)
         if kept is not None:
             data = await c.blobs.get(plan.cached.blob_key)
-            body = await asyncio.to_thread(_speech_body, plan.cached, data, kept.words)
-            return plan.cached, body, True
+            return SaidWithTimings(plan.cached, data, kept, True)
         plan.cached = None
     gen, out = await service.speak_planned(c, session, plan, p, "sync")
-    return gen, await asyncio.to_thread(_speech_body, gen, out.data, out.words), False
+    # Read back as stored (rounded to the millisecond), so this answer and a later
+    # GET .../timings of the same generation say the same thing.
+    kept = await stored_timings(c, gen)
+    if kept is None:  # `record` stores them or fails; this is only the type's other case
+        kept = StoredTimings(out.words, out.duration_s)
+    return SaidWithTimings(gen, out.data, kept, False)
+
+
+async def speak_timed(
+    c: Container, session: AsyncSession, req: SpeechRequest, p: Principal
+) -> tuple[Generation, bytes, bool]:
+    """`timings: true` as JSON (the default): the audio in base64 and its words."""
+    said = await speak_with_timings(c, session, req, p)
+    body = await asyncio.to_thread(_speech_body, said.gen, said.data, said.kept.words)
+    return said.gen, body, said.cached
