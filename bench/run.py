@@ -6,7 +6,8 @@ byte of a streamed two-sentence request, API overhead as a share of engine time,
 scale-out jobs per minute with 1 and 2 workers and the queue's overhead (`bench/jobs.py`), and
 the embedded LLM's time to first token and tokens/s (`bench/llm.py`), and a chat with a
 character through the API: first reply token and first spoken audio (`bench/chat.py`), the
-first audio byte through the OpenAI face's `/v1/audio/speech` beside the native stream's, and
+first audio byte through the OpenAI face's `/v1/audio/speech` and the first audio through
+ElevenLabs' text-in WebSocket (`bench/websocket.py`) beside the native stream's, and
 the ambience beds' render speed in seconds of bed per CPU second (`bench/ambience.py`), and
 video encode frames per second at 720p, plain and over a looped 1080p clip (`bench/video.py`).
 Numbers are printed, never asserted: the machine is shared and noisy.
@@ -35,6 +36,7 @@ from bench.lag import measure_lag
 from bench.llm import measure_llm
 from bench.renders import measure_renders
 from bench.video import measure_video
+from bench.websocket import first_audio_s
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("VOXHUB_SHARED_DIR", REPO.parent / "shared")).resolve()
@@ -168,7 +170,8 @@ def measure(client: httpx.Client) -> dict[str, float | str | int]:
         voice_ids.append(r.json()["id"])
     voice = voice_ids[0]
 
-    rtf, overhead, ttfb, openai_ttfb = [], [], [], []
+    key = client.headers["authorization"].removeprefix("Bearer ")
+    rtf, overhead, ttfb, openai_ttfb, ws_first = [], [], [], [], []
     for i in range(RUNS):
         text = f"{SENTENCES[i % 5]} {SENTENCES[(i + 1) % 5]} Run {i}."
         t0 = time.perf_counter()
@@ -195,6 +198,9 @@ def measure(client: httpx.Client) -> dict[str, float | str | int]:
             "response_format": "pcm",
         }
         openai_ttfb.append(first_byte_s(client, "/v1/audio/speech", openai_body))
+        # And through ElevenLabs' text-in WebSocket: two sentences sent at once, flushed.
+        spoken = f"{SENTENCES[(i + 4) % 5]} {SENTENCES[i % 5]} Socket {i}."
+        ws_first.append(first_audio_s(str(client.base_url), key, voice, spoken))
     chat = measure_chat(client, voice, RUNS)  # the embedded LLM and engine, through the API
     renders = measure_renders(client, voice)  # after the chat: its script needs the LLM loaded
     auth = {"Authorization": client.headers["authorization"]}
@@ -208,6 +214,9 @@ def measure(client: httpx.Client) -> dict[str, float | str | int]:
             "engine_rtf_median": median(rtf),
             "stream_first_byte_s_median": median(ttfb),
             "openai_stream_first_byte_s_median": median(openai_ttfb),
+            "websocket_first_audio_s_median": median(ws_first),
+            # Above 1: the socket's first audio comes later than the native stream's first byte.
+            "websocket_to_native_first_byte_ratio": round(median(ws_first) / median(ttfb), 3),
             "api_overhead_share_median": median(overhead),
             "engine": client.get("/api/v1/engines").json()[0]["name"],
         }
