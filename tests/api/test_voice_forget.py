@@ -1,27 +1,33 @@
 """A voice's clone at a provider is deleted by a `voice.forget` job committed with the change
-that made it obsolete: deleting the voice (the request does not wait on the provider). The
-provider is a loopback server speaking ElevenLabs' protocol; ElevenLabs is the app's engine."""
+that made it obsolete: deleting the voice (the request does not wait on the provider), a new
+reference, an engine upgrade, a profile that lost a race, a clone whose voice was never stored.
+A rollback keeps the stored profile's clone. The provider is a loopback server speaking
+ElevenLabs' protocol; ElevenLabs is the app's engine."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from tests.api.conftest import create_voice, make_settings
+from tests.api.conftest import create_voice, make_settings, speech_file
 from tests.conftest import truncate_all
 from tests.engines.remote.provider_server import KEY, Behaviour, RunningServer, serve
+from voxhub.accounts.models import User
 from voxhub.bootstrap import build_container, close_container
 from voxhub.container import Container
+from voxhub.engines.base import Reference, VoiceProfile
 from voxhub.engines.registry import EngineRegistry
 from voxhub.engines.remote.elevenlabs import ElevenLabsEngine
 from voxhub.jobs.models import FINAL, Job
 from voxhub.settings import EngineSettings
+from voxhub.voices.profiles import commit_stored, store_profile
 
 
 @pytest.fixture(scope="module")
@@ -35,15 +41,31 @@ def behaviour(provider: RunningServer) -> Behaviour:
     return provider.behaviour
 
 
-def eleven(provider: RunningServer, model: str = "eleven_flash_v2_5") -> ElevenLabsEngine:
-    return ElevenLabsEngine(
-        EngineSettings(
-            elevenlabs_base_url=provider.base_url,
-            elevenlabs_api_key=SecretStr(KEY),
-            elevenlabs_model=model,
-            elevenlabs_timeout_s=5.0,
-        )
+def engine_settings(provider: RunningServer, model: str = "eleven_flash_v2_5") -> EngineSettings:
+    return EngineSettings(
+        elevenlabs_base_url=provider.base_url,
+        elevenlabs_api_key=SecretStr(KEY),
+        elevenlabs_model=model,
+        elevenlabs_timeout_s=5.0,
     )
+
+
+Hook = Callable[[Reference], Awaitable[None]]
+
+
+class Hooked(ElevenLabsEngine):
+    """ElevenLabs, with something happening meanwhile (`hooks`: one per enrolment, in order)
+    between the clone's creation at the provider and its return."""
+
+    def __init__(self, settings: EngineSettings, *hooks: Hook) -> None:
+        super().__init__(settings)
+        self.hooks = list(hooks)
+
+    async def enroll(self, reference: Reference) -> VoiceProfile:
+        profile = await super().enroll(reference)
+        if self.hooks:
+            await self.hooks.pop(0)(reference)
+        return profile
 
 
 @pytest.fixture
@@ -54,7 +76,7 @@ async def container(  # replaces the conftest's: ElevenLabs is this app's defaul
     settings.jobs.job_retry_delay_s = 0.2
     c = await build_container(
         settings,
-        engines=EngineRegistry({"elevenlabs": eleven(provider)}, "elevenlabs"),
+        engines=EngineRegistry({"elevenlabs": Hooked(engine_settings(provider))}, "elevenlabs"),
         speaker=speaker_encoder,  # type: ignore[arg-type]
         run_jobs=False,
     )
@@ -101,3 +123,122 @@ async def test_deleting_a_voice_does_not_wait_on_the_provider(
     assert behaviour.deleted == [clone]
     deletes = [r for r in behaviour.requests if r["method"] == "DELETE"]
     assert [r["path"] for r in deletes] == [f"/v1/voices/{clone}"]  # once
+
+
+def spoken_with(behaviour: Behaviour) -> str:
+    """The voice id the last speech request named."""
+    speech = [r for r in behaviour.requests if r["path"].startswith("/v1/text-to-speech/")]
+    return str(speech[-1]["path"].split("/")[3])
+
+
+async def speak(client, voice_id: str) -> None:
+    body = {"voice_id": voice_id, "text": "Hello there.", "format": "wav"}
+    r = await client.post("/api/v1/speech", json=body)
+    assert r.status_code == 200, r.text
+
+
+async def add_reference(client, voice_id: str) -> httpx.Response:
+    fname, data = speech_file("vctk_p225_008.wav")
+    return await client.post(f"/api/v1/voices/{voice_id}/references", files={"file": (fname, data)})
+
+
+def upgrade(container: Container, provider: RunningServer, *hooks: Hook) -> Hooked:
+    """The engine now runs another model: its version changes, so profiles are rebuilt."""
+    engine = Hooked(engine_settings(provider, "eleven_v3"), *hooks)
+    container.extras["old_engines"] = container.engines
+    container.engines = EngineRegistry({"elevenlabs": engine}, "elevenlabs")
+    return engine
+
+
+@pytest.fixture
+async def closes_swapped(container: Container) -> AsyncIterator[None]:
+    yield
+    old = container.extras.pop("old_engines", None)
+    if old is not None:
+        await old.aclose()
+
+
+async def set_credits(c: Container, user_id: str, credits: int = 0) -> None:
+    async with c.sessions() as s:
+        await s.execute(update(User).where(User.id == user_id).values(credits=credits))
+        await s.commit()
+
+
+async def test_a_new_reference_forgets_the_replaced_clone(
+    container: Container, client, behaviour: Behaviour
+) -> None:
+    v = await create_voice(client)
+    r = await add_reference(client, v["id"])
+    assert r.status_code == 201, r.text
+    first, second = clone_ids(behaviour)
+    (job,) = await forget_jobs(container, 1)
+    assert job.status == "succeeded" and behaviour.deleted == [first]
+    await speak(client, v["id"])
+    assert spoken_with(behaviour) == second
+
+
+async def test_an_engine_upgrade_forgets_the_old_versions_clone(
+    container: Container, client, behaviour: Behaviour, provider: RunningServer, closes_swapped
+) -> None:
+    v = await create_voice(client)
+    upgrade(container, provider)
+    await speak(client, v["id"])  # rebuilt for the new version, committed, then spoken
+    old, new = clone_ids(behaviour)
+    (job,) = await forget_jobs(container, 1)
+    assert job.status == "succeeded" and behaviour.deleted == [old]
+    assert spoken_with(behaviour) == new
+
+
+async def test_a_profile_that_lost_the_race_is_forgotten(
+    container: Container, client, behaviour: Behaviour, provider: RunningServer, closes_swapped
+) -> None:
+    v = await create_voice(client)
+
+    async def another_writer_wins(reference: Reference) -> None:
+        engine = container.engines.get()
+        winner = await engine.enroll(reference)  # no hook left: a plain enrolment
+        async with container.sessions() as s:
+            await commit_stored(container, s, await store_profile(container, s, v["id"], winner))
+
+    upgrade(container, provider, another_writer_wins)
+    await speak(client, v["id"])
+    old, lost, won = clone_ids(behaviour)
+    jobs = await forget_jobs(container, 2)
+    assert [j.status for j in jobs] == ["succeeded"] * 2
+    assert sorted(behaviour.deleted) == sorted([old, lost])
+    assert spoken_with(behaviour) == won
+
+
+async def test_a_clone_whose_voice_was_not_stored_is_forgotten(
+    container: Container, client, behaviour: Behaviour, user_a
+) -> None:
+    async def spent_meanwhile(_: Reference) -> None:
+        await set_credits(container, user_a.id)
+
+    container.engines.get().hooks.append(spent_meanwhile)  # type: ignore[attr-defined]
+    fname, data = speech_file()
+    r = await client.post("/api/v1/voices", files={"file": (fname, data)}, data={"name": "Ana"})
+    assert (r.status_code, r.json()["code"]) == (402, "insufficient_credits")
+    (clone,) = clone_ids(behaviour)
+    (job,) = await forget_jobs(container, 1)
+    assert job.status == "succeeded" and behaviour.deleted == [clone]
+    assert (await client.get("/api/v1/voices")).json()["items"] == []
+
+
+async def test_a_rolled_back_reference_keeps_the_stored_clone(
+    container: Container, client, behaviour: Behaviour, user_a
+) -> None:
+    v = await create_voice(client)
+
+    async def spent_meanwhile(_: Reference) -> None:
+        await set_credits(container, user_a.id)
+
+    container.engines.get().hooks.append(spent_meanwhile)  # type: ignore[attr-defined]
+    r = await add_reference(client, v["id"])
+    assert (r.status_code, r.json()["code"]) == (402, "insufficient_credits")
+    kept, discarded = clone_ids(behaviour)
+    (job,) = await forget_jobs(container, 1)
+    assert job.status == "succeeded" and behaviour.deleted == [discarded]
+    await set_credits(container, user_a.id, 100)
+    await speak(client, v["id"])
+    assert spoken_with(behaviour) == kept

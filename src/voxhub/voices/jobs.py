@@ -11,6 +11,7 @@ from voxhub.container import Container
 from voxhub.engines.base import ProfileStatus, RefiningEngine
 from voxhub.jobs.errors import PermanentJobError
 from voxhub.jobs.executor import JobContext
+from voxhub.voices.forget import forget_discarded
 from voxhub.voices.models import Voice, VoiceProfileRow
 from voxhub.voices.profiles import (
     commit_stored,
@@ -56,6 +57,7 @@ async def refine_job(c: Container, ctx: JobContext) -> dict[str, Any]:
             raise PermanentJobError("voice_not_found", "the voice was deleted")
         stored = await store_profile(c, session, voice_id, refined, if_revision=revision)
         if stored is None:  # also when the voice is deleted right now: its row goes with it
+            await forget_discarded(c, session, voice_id, [refined])
             await ctx.progress(99, "store", SUPERSEDED)
             return {"voice_id": voice_id, "superseded": True, "metrics": refined.metrics}
         voice.profile_status = ProfileStatus.ready

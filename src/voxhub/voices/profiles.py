@@ -23,6 +23,7 @@ from voxhub.core.ids import new_id
 from voxhub.engines.base import Engine, ProfileStatus, Reference, VoiceProfile
 from voxhub.storage.base import BlobNotFound
 from voxhub.storage.outbox import discard, drain, enqueue
+from voxhub.voices.forget import forget_discarded, forget_later, forgets, submit_forgets
 from voxhub.voices.models import Voice, VoiceProfileRow
 
 # How often a profile read may find the row replaced under it before giving up.
@@ -64,10 +65,13 @@ async def load_reference_audio(c: Container, voice: Voice) -> Reference:
 
 @dataclass(frozen=True)
 class StoredProfile:
-    """A profile written in the caller's transaction; drain `removal_id` after the commit."""
+    """A profile written in the caller's transaction; after the commit, drain `removal_id` and
+    submit `forget_ids` (`commit_stored` does both)."""
 
     blob_key: str
     removal_id: str | None  # the outbox row removing the blob it replaced
+    # The voice.forget job deleting the replaced profile's clone at its provider, if it has one.
+    forget_ids: tuple[str, ...] = ()
 
 
 @overload
@@ -94,7 +98,8 @@ async def store_profile(
 
     A writer whose work started from the row at `if_revision` (0: no row yet) must not replace
     a profile stored meanwhile: then the newer one is kept, the answer is None and this
-    profile's blob is already removed. Without it (a new reference: the newest input there is)
+    profile's blob is already removed (its clone at a provider is the caller's to forget:
+    `forget_discarded`). Without it (a new reference: the newest input there is)
     the row is replaced whatever it holds.
     """
     return await _store(c, session, voice_id, profile, if_revision)
@@ -112,15 +117,40 @@ async def _store(
     key = f"voices/{voice_id}/profiles/{profile.engine}-{new_id()}.bin"
     await c.blobs.put(key, profile.data, "application/octet-stream")
     try:
-        stored, old_key = await _replace_row(session, voice_id, profile, key, if_revision)
+        stored, old = await _replace_row(session, voice_id, profile, key, if_revision)
+        if not stored:
+            await discard(c.blobs, [key])
+            return None
+        forget_ids = await _forget_replaced(c, session, voice_id, profile.engine, old)
     except BaseException:
         await discard(c.blobs, [key])
         raise
-    if not stored:
-        await discard(c.blobs, [key])
-        return None
-    removal = enqueue(session, old_key, "profile_replaced") if old_key else None
-    return StoredProfile(key, removal.id if removal else None)
+    removal = enqueue(session, old.blob_key, "profile_replaced") if old else None
+    return StoredProfile(key, removal.id if removal else None, tuple(forget_ids))
+
+
+@dataclass(frozen=True)
+class _Replaced:
+    """What the row held before it was replaced."""
+
+    blob_key: str
+    engine_version: str
+    status: str
+
+
+async def _forget_replaced(
+    c: Container, session: AsyncSession, voice_id: str, engine: str, old: _Replaced | None
+) -> list[str]:
+    """The forget job for the replaced profile's clone, in the transaction that replaces it: a
+    rollback keeps both the stored profile and its clone."""
+    if old is None or not forgets(c, engine):
+        return []
+    try:
+        data = await c.blobs.get(old.blob_key)  # read now: the outbox removes it after commit
+    except BlobNotFound:
+        return []  # lost: nothing says which clone it was
+    replaced = VoiceProfile(engine, old.engine_version, data, ProfileStatus(old.status))
+    return await forget_later(c, session, voice_id, [replaced])
 
 
 async def _replace_row(
@@ -129,8 +159,8 @@ async def _replace_row(
     profile: VoiceProfile,
     key: str,
     if_revision: int | None,
-) -> tuple[bool, str | None]:
-    """(whether the row was written, the blob key it held before)."""
+) -> tuple[bool, _Replaced | None]:
+    """(whether the row was written, what it held before)."""
     mine = (VoiceProfileRow.voice_id == voice_id, VoiceProfileRow.engine == profile.engine)
     values = {
         "engine_version": profile.engine_version,
@@ -140,25 +170,27 @@ async def _replace_row(
     }
     if if_revision == 0:
         return await _insert_if_absent(session, voice_id, profile.engine, values), None
-    current = select(VoiceProfileRow.blob_key).where(*mine)
+    current = select(
+        VoiceProfileRow.blob_key, VoiceProfileRow.engine_version, VoiceProfileRow.status
+    ).where(*mine)
     if if_revision is not None:
         current = current.where(VoiceProfileRow.revision == if_revision)
-    old_key = await session.scalar(current)
-    if old_key is None:
+    row = (await session.execute(current)).one_or_none()
+    if row is None:
         if if_revision is not None:
             return False, None
         session.add(VoiceProfileRow(voice_id=voice_id, engine=profile.engine, **values))
         return True, None
     replace = update(VoiceProfileRow).where(*mine)
     if if_revision is not None:
-        # Revisions only grow, so one still at `if_revision` still holds `old_key`.
+        # Revisions only grow, so one still at `if_revision` still holds what was read.
         replace = replace.where(VoiceProfileRow.revision == if_revision)
     done = await session.execute(
         replace.values(
             **values, revision=VoiceProfileRow.revision + 1, updated_at=utcnow()
         ).execution_options(synchronize_session=False)
     )
-    return getattr(done, "rowcount", 0) == 1, old_key
+    return getattr(done, "rowcount", 0) == 1, _Replaced(*row)
 
 
 async def _insert_if_absent(
@@ -185,15 +217,21 @@ async def _insert_if_absent(
 
 async def commit_stored(c: Container, session: AsyncSession, stored: StoredProfile) -> None:
     """Commit the transaction that stored a profile: its blob goes if the commit fails, the blob
-    it replaced once it succeeds."""
+    it replaced (and that one's clone at a provider) once it succeeds."""
     try:
         await session.commit()
     except BaseException:
         await session.rollback()
         await discard(c.blobs, [stored.blob_key])
         raise
+    await commit_done(c, stored)
+
+
+async def commit_done(c: Container, stored: StoredProfile) -> None:
+    """What follows a committed profile: the replaced blob goes, its clone's forget job runs."""
     if stored.removal_id:
         await drain(c.sessions, c.blobs, [stored.removal_id])
+    await submit_forgets(c, list(stored.forget_ids))
 
 
 async def current_profile(
@@ -222,7 +260,10 @@ async def current_profile(
         profile = await engine.enroll(reference)
         stored = await store_profile(c, session, voice.id, profile, if_revision=revision)
         if stored is None:
-            continue  # another writer stored one meanwhile: serve that one
+            # Another writer stored one meanwhile: serve that one, and delete the clone made
+            # for this one at its provider (ElevenLabs counts them against a voice limit).
+            await forget_discarded(c, session, voice.id, [profile])
+            continue
         await commit_stored(c, session, stored)
         return profile, revision + 1
     raise Conflict("the voice's profile kept changing; try again")

@@ -28,13 +28,15 @@ from voxhub.core.ids import new_id
 from voxhub.credits import ledger
 from voxhub.credits.pricing import clone_cost
 from voxhub.credits.service import check_affordable, paid_by_job
-from voxhub.engines.base import ProfileStatus, Reference, RefiningEngine
+from voxhub.engines.base import ProfileStatus, Reference, RefiningEngine, VoiceProfile
 from voxhub.jobs.service import new_job
 from voxhub.storage.outbox import discard, drain, enqueue
 from voxhub.voices.filenames import clean_filename, file_type
-from voxhub.voices.forget import forget_later, stored_profiles, submit_forgets
+from voxhub.voices.forget import forget_discarded, forget_later, stored_profiles, submit_forgets
 from voxhub.voices.models import Voice, VoiceReference
 from voxhub.voices.profiles import (
+    StoredProfile,
+    commit_done,
     embedding_to_npy,
     load_reference_audio,
     npy_to_embedding,
@@ -107,15 +109,22 @@ async def _store_references(
 
 
 async def _enroll(
-    c: Container, session: AsyncSession, voice: Voice, reference: Reference, written: list[str]
-) -> tuple[str | None, str | None]:
-    """Instant profile now, plus a refinement job when the engine can refine.
+    c: Container,
+    session: AsyncSession,
+    voice: Voice,
+    reference: Reference,
+    written: list[str],
+    made: list[VoiceProfile],
+) -> tuple[str | None, StoredProfile]:
+    """Instant profile now, plus a refinement job when the engine can refine; the profile goes
+    into `made` at once, so that a failure before the commit forgets its clone.
 
-    Returns the job id to submit and the outbox row of the replaced profile blob to drain, both
-    after commit.
+    Returns the job id to submit and the stored profile (the replaced one's blob to drain and
+    clone to forget), both after commit.
     """
     engine = c.engines.get()
     profile = await engine.enroll(reference)
+    made.append(profile)
     stored = await store_profile(c, session, voice.id, profile)
     written.append(stored.blob_key)
     voice.profile_similarity = profile.metrics.get("similarity_estimate")
@@ -132,8 +141,8 @@ async def _enroll(
             queued_limit=c.settings.jobs.jobs_queued_per_user,
         )
         await session.flush()
-        return job.id, stored.removal_id
-    return None, stored.removal_id
+        return job.id, stored
+    return None, stored
 
 
 async def create_voice(
@@ -175,10 +184,11 @@ async def create_voice(
         seed=seed_for(*(p.sha256.encode() for p in processed)),
     )
     written: list[str] = []
+    made: list[VoiceProfile] = []
     try:
         session.add(voice)
         await _store_references(c, voice, processed, written)
-        job_id, removal_id = await _enroll(c, session, voice, reference, written)
+        job_id, stored = await _enroll(c, session, voice, reference, written, made)
         audit.record(
             session, "voice_cloned", actor_id=p.user_id, target_type="voice", target_id=voice.id
         )
@@ -194,10 +204,9 @@ async def create_voice(
         await ledger.charge(session, p.user_id, voice.id, cost, "clone")
         await session.commit()
     except BaseException:
-        await session.rollback()
-        await discard(c.blobs, written)
+        await _undo(c, session, voice.id, written, made)
         raise
-    await _after_commit(c, job_id, removal_id)
+    await _after_commit(c, job_id, stored)
     return voice, [_report(x) for x in processed]
 
 
@@ -228,9 +237,10 @@ async def add_reference(
         seed=seed_for(*(r.sha256.encode() for r in voice.references), processed.sha256.encode()),
     )
     written: list[str] = []
+    made: list[VoiceProfile] = []
     try:
         await _store_references(c, voice, [processed], written)
-        job_id, removal_id = await _enroll(c, session, voice, reference, written)
+        job_id, stored = await _enroll(c, session, voice, reference, written, made)
         await _check_references_unchanged(session, voice, read)
         audit.record(
             session, "reference_added", actor_id=p.user_id, target_type="voice", target_id=voice.id
@@ -245,10 +255,9 @@ async def add_reference(
         await ledger.charge(session, p.user_id, new_id(), cost, "clone: reference added")
         await session.commit()
     except BaseException:
-        await session.rollback()
-        await discard(c.blobs, written)
+        await _undo(c, session, voice.id, written, made)
         raise
-    await _after_commit(c, job_id, removal_id)
+    await _after_commit(c, job_id, stored)
     return voice, _report(processed)
 
 
@@ -282,9 +291,22 @@ async def _joined(parts: list[np.ndarray]) -> np.ndarray:
     return await asyncio.to_thread(np.concatenate, parts)
 
 
-async def _after_commit(c: Container, job_id: str | None, removal_id: str | None) -> None:
-    if removal_id:
-        await drain(c.sessions, c.blobs, [removal_id])
+async def _undo(
+    c: Container,
+    session: AsyncSession,
+    voice_id: str,
+    written: list[str],
+    made: list[VoiceProfile],
+) -> None:
+    """A clone or reference that failed before its commit: nothing of it stays, neither the
+    blobs written nor the clone its enrolment made at a provider."""
+    await session.rollback()
+    await discard(c.blobs, written)
+    await forget_discarded(c, session, voice_id, made)
+
+
+async def _after_commit(c: Container, job_id: str | None, stored: StoredProfile) -> None:
+    await commit_done(c, stored)
     if job_id:
         await c.jobs.submit(job_id)
 
