@@ -25,7 +25,7 @@ from voxhub.container import Container
 from voxhub.engines.base import Reference, VoiceProfile
 from voxhub.engines.registry import EngineRegistry
 from voxhub.engines.remote.elevenlabs import ElevenLabsEngine
-from voxhub.jobs.models import FINAL, Job
+from voxhub.jobs.models import FINAL, Job, JobEvent
 from voxhub.settings import EngineSettings
 from voxhub.voices.profiles import commit_stored, store_profile
 
@@ -242,3 +242,77 @@ async def test_a_rolled_back_reference_keeps_the_stored_clone(
     await set_credits(container, user_a.id, 100)
     await speak(client, v["id"])
     assert spoken_with(behaviour) == kept
+
+
+# A provider that cannot take the deletion now is asked again, after the wait it names.
+
+
+async def events_of(c: Container, job_id: str) -> list[JobEvent]:
+    async with c.sessions() as s:
+        rows = await s.scalars(
+            select(JobEvent)
+            .where(JobEvent.job_id == job_id, JobEvent.type == "status")
+            .order_by(JobEvent.seq)
+        )
+        return list(rows)
+
+
+async def test_a_busy_provider_is_asked_again_after_its_retry_after(
+    container: Container, client, behaviour: Behaviour
+) -> None:
+    v = await create_voice(client)
+    (clone,) = clone_ids(behaviour)
+    behaviour.status, behaviour.retry_after = 429, "1"
+    assert (await client.delete(f"/api/v1/voices/{v['id']}")).status_code == 204
+    deadline = time.monotonic() + 10
+    while True:  # the first attempt fails and the job waits for its next one
+        async with container.sessions() as s:
+            job = await s.scalar(select(Job).where(Job.kind == "voice.forget"))
+        if job is not None and job.status == "queued" and job.attempts == 1:
+            break
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.02)
+    assert job.error is not None
+    assert (job.error["code"], job.error["cause"]) == ("retrying", "engine_unavailable")
+    assert job.not_before is not None
+    waits = (job.not_before - job.updated_at).total_seconds()
+    assert 0.9 < waits < 1.1  # the provider's Retry-After, not the 0.2 s default delay
+    behaviour.status, behaviour.retry_after = 200, None
+    (done,) = await forget_jobs(container, 1)
+    assert (done.status, done.attempts) == ("succeeded", 2)
+    assert behaviour.deleted == [clone]
+    events = await events_of(container, done.id)
+    assert [e.data["status"] for e in events] == [
+        "queued",
+        "running",
+        "queued",
+        "running",
+        "succeeded",
+    ]
+    assert (events[3].created_at - events[2].created_at).total_seconds() >= 0.9
+
+
+async def test_a_provider_busy_on_every_attempt_fails_the_job_at_its_max_attempts(
+    container: Container, client, behaviour: Behaviour
+) -> None:
+    v = await create_voice(client)
+    behaviour.status, behaviour.retry_after = 503, "0"
+    assert (await client.delete(f"/api/v1/voices/{v['id']}")).status_code == 204
+    (job,) = await forget_jobs(container, 1)
+    assert (job.status, job.attempts, job.max_attempts) == ("failed", 3, 3)
+    assert job.error is not None and job.error["code"] == "engine_unavailable"
+    assert len([r for r in behaviour.requests if r["method"] == "DELETE"]) == 3
+    assert behaviour.deleted == []
+
+
+async def test_a_provider_refusal_fails_the_job_at_once(
+    container: Container, client, behaviour: Behaviour
+) -> None:
+    v = await create_voice(client)
+    behaviour.status = 400
+    behaviour.error_body = {"detail": {"status": "invalid_uid", "message": "no such voice"}}
+    assert (await client.delete(f"/api/v1/voices/{v['id']}")).status_code == 204
+    (job,) = await forget_jobs(container, 1)
+    assert (job.status, job.attempts) == ("failed", 1)
+    assert job.error is not None and job.error["code"] == "engine_failure"
+    assert len([r for r in behaviour.requests if r["method"] == "DELETE"]) == 1

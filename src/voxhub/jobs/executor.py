@@ -5,7 +5,9 @@ that finished, runs elsewhere or was cancelled is left alone. While the handler 
 heartbeat renews the lease; if the lease is lost the handler is stopped and nothing it would
 write lands (every write is fenced on the lease). The outcome is one transition: succeeded,
 failed (retrying cannot help), queued again (with attempts left), dead (out of attempts),
-cancelled, or handed back unharmed on shutdown.
+cancelled, or handed back unharmed on shutdown. An engine that is unavailable for now (a
+provider's 429 or 5xx, an engine timeout) is retried too, after the wait it asked for; out of
+attempts that job is failed on the engine's error.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voxhub.core.clock import utcnow
-from voxhub.core.errors import VoxhubError
+from voxhub.core.errors import EngineTimeout, EngineUnavailable, VoxhubError
 from voxhub.jobs import lifecycle
 from voxhub.jobs.errors import PermanentJobError
 from voxhub.jobs.lifecycle import JobCancelled, LeaseLost, OwnerAtLimit, Sessions
@@ -171,6 +173,14 @@ class Executor:
             log.warning("job %s (%s) timed out on attempt %d", job_id, job.kind, job.attempts)
             error = {"code": "job_timeout", "message": "the job ran past its time limit"}
             return await self._retry_or_bury(job, error, resubmit)
+        except (EngineUnavailable, EngineTimeout) as exc:
+            # A provider that refused for now (429, 5xx, nothing listening) or did not answer in
+            # time may well answer a later attempt, after the wait it asked for; out of
+            # attempts, the job failed on that error (it did not lose its worker: not dead).
+            log.warning("job %s (%s) attempt %d: %s", job_id, job.kind, job.attempts, exc)
+            return await self._retry_or_bury(
+                job, _failure(exc), resubmit, delay_s=_retry_after(exc), last=JobStatus.failed
+            )
         except (PermanentJobError, VoxhubError) as exc:
             failure = _failure(exc)
             metrics.job_failed(job.kind, failure["code"])
@@ -188,13 +198,26 @@ class Executor:
         return JobStatus.succeeded
 
     async def _retry_or_bury(
-        self, job: Job, error: dict[str, Any], resubmit: Resubmit
+        self,
+        job: Job,
+        error: dict[str, Any],
+        resubmit: Resubmit,
+        *,
+        delay_s: float | None = None,
+        last: JobStatus = JobStatus.dead,
     ) -> str | None:
+        """Queue the job again after `delay_s` (default: a delay growing with the attempts)
+        while it has attempts left, else end it as `last`."""
         me = self.worker_id
         metrics.job_failed(job.kind, error["code"])
         if job.attempts < job.max_attempts:
-            delay = self.settings.job_retry_delay_s * job.attempts
-            retrying = {**error, "code": "retrying", "message": error["message"] + "; retrying"}
+            delay = self.settings.job_retry_delay_s * job.attempts if delay_s is None else delay_s
+            retrying = {
+                **error,
+                "code": "retrying",
+                "message": error["message"] + "; retrying",
+                "cause": error["code"],  # what the next attempt will have to get past
+            }
             again = await self._requeue(job.id, retrying, delay_s=delay)
             if again is None:
                 return None
@@ -202,8 +225,8 @@ class Executor:
                 return JobStatus.cancelled
             await resubmit(job.id, delay)
             return JobStatus.queued
-        ended = await lifecycle.end(self.sessions, job.id, JobStatus.dead, error, worker_id=me)
-        return JobStatus.dead if ended else None
+        ended = await lifecycle.end(self.sessions, job.id, last, error, worker_id=me)
+        return last if ended else None
 
     async def _requeue(self, job_id: str, error: dict[str, Any] | None, **kw: Any) -> Job | None:
         """Put the job back in the queue; if its owner cancelled it while it ran (no step
@@ -233,6 +256,15 @@ class Executor:
                 log.warning("job %s: lease lost; stopping its handler", job_id)
                 work.cancel(msg="lease lost")
                 return
+
+
+def _retry_after(exc: VoxhubError) -> float | None:
+    """The wait the error asks for (a provider's Retry-After), if it names one."""
+    value = exc.extra.get("retry_after")
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _failure(exc: PermanentJobError | VoxhubError) -> dict[str, Any]:
