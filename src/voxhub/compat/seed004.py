@@ -194,7 +194,7 @@ async def clone_voice(
     With Redis configured (scale-out) the API holds no model: it answers 202 with a job, and a
     worker creates the voice; the job's result is this route's synchronous answer.
     """
-    engine_for(c, body.model_type)
+    engine = engine_for(c, body.model_type)  # the clone is enrolled on it
     audio = await _decode_audio(body.audio_data)
     info = await asyncio.to_thread(probe, audio, c.settings.limits)
     check_audio_format(body.audio_format, info)
@@ -205,7 +205,7 @@ async def clone_voice(
         job = await queued.queue_clone(c, session, audio, body, meta, p)
         return _queued(job.id, name=meta.name)
     upload = Upload(audio, f"{body.name}.{body.audio_format or info.container}")
-    voice, reports = await voices.create_voice(c, session, [upload], meta, p)
+    voice, reports = await voices.create_voice(c, session, [upload], meta, p, engine=engine)
     answer = queued.cloned(voice, reports[0].model_dump(), body.model_type, _base(request))
     return Seed004Cloned.model_validate(answer)
 

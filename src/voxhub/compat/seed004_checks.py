@@ -7,9 +7,11 @@ from typing import Any
 from voxhub.audio.types import ProbeInfo
 from voxhub.container import Container
 from voxhub.core.errors import Conflict, InvalidInput
+from voxhub.engines.registry import available_engines
 
-# The seed's only model. voxhub's default engine stands in for it: seed 004's clients send it
-# on every call, so refusing it would refuse them all.
+# The seed's only model. voxhub's default engine stands in for it (unless an engine of that
+# name is enabled): seed 004's clients send it on every call, so refusing it would refuse them
+# all.
 SEED_MODEL = "chatterbox"
 # What each `audio_format` a client may declare is, as the decoder names the container (and,
 # for Ogg, the codec): the formats voxhub can store and serve back byte for byte.
@@ -30,6 +32,13 @@ class UnknownModelType(InvalidInput):
     title = "Unknown model_type"
 
 
+class ModelTypeNotEnabled(UnknownModelType):
+    """`model_type` names an engine voxhub has, but this server does not run it."""
+
+    code = "model_type_not_enabled"
+    title = "model_type names an engine that is not enabled"
+
+
 class AudioFormatMismatch(InvalidInput):
     code = "audio_format_mismatch"
     title = "The audio is not in the declared audio_format"
@@ -46,13 +55,23 @@ class VoiceExists(Conflict):
 
 
 def engine_for(c: Container, model_type: str) -> str | None:
-    """The engine `model_type` names: None (the default engine) for the seed's own model."""
-    if model_type == SEED_MODEL:
-        return None
+    """The engine `model_type` names: None (the default engine) for the seed's own model.
+
+    Clone and speech both enrol and speak on it, so a voice cloned for a model is that model's
+    voice; a name this server cannot run is refused, never quietly replaced by the default."""
     names = [e.info.name for e in c.engines.all()]
     if model_type in names:
         return model_type
+    if model_type == SEED_MODEL:
+        return None
     accepted = [SEED_MODEL, *names]
+    if model_type in available_engines():
+        raise ModelTypeNotEnabled(
+            f"model_type {model_type!r} is an engine this server does not run; enable it "
+            f"(VOXHUB_ENGINES) or use one of {', '.join(accepted)}",
+            model_type=model_type,
+            accepted=accepted,
+        )
     raise UnknownModelType(
         f"model_type {model_type!r} is not available; use one of {', '.join(accepted)}",
         model_type=model_type,

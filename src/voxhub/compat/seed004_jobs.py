@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from voxhub.accounts.principal import Principal
 from voxhub.audio.decode import decode, probe
+from voxhub.compat.seed004_checks import engine_for
 from voxhub.compat.seed004_schemas import Seed004Clone
 from voxhub.container import Container
 from voxhub.credits.pricing import clone_cost
@@ -163,8 +164,10 @@ async def clone_job(c: Container, ctx: JobContext) -> dict[str, Any]:
         )
         upload = voices.Upload(audio, payload["filename"])
         async with c.sessions() as session:
+            # Checked again here: this worker may not run the engine the API saw enabled.
+            engine = engine_for(c, payload["model_type"])
             voice, reports = await voices.create_voice(
-                c, session, [upload], meta, owner, voice_id=voice_id
+                c, session, [upload], meta, owner, voice_id=voice_id, engine=engine
             )
         report = reports[0].model_dump()
     else:  # an earlier run created it and then lost its worker: answer what it made

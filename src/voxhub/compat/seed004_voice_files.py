@@ -106,7 +106,7 @@ async def save_voice(
 
     voxhub computes the profile from the sample; a sent `profile_file` is checked and its
     cosine similarity to voxhub's is reported (`metadata.profile_similarity`)."""
-    engine_for(c, model_type)
+    engine = engine_for(c, model_type)  # the voice is enrolled on it
     audio = await audio_file.read()
     info = await asyncio.to_thread(probe, audio, c.settings.limits)
     check_audio_format(audio_format, info)
@@ -130,7 +130,9 @@ async def save_voice(
     profile = _profile_vector(sent) if sent is not None else None
     upload = Upload(audio, audio_file.filename or f"{voice_name}.{info.container}")
     try:
-        voice, reports = await voices.create_voice(c, session, [upload], meta, p, voice_id=vid)
+        voice, reports = await voices.create_voice(
+            c, session, [upload], meta, p, voice_id=vid, engine=engine
+        )
     except IntegrityError as exc:  # the same name saved at the same moment: that one won
         raise VoiceExists(f"you already saved a voice {voice_id!r}", voice_id=voice_id) from exc
     answer = queued.cloned(voice, reports[0].model_dump(), model_type, _base(request))

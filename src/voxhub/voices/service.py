@@ -115,14 +115,16 @@ async def _enroll(
     reference: Reference,
     written: list[str],
     made: list[VoiceProfile],
+    engine_name: str | None = None,
 ) -> tuple[str | None, StoredProfile]:
-    """Instant profile now, plus a refinement job when the engine can refine; the profile goes
+    """Instant profile now on `engine_name` (None: the default engine), plus a refinement job
+    when the engine can refine; the profile goes
     into `made` at once, so that a failure before the commit forgets its clone.
 
     Returns the job id to submit and the stored profile (the replaced one's blob to drain and
     clone to forget), both after commit.
     """
-    engine = c.engines.get()
+    engine = c.engines.get(engine_name)
     profile = await engine.enroll(reference)
     made.append(profile)
     stored = await store_profile(c, session, voice.id, profile)
@@ -154,15 +156,19 @@ async def create_voice(
     *,
     voice_id: str | None = None,
     log_activity: bool = True,
+    engine: str | None = None,
 ) -> tuple[Voice, list[ReferenceReportRead]]:
     """Register a voice from one or more reference recordings (a job passes `voice_id`, derived
     from its own id, so a re-run after a crash cannot create a second voice). A voice made as
-    part of another action (a seed 001 character's) is that action's activity, not its own."""
+    part of another action (a seed 001 character's) is that action's activity, not its own.
+    Its first profile is enrolled on `engine` (None: the default engine; EngineNotFound, before
+    anything is processed, when it is not enabled)."""
     limits = c.settings.limits
     if not uploads:
         raise InvalidInput("a reference recording is required (field 'file' or 'files')")
     if len(uploads) > limits.max_files_per_upload:
         raise InvalidInput(f"at most {limits.max_files_per_upload} files per voice")
+    c.engines.get(engine)  # an engine that is not enabled is refused before any work
     cost = _clone_price(c, p)
     await check_affordable(c, p.user_id, cost)  # refused before the audio is processed
     processed = [await _process(c, u, meta.denoise) for u in uploads]
@@ -188,7 +194,7 @@ async def create_voice(
     try:
         session.add(voice)
         await _store_references(c, voice, processed, written)
-        job_id, stored = await _enroll(c, session, voice, reference, written, made)
+        job_id, stored = await _enroll(c, session, voice, reference, written, made, engine)
         audit.record(
             session, "voice_cloned", actor_id=p.user_id, target_type="voice", target_id=voice.id
         )
