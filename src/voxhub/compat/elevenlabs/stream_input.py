@@ -177,26 +177,36 @@ class _Session:
         try:
             async for data in chunks:
                 words, fed = tapped.words[fed:], len(tapped.words)
-                await self._send(data, aligner.feed(_shifted(words, start)), words, start)
-            rest = tapped.words[fed:]
-            chars = aligner.feed(_shifted(rest, start))
-            chars.extend(aligner.finish(start + tapped.seconds))
-            await self._send(b"", chars, rest, start)
+                # Matching words to the text and base64 of the audio take a core for a while
+                # on a long piece: in a thread, one at a time (the aligner keeps its place).
+                await self._send(await asyncio.to_thread(_piece, aligner, data, words, start))
+            rest, end = tapped.words[fed:], start + tapped.seconds
+            await self._send(await asyncio.to_thread(_piece, aligner, b"", rest, start, end))
         finally:
             await chunks.aclose()
         self.clock = start + tapped.seconds  # its words are stored with its generation
 
-    async def _send(self, data: bytes, chars: Chars, words: Any, start: float) -> None:
-        if not data and not chars.characters:
-            return
-        await self.ws.send_json(
-            {
-                "audio": base64.b64encode(data).decode() if data else None,
-                "isFinal": None,
-                "alignment": _ms(chars),
-                "normalizedAlignment": _ms(spoken_chars(_shifted(words, start), False)),
-            }
-        )
+    async def _send(self, message: dict[str, Any] | None) -> None:
+        if message is not None:
+            await self.ws.send_json(message)
+
+
+def _piece(
+    aligner: Aligner, data: bytes, words: Any, start: float, end: float | None = None
+) -> dict[str, Any] | None:
+    """The message for a piece of audio and the words it says (`end`: the last one, which
+    times the text's remaining characters); None when it carries nothing."""
+    chars = aligner.feed(_shifted(words, start))
+    if end is not None:
+        chars.extend(aligner.finish(end))
+    if not data and not chars.characters:
+        return None
+    return {
+        "audio": base64.b64encode(data).decode() if data else None,
+        "isFinal": None,
+        "alignment": _ms(chars),
+        "normalizedAlignment": _ms(spoken_chars(_shifted(words, start), False)),
+    }
 
 
 def _sentences(buffer: str) -> tuple[str, str]:
