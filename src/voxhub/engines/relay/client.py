@@ -155,9 +155,14 @@ class RelayClient:
 class RelayedEngine:
     """An engine that runs on the workers; this process holds no model for it."""
 
-    def __init__(self, info: EngineInfo, client: RelayClient) -> None:
+    def __init__(
+        self, info: EngineInfo, client: RelayClient, replaces: Engine | None = None
+    ) -> None:
         self.info = info
         self._client = client
+        # The engine this stands in for, never loaded here, but built: it may hold what its
+        # constructor opened (a remote engine's connection pool), released with this.
+        self._replaces = replaces
 
     async def load(self) -> None:
         """Nothing to load here: the workers load the model."""
@@ -184,7 +189,11 @@ class RelayedEngine:
                     yield wire.chunk_of(header, tail)
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        try:
+            await self._client.aclose()
+        finally:
+            if self._replaces is not None:
+                await self._replaces.aclose()
 
 
 class _Forgetting(RelayedEngine):
@@ -237,9 +246,10 @@ def relayed(engine: Engine, settings: Settings) -> RelayedEngine:
         (False, True): RelayedForgettingEngine,
         (True, True): RelayedRefiningForgettingEngine,
     }[refines, forgets]
-    return cls(engine.info, client)
+    return cls(engine.info, client, replaces=engine)
 
 
 def relay_registry(local: EngineRegistry, settings: Settings) -> EngineRegistry:
-    """The same engines, by the same names, run on the workers instead of in this process."""
+    """The same engines, by the same names, run on the workers instead of in this process;
+    closing it closes the engines it replaced too."""
     return EngineRegistry({e.info.name: relayed(e, settings) for e in local.all()}, local.default)
