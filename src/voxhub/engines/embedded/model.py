@@ -138,13 +138,17 @@ class KokoroModel:
             opts.inter_op_num_threads = 1
             opts.log_severity_level = 3  # onnxruntime's own warnings go to stderr, not logging
             opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-            self._session = ort.InferenceSession(
+            session = ort.InferenceSession(
                 str(path), sess_options=opts, providers=["CPUExecutionProvider"]
             )
             # Each call hands the arena's idle chunks back when it ends, so the process does not
             # keep the peak of the longest pieces ever spoken at once.
-            self._run_options = ort.RunOptions()
-            self._run_options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+            run_options = ort.RunOptions()
+            run_options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+            # `infer` reads without the lock, and a session is its sign that loading is done:
+            # published last, so a reader that sees it sees its run options too.
+            self._run_options = run_options
+            self._session = session
 
     def close(self) -> None:
         """Release the session (a later `load` opens it again)."""
@@ -163,7 +167,7 @@ class KokoroModel:
 
         `f0_scale` multiplies the predicted pitch (1.0: the style's own).
         """
-        session = self._session
+        session, run_options = self._session, self._run_options
         if session is None:
             raise RuntimeError("KokoroModel.load() has not run")
         if not token_ids:
@@ -177,6 +181,6 @@ class KokoroModel:
                 chunk = token_ids[start : start + MAX_TOKENS]
                 tokens = np.array([[0, *chunk, 0]], dtype=np.int64)
                 feeds = {"tokens": tokens, "style": ref, "speed": rate, "f0_scale": pitch}
-                out = session.run(None, feeds, self._run_options)[0]
+                out = session.run(None, feeds, run_options)[0]
                 pieces.append(np.asarray(out, dtype=np.float32).reshape(-1))
         return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
