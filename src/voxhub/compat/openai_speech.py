@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voxhub.accounts.principal import Principal
+from voxhub.compat.models import engine_named_by
 from voxhub.container import Container
 from voxhub.core.errors import EngineNotFound, VoiceNotFound
 from voxhub.core.ids import is_id
@@ -85,11 +86,11 @@ class OpenAISpeechRequest(BaseModel):
 
 def engine_for(c: Container, model: str) -> str | None:
     """The engine a `model` names (None: the default one), or 404 `engine_not_found`."""
-    if model in OPENAI_MODELS:
-        return None
-    if model in {engine.info.name for engine in c.engines.all()}:
-        return model
-    raise EngineNotFound(
+    return engine_named_by(c.engines, model, OPENAI_MODELS, _unknown_model)
+
+
+def _unknown_model(model: str, _: list[str]) -> EngineNotFound:
+    return EngineNotFound(
         f"The model '{model}' does not exist; GET /v1/models lists them", param="model"
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from voxhub.audio.types import ProbeInfo
+from voxhub.compat.models import engine_named_by
 from voxhub.container import Container
 from voxhub.core.errors import Conflict, InvalidInput
 from voxhub.engines.registry import available_engines
@@ -59,20 +60,19 @@ def engine_for(c: Container, model_type: str) -> str | None:
 
     Clone and speech both enrol and speak on it, so a voice cloned for a model is that model's
     voice; a name this server cannot run is refused, never quietly replaced by the default."""
-    names = [e.info.name for e in c.engines.all()]
-    if model_type in names:
-        return model_type
-    if model_type == SEED_MODEL:
-        return None
-    accepted = [SEED_MODEL, *names]
+    return engine_named_by(c.engines, model_type, (SEED_MODEL,), _refused)
+
+
+def _refused(model_type: str, names: list[str]) -> UnknownModelType:
+    accepted = [SEED_MODEL, *(n for n in names if n != SEED_MODEL)]
     if model_type in available_engines():
-        raise ModelTypeNotEnabled(
+        return ModelTypeNotEnabled(
             f"model_type {model_type!r} is an engine this server does not run; enable it "
             f"(VOXHUB_ENGINES) or use one of {', '.join(accepted)}",
             model_type=model_type,
             accepted=accepted,
         )
-    raise UnknownModelType(
+    return UnknownModelType(
         f"model_type {model_type!r} is not available; use one of {', '.join(accepted)}",
         model_type=model_type,
         accepted=accepted,

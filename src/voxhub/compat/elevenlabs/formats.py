@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from voxhub.audio.encode import SAMPLE_RATES
+from voxhub.compat.models import engine_named_by
 from voxhub.container import Container
 from voxhub.core.errors import EngineNotFound, InvalidInput
 from voxhub.engines.base import EngineInfo
@@ -72,11 +73,11 @@ def parse_output_format(value: str | None) -> OutputFormat:
 def engine_for_model(c: Container, model_id: str | None) -> str | None:
     """The engine a `model_id` names: a voxhub engine by name, or an ElevenLabs id taken as the
     default engine; another id is a 404, as the OpenAI face answers an unknown model."""
-    if model_id is None or model_id in ELEVENLABS_MODEL_IDS:
-        return None
-    if model_id in {e.info.name for e in c.engines.all()}:
-        return model_id
-    raise EngineNotFound(
+    return engine_named_by(c.engines, model_id, ELEVENLABS_MODEL_IDS, _unknown_model_id)
+
+
+def _unknown_model_id(model_id: str, _: list[str]) -> EngineNotFound:
+    return EngineNotFound(
         f"model_id {model_id[:64]!r} is unknown: GET /v1/models lists them", param="model_id"
     )
 
