@@ -82,6 +82,8 @@ doomed_characters = {{ values = ["{doomed_character}"] }}
 image_keys = {{ values = ["0"] }}
 static_images = {{ values = ["{character}_0.webp"] }}
 static_audio = {{ values = ["{character}.wav"] }}
+dictionaries = {{ values = ["{dictionary}"] }}
+doomed_dicts = {{ values = ["{doomed_dictionary}"] }}
 languages = {{ values = ["en"] }}
 
 [parameters]
@@ -94,6 +96,7 @@ languages = {{ values = ["en"] }}
 "path.character_id" = {{ dictionary = "characters", probability = {p} }}
 "path.key" = {{ dictionary = "image_keys", probability = {p} }}
 "path.language" = {{ dictionary = "languages", probability = {p} }}
+"path.dictionary_id" = {{ dictionary = "dictionaries", probability = {p} }}
 # Seed 000's name for a voice (its echo_id is left to the fuzzer, as chat_id is).
 "path.model_id" = {{ dictionary = "voices", probability = {p} }}
 # Cursors are opaque: a string the schema allows is not one this API made (422 invalid_cursor,
@@ -127,6 +130,10 @@ parameters = {{ "path.character_id" = {{ dictionary = "doomed_characters", proba
 [[operations]]
 include-name = "DELETE /api/characters/{{character_id}}"
 parameters = {{ "path.character_id" = {{ dictionary = "doomed_characters", probability = {p} }} }}
+
+[[operations]]
+include-name = "DELETE /api/v1/pronunciation-dictionaries/{{dictionary_id}}"
+parameters = {{ "path.dictionary_id" = {{ dictionary = "doomed_dicts", probability = {p} }} }}
 
 # A form over its field count (32) is refused 413 `too_many_fields` before its fields are read,
 # however invalid they are: a refusal of invalid data too.
@@ -258,6 +265,8 @@ def _seed(base: str, email: str, password: str) -> dict[str, str]:
         assert key.status_code == 201, key.text
         character = _seed_character(http, vid, "Modi")
         doomed_character = _seed_character(http, vid, "Doomed")
+        dictionary = _seed_dictionary(http, "Names")
+        doomed_dictionary = _seed_dictionary(http, "Doomed")
         made = datetime.fromisoformat(voice.json()["created_at"])
     return {
         "cursor": encode_cursor(made, vid),
@@ -269,7 +278,20 @@ def _seed(base: str, email: str, password: str) -> dict[str, str]:
         "key": key.json()["id"],
         "character": character,
         "doomed_character": doomed_character,
+        "dictionary": dictionary,
+        "doomed_dictionary": doomed_dictionary,
     }
+
+
+def _seed_dictionary(http: httpx.Client, name: str) -> str:
+    """A pronunciation dictionary with a rule of each kind."""
+    rules = [
+        {"type": "alias", "string_to_replace": "SQL", "alias": "sequel"},
+        {"type": "phoneme", "string_to_replace": "Nguyen", "phoneme": "win"},
+    ]
+    made = http.post("/api/v1/pronunciation-dictionaries", json={"name": name, "rules": rules})
+    assert made.status_code == 201, made.text
+    return str(made.json()["id"])
 
 
 def _seed_character(http: httpx.Client, voice_id: str, name: str) -> str:

@@ -19,6 +19,7 @@ USER_PATCH = "PATCH /api/v1/admin/users/{user_id}"
 CHARACTER_PATCH = "PATCH /api/v1/characters/{character_id}"
 SCRIPT_PATCH = "PATCH /api/v1/scripts/{script_id}"
 LINE_PATCH = "PATCH /api/v1/scripts/{script_id}/lines/{line_id}"
+DICTIONARY_PATCH = "PATCH /api/v1/pronunciation-dictionaries/{dictionary_id}"
 # What null means for each field whose PATCH schema allows it: the field is cleared.
 CLEARED: dict[str, dict[str, object]] = {
     VOICE_PATCH: {"description": "", "tags": []},
@@ -26,6 +27,7 @@ CLEARED: dict[str, dict[str, object]] = {
     CHARACTER_PATCH: {"description": "", "persona_prompt": ""},
     SCRIPT_PATCH: {},
     LINE_PATCH: {"emotion": None, "pause_ms": None},
+    DICTIONARY_PATCH: {"description": ""},
 }
 
 
@@ -115,7 +117,17 @@ async def test_null_in_a_patch_clears_or_is_refused(container) -> None:
         async def read_line() -> dict:
             return (await read_script())["lines"][0]
 
+        made = await root.post(
+            "/api/v1/pronunciation-dictionaries", json={"name": "D", "description": "d"}
+        )
+        assert made.status_code == 201, made.text
+        dictionary = f"/api/v1/pronunciation-dictionaries/{made.json()['id']}"
+
+        async def read_dictionary() -> dict:
+            return (await root.get(dictionary)).json()
+
         targets = {
+            DICTIONARY_PATCH: (dictionary, read_dictionary),
             SCRIPT_PATCH: (script, read_script),
             LINE_PATCH: (f"{script}/lines/{line_id}", read_line),
             VOICE_PATCH: (voice, read_voice),

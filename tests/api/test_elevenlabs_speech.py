@@ -200,3 +200,45 @@ async def test_refusals_in_the_sdks_types(
     assert denied.value.status_code == 401
     assert denied.value.body["detail"]["status"] == "invalid_token"
     assert await counts(container) == before  # nothing stored, nothing half-made
+
+
+async def test_pronunciation_dictionary_locators_are_honoured(
+    xi: AsyncElevenLabs, voice_id: str, client: httpx.AsyncClient
+) -> None:
+    from elevenlabs import PronunciationDictionaryVersionLocator
+
+    rule = {"type": "alias", "string_to_replace": "apples", "alias": "big red pears"}
+    made = await client.post(
+        "/api/v1/pronunciation-dictionaries", json={"name": "Fruit", "rules": [rule]}
+    )
+    assert made.status_code == 201, made.text
+    locator = PronunciationDictionaryVersionLocator(
+        pronunciation_dictionary_id=made.json()["id"], version_id="1"
+    )
+    timed = await xi.text_to_speech.convert_with_timestamps(
+        voice_id, text=TEXT, pronunciation_dictionary_locators=[locator]
+    )
+    # The spoken words carry the alias (two more words than the text, at the fake engine's
+    # fixed time a word); the alignment still spells the text as sent.
+    said = "".join(timed.normalized_alignment.characters)
+    assert said.endswith("I have 12 big red pears!")
+    assert "".join(timed.alignment.characters) == TEXT
+    plain = await xi.text_to_speech.convert_with_timestamps(voice_id, text=TEXT)
+    assert "".join(plain.normalized_alignment.characters).endswith("I have 12 apples!")
+    assert timed.normalized_alignment.character_end_times_seconds[-1] == pytest.approx(
+        plain.normalized_alignment.character_end_times_seconds[-1] + 2 * WORD_SECONDS, abs=0.01
+    )
+    longer = _decoded(base64.b64decode(timed.audio_base_64))[2]
+    assert longer == pytest.approx(
+        _decoded(base64.b64decode(plain.audio_base_64))[2] + 0.5, abs=0.05
+    )
+    with pytest.raises(ApiError) as missing:
+        await xi.text_to_speech.convert(
+            voice_id,
+            text=TEXT,
+            pronunciation_dictionary_locators=[
+                PronunciationDictionaryVersionLocator(pronunciation_dictionary_id="nope")
+            ],
+        ).__anext__()
+    assert missing.value.status_code == 404
+    assert missing.value.body["detail"]["status"] == "pronunciation_dictionary_not_found"

@@ -27,6 +27,7 @@ from voxhub.compat.seed004 import router as seed004
 from voxhub.credits.router import router as credits
 from voxhub.engines.router import router as engines
 from voxhub.jobs.router import router as jobs
+from voxhub.pronunciation.router import router as pronunciation
 from voxhub.renders.router import router as renders
 from voxhub.scripts.router import router as scripts
 from voxhub.security.deps import limited
@@ -45,6 +46,7 @@ for router in (
     activities,
     renders,
     speech,
+    pronunciation,
     ambience,
     jobs,
     credits,

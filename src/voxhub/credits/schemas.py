@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from voxhub.synthesis.schemas import SPEAKABLE
+from voxhub.synthesis.schemas import SPEAKABLE, DictionaryIds
 
 
 def _whole(value: Any) -> Any:
@@ -70,6 +70,7 @@ class SpeechEstimate(BaseModel):
     text: str = Field(min_length=1, max_length=200_000, json_schema_extra=SPEAKABLE)
     language: str | None = Field(None, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
     engine: str | None = Field(None, max_length=64)
+    pronunciation_dictionary_ids: DictionaryIds = Field(default_factory=list)
     run_async: bool = Field(False, alias="async", description="Priced under the job text limit")
 
 

@@ -7,6 +7,7 @@ from voxhub.characters.models import Character, CharacterImage, CharacterStar
 from voxhub.chats.models import ChatMessageRow, ChatThread
 from voxhub.credits.models import CreditEntry
 from voxhub.jobs.models import Job, JobEvent
+from voxhub.pronunciation.models import PronunciationDictionary
 from voxhub.renders.models import LineTake, ScriptRender, VideoBackground
 from voxhub.scripts.models import Script, ScriptLine
 from voxhub.security.idempotency_models import IdempotencyRecord
@@ -33,6 +34,7 @@ __all__ = [
     "Job",
     "JobEvent",
     "LineTake",
+    "PronunciationDictionary",
     "RefreshToken",
     "Script",
     "ScriptLine",

@@ -22,6 +22,8 @@ class EngineInfo:
     supports_streaming: bool
     max_concurrency: int
     description: str = ""
+    # Takes `SynthesisParams.lexicon` (phonemes for words, from pronunciation dictionaries).
+    supports_phonemes: bool = False
 
 
 @dataclass
@@ -59,6 +61,9 @@ class SynthesisParams:
     speed: float = 1.0
     language: str = "en"
     seed: int = 0
+    # (phrase as written in the text, its phonemes in IPA): say these phrases so. Only for
+    # engines whose info says `supports_phonemes`; the API refuses it for the others.
+    lexicon: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

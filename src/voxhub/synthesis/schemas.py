@@ -25,6 +25,16 @@ AudioFormat = Literal["wav", "mp3", "opus", "flac", "pcm", "mulaw", "aac"]
 SPEAKABLE: JsonDict = {"pattern": r"[^\W_]"}
 
 
+DictionaryIds = Annotated[
+    list[Annotated[str, Field(max_length=64)]],
+    Field(
+        max_length=3,
+        description="Pronunciation dictionaries to apply, earlier ones winning a shared phrase"
+        " (see /api/v1/pronunciation-dictionaries)",
+    ),
+]
+
+
 def _known_rate(rate: int) -> int:
     if rate not in SAMPLE_RATES:
         raise ValueError(f"sample_rate must be one of {list(SAMPLE_RATES)}")
@@ -63,12 +73,19 @@ class SpeechRequest(BaseModel):
     )
 
     voice_id: str = Field(max_length=64)
-    text: str = Field(min_length=1, max_length=200_000, json_schema_extra=SPEAKABLE)
+    text: str = Field(
+        min_length=1,
+        max_length=200_000,
+        json_schema_extra=SPEAKABLE,
+        description='Pauses as `<break time="500ms"/>` (or `1.5s`, or SSML `strength`), up to'
+        " 5 s each",
+    )
     format: AudioFormat = "wav"
     sample_rate: SampleRate | None = None
     speed: float = Field(1.0, ge=0.5, le=2.0)
     language: str | None = Field(None, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
     engine: str | None = Field(None, max_length=64)
+    pronunciation_dictionary_ids: DictionaryIds = Field(default_factory=list)
     stream: bool = False
     run_async: bool = Field(False, alias="async", description="Answer 202 with a job")
     callback_url: str | None = Field(

@@ -30,9 +30,14 @@ from voxhub.engines.base import Engine, SynthesisParams, VoiceProfile
 from voxhub.jobs.models import Job
 from voxhub.jobs.service import new_job
 from voxhub.observability import metrics
+from voxhub.pronunciation.errors import PhonemesUnsupported
+from voxhub.pronunciation.lexicon import Lexicon, pronounce
+from voxhub.pronunciation.service import lexicon_for
 from voxhub.synthesis.models import Generation
+from voxhub.synthesis.pauses import spoken_chunks
 from voxhub.synthesis.schemas import SpeechRequest
 from voxhub.synthesis.timings import Timed, WordClock, store_timings
+from voxhub.text.breaks import join_breaks, split_breaks
 from voxhub.text.lane import off_loop
 from voxhub.text.normalize import normalize_text
 from voxhub.text.spoken import in_words
@@ -73,8 +78,9 @@ class SpeechPlan:
 
 @dataclass(frozen=True)
 class CheckedText:
-    text: str  # normalised
+    text: str  # normalised, aliases said, breaks in their canonical spelling
     spoken: int  # characters when spoken
+    phonemes: tuple[tuple[str, str], ...] = ()  # phoneme rules the text uses, for the engine
 
 
 @dataclass
@@ -85,17 +91,34 @@ class Rendered:
     words: list[Timed] = field(default_factory=list)
 
 
-def check_text(text: str, language: str, limit: int, job_limit: int, is_job: bool) -> CheckedText:
+def check_text(
+    text: str,
+    language: str,
+    limit: int,
+    job_limit: int,
+    is_job: bool,
+    lexicon: Lexicon | None = None,
+) -> CheckedText:
     """Normalised text and its spoken length, or a clear refusal when it is empty or too long.
 
-    The limits count what will be spoken: 5,000 digits are read as some 30,000 characters of
-    words. Blocking (the whole text plan, linear in its length): call it in a thread.
+    Its `<break>` tags are read and each piece between them cleaned on its own, with the
+    caller's pronunciation rules applied. The limits count what will be spoken: 5,000 digits
+    are read as some 30,000 characters of words. Blocking (the whole text plan, linear in its
+    length): call it in a thread.
     """
-    clean = normalize_text(text)
-    if not clean:
+    pieces: list[tuple[str, float]] = []
+    phonemes: dict[str, str] = {}
+    for piece, pause in split_breaks(text):
+        clean = normalize_text(piece)
+        if clean and lexicon:
+            said = pronounce(lexicon, clean, language)
+            clean = normalize_text(said.text)  # an alias is cleaned like the text around it
+            phonemes.update(said.phonemes)
+        pieces.append((clean, pause))
+    if not any(clean for clean, _ in pieces):
         raise InvalidText("text has nothing that can be spoken")
     allowed = job_limit if is_job else limit
-    spoken = len(in_words(clean, language))
+    spoken = sum(len(in_words(clean, language)) for clean, _ in pieces if clean)
     if spoken > allowed:
         per = "job" if is_job else "request"
         hint = ""
@@ -108,7 +131,46 @@ def check_text(text: str, language: str, limit: int, job_limit: int, is_job: boo
             sent=len(text),
             limit=allowed,
         )
-    return CheckedText(clean, spoken)
+    return CheckedText(join_breaks(pieces), spoken, tuple(sorted(phonemes.items())))
+
+
+async def lexicon_of(c: Container, req: SpeechRequest | SpeechEstimate, p: Principal) -> Lexicon:
+    """The rules of the dictionaries a request names (404 for one the caller cannot read)."""
+    if not req.pronunciation_dictionary_ids:
+        return Lexicon()
+    named = [(d, None) for d in req.pronunciation_dictionary_ids]
+    async with c.sessions() as session:
+        return await lexicon_for(session, named, p)
+
+
+async def checked_text(
+    c: Container, req: SpeechRequest | SpeechEstimate, p: Principal, is_job: bool
+) -> CheckedText:
+    """`check_text` for a request, with its dictionaries, off the event loop."""
+    limits = c.settings.limits
+    return await off_loop(
+        check_text,
+        req.text,
+        req.language or "en",
+        limits.max_text_chars,
+        limits.max_job_text_chars,
+        is_job,
+        await lexicon_of(c, req, p),
+    )
+
+
+def _engine_for_text(
+    c: Container, req: SpeechRequest | SpeechEstimate, checked: CheckedText
+) -> Engine:
+    engine = c.engines.get(req.engine)
+    if checked.phonemes and not engine.info.supports_phonemes:
+        raise PhonemesUnsupported(
+            f"engine {engine.info.name} takes no phonemes, and the text uses phoneme rules for"
+            f" {', '.join(repr(phrase) for phrase, _ in checked.phonemes)}: use alias rules"
+            " (respellings), or an engine that takes phonemes",
+            engine=engine.info.name,
+        )
+    return engine
 
 
 async def plan_speech(
@@ -120,22 +182,14 @@ async def plan_speech(
     commit (its generation, with any idempotency claim) comes only after rendering, so no
     session or transaction is held while the engine works.
     """
-    limits = c.settings.limits
-    checked = await off_loop(
-        check_text,
-        req.text,
-        req.language or "en",
-        limits.max_text_chars,
-        limits.max_job_text_chars,
-        req.run_async,
-    )
+    checked = await checked_text(c, req, p, req.run_async)
     text = checked.text
     if req.ambience is not None and delivery == "stream":
         # Ducking follows the whole speech's envelope; a stream's bytes leave before it exists.
         raise InvalidInput("ambience is not mixed into a stream: send it without `stream`")
-    engine = c.engines.get(req.engine)
+    engine = _engine_for_text(c, req, checked)
     language = spoken_language(engine, req.language)
-    params = SynthesisParams(speed=req.speed, language=language)
+    params = SynthesisParams(speed=req.speed, language=language, lexicon=checked.phonemes)
     rate = req.sample_rate or engine.info.sample_rate
     async with c.sessions() as session:
         voice = await get_voice(session, req.voice_id, p)
@@ -199,6 +253,8 @@ def _cache_key(
     }
     if ambience is not None:  # absent when unused, so earlier generations still hit
         material["ambience"] = ambience.model_dump()
+    if params.lexicon:  # the same, for phoneme rules (aliases are in the text already)
+        material["lexicon"] = [list(pair) for pair in params.lexicon]
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
 
 
@@ -226,7 +282,7 @@ async def render(plan: SpeechPlan) -> Rendered:
     """Run the engine over the whole text and encode the result."""
     started = time.perf_counter()
     pieces = []
-    async for chunk in plan.engine.synthesize(plan.text, plan.profile, plan.params):
+    async for chunk in spoken_chunks(plan.engine, plan.text, plan.profile, plan.params):
         plan.clock.note(chunk)
         pieces.append(chunk.samples)
     engine_seconds = time.perf_counter() - started
@@ -370,16 +426,8 @@ async def queue_speech(
 ) -> Job:
     """Check what can be checked now (text, voice), then queue the request as a job (a `kind`
     that wraps speech, such as seed 004's story audio, adds its own fields as `extra`)."""
-    limits = c.settings.limits
-    checked = await off_loop(
-        check_text,
-        req.text,
-        req.language or "en",
-        limits.max_text_chars,
-        limits.max_job_text_chars,
-        True,
-    )
-    spoken_language(c.engines.get(req.engine), req.language)  # refused now, not in the job
+    checked = await checked_text(c, req, p, True)
+    spoken_language(_engine_for_text(c, req, checked), req.language)  # refused now, not later
     await get_voice(session, req.voice_id, p)  # refuse unknown voices now, not in the job
     if req.callback_url:
         await require_allowed(req.callback_url, c.settings.webhooks)
@@ -402,16 +450,8 @@ async def queue_speech(
 async def speech_estimate(c: Container, req: SpeechEstimate, p: Principal) -> int:
     """The spoken length a speech request would be priced by, refused as the request would be
     (text, language, voice)."""
-    limits = c.settings.limits
-    checked = await off_loop(
-        check_text,
-        req.text,
-        req.language or "en",
-        limits.max_text_chars,
-        limits.max_job_text_chars,
-        req.run_async,
-    )
-    spoken_language(c.engines.get(req.engine), req.language)
+    checked = await checked_text(c, req, p, req.run_async)
+    spoken_language(_engine_for_text(c, req, checked), req.language)
     async with c.sessions() as session:
         await get_voice(session, req.voice_id, p)
     return checked.spoken

@@ -14,6 +14,7 @@ from voxhub.accounts.principal import Principal
 from voxhub.audio.encode import FORMATS, StreamEncoder
 from voxhub.container import Container
 from voxhub.observability import metrics
+from voxhub.synthesis.pauses import spoken_chunks
 from voxhub.synthesis.schemas import SpeechRequest
 from voxhub.synthesis.service import (
     Rendered,
@@ -37,7 +38,7 @@ async def stream_plan(c: Container, plan: SpeechPlan) -> AsyncGenerator[bytes, N
     samples_out = 0
     started = mark = time.perf_counter()
     waited = 0.0  # on the engine only: not encoding, not a slow client reading
-    chunks = plan.engine.synthesize(plan.text, plan.profile, plan.params)
+    chunks = spoken_chunks(plan.engine, plan.text, plan.profile, plan.params)
     try:
         async for chunk in chunks:
             waited += time.perf_counter() - mark

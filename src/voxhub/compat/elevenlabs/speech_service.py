@@ -33,9 +33,19 @@ class VoiceSettings(BaseModel):
     speed: float | None = Field(None, ge=0.5, le=2.0)  # voxhub's range (ElevenLabs': 0.7-1.2)
 
 
+class DictionaryLocator(BaseModel):
+    """A voxhub pronunciation dictionary, as ElevenLabs names one. voxhub keeps only a
+    dictionary's current rules, so `version_id` is accepted and the current version used."""
+
+    model_config = ConfigDict(extra="allow")
+
+    pronunciation_dictionary_id: str = Field(max_length=64)
+    version_id: str | None = Field(None, max_length=64)
+
+
 class TextToSpeech(BaseModel):
     """ElevenLabs' text-to-speech body. Fields it documents that voxhub has no use for (seed,
-    previous_text, pronunciation_dictionary_locators, ...) are accepted and ignored."""
+    previous_text, ...) are accepted and ignored."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -43,6 +53,9 @@ class TextToSpeech(BaseModel):
     model_id: str | None = Field(None, max_length=100)
     language_code: str | None = Field(None, max_length=20)
     voice_settings: VoiceSettings | None = None
+    pronunciation_dictionary_locators: list[DictionaryLocator] = Field(
+        default_factory=list, max_length=3
+    )
 
 
 def speech_request(
@@ -66,6 +79,9 @@ def speech_request(
         speed=1.0 if speed is None else float(speed),
         language=language,
         engine=engine,
+        pronunciation_dictionary_ids=[
+            d.pronunciation_dictionary_id for d in body.pronunciation_dictionary_locators
+        ],
     )
 
 

@@ -63,6 +63,7 @@ class _Delivery:
     equaliser: Equaliser | None
     speed: float
     language: str
+    lexicon: dict[str, str]
 
 
 def _finish(audio: np.ndarray, voice: _Delivery, piece: Piece) -> AudioChunk:
@@ -89,8 +90,7 @@ class EmbeddedEngine:
         self._settings = settings
         self._encoder = speaker_encoder
         threads = settings.engine.engine_threads
-        # `engine_sessions` predates the single shared session: it counts concurrent calls.
-        concurrency = settings.engine.engine_sessions or _concurrency(threads)
+        concurrency = settings.engine.engine_concurrency or _concurrency(threads)
         self.info = EngineInfo(
             name=NAME,
             version=VERSION,
@@ -100,6 +100,7 @@ class EmbeddedEngine:
             supports_streaming=True,
             max_concurrency=concurrency,
             description="Kokoro-82M int8 ONNX on the CPU; instant voices blend stock packs.",
+            supports_phonemes=True,
         )
         self._model = KokoroModel(settings.cache_dir / "kokoro", threads, concurrency)
         self._semaphore = asyncio.Semaphore(self.info.max_concurrency)
@@ -323,6 +324,7 @@ class EmbeddedEngine:
             equaliser=None if profile.eq_db is None else Equaliser.from_gains(profile.eq_db),
             speed=float(min(max(params.speed, _SPEED_RANGE[0]), _SPEED_RANGE[1])),
             language=language,
+            lexicon=dict(params.lexicon),
         )
         # Work ahead: the next piece computes while this one is encoded and sent, instead of
         # waiting for the consumer to ask for it. One producer keeps the pieces in order.
@@ -366,7 +368,7 @@ class EmbeddedEngine:
 
     async def _render(self, voice: _Delivery, piece: Piece) -> AudioChunk | None:
         """One planned piece as a chunk; None when it has nothing speakable."""
-        phonemes = await asyncio.to_thread(phonemize, piece.text, voice.language)
+        phonemes = await asyncio.to_thread(phonemize, piece.text, voice.language, voice.lexicon)
         tokens = tokenize(phonemes)
         if not tokens:
             return None  # only emoji, symbols, ... : nothing to say

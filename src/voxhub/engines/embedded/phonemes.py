@@ -9,10 +9,13 @@ import ctypes
 import json
 import re
 import threading
+from collections.abc import Mapping
 from functools import cache
 from importlib import resources
 
 import espeakng_loader
+
+from voxhub.text.phrases import find_phrases
 
 # speak_lib.h: AUDIO_OUTPUT_SYNCHRONOUS, espeakCHARS_UTF8, and the phoneme mode: IPA (bit 1)
 # with a tie character (bit 7 + bits 8-23) inside multi-letter phonemes, so "a^ɪ" can be told
@@ -177,8 +180,56 @@ def _strongest(marks: list[str]) -> str:
     return max(marks, key=lambda m: _PUNCT_RANK[m])
 
 
-def phonemize(text: str, language: str = "en-us") -> str:
-    """Phonemes for `text` in Kokoro's vocabulary, keeping , . ! ? ; : — … as tokens."""
+# Standard IPA writes Kokoro's one-letter diphthongs and affricates as two letters (or with a
+# tie bar); given the tie espeak uses, `_to_kokoro` maps them as it maps espeak's.
+_IPA_TIES = [
+    ("t\u0361ʃ", "t^ʃ"),
+    ("d\u0361ʒ", "d^ʒ"),
+    ("tʃ", "t^ʃ"),
+    ("dʒ", "d^ʒ"),
+    ("aɪ", "a^ɪ"),
+    ("aʊ", "a^ʊ"),
+    ("eɪ", "e^ɪ"),
+    ("oʊ", "o^ʊ"),
+    ("ɔɪ", "ɔ^ɪ"),
+    ("əʊ", "ə^ʊ"),
+    ("\u0361", ""),
+    ("ɝ", "ɜɹ"),
+    ("g", "ɡ"),
+    ("ɫ", "l"),
+    (".", ""),
+    ("'", "ˈ"),
+]
+_STRESS_MARKS = "ˈˌ"
+_VOWELS = set("AIOQWYaeiouyæɐɑɒɔəɚɛɜɤɨɪɯʊʌᵊᵻœø")
+LexiconPairs = Mapping[str, str]  # phrase as written in the text -> its phonemes in IPA
+
+
+def ipa_to_kokoro(ipa: str, language: str = "en-us") -> str:
+    """A dictionary rule's IPA in Kokoro's vocabulary, stress marks moved to their vowel."""
+    for old, new in _IPA_TIES:
+        ipa = ipa.replace(old, new)
+    phones = _to_kokoro(ipa.replace(" ", ""), language)
+    # Kokoro (like misaki) writes stress just before the stressed vowel, IPA before the
+    # syllable: "ˈdɔɡ" becomes "dˈɔɡ".
+    out: list[str] = []
+    pending = ""
+    for ch in phones:
+        if ch in _STRESS_MARKS:
+            pending = ch
+            continue
+        if pending and ch in _VOWELS:
+            out.append(pending)
+            pending = ""
+        out.append(ch)
+    return "".join(out)
+
+
+def phonemize(text: str, language: str = "en-us", lexicon: LexiconPairs | None = None) -> str:
+    """Phonemes for `text` in Kokoro's vocabulary, keeping , . ! ? ; : — … as tokens.
+
+    Phrases in `lexicon` (a pronunciation dictionary's phoneme rules) are said as given there.
+    """
     voice = ESPEAK_VOICES.get(language.lower())
     if voice is None:
         raise ValueError(f"unsupported language {language!r}")
@@ -193,7 +244,7 @@ def phonemize(text: str, language: str = "en-us") -> str:
             if _PUNCT.fullmatch(part):
                 marks.append("\u2026" if part == "..." else part)
                 continue
-            phones = _to_kokoro(espeak.phonemes(part.strip(), voice), language).strip()
+            phones = _part_phonemes(espeak, part.strip(), voice, language, lexicon)
             if not phones:
                 continue
             if marks and out:  # a run of marks becomes its strongest one: ", ." -> "."
@@ -203,6 +254,27 @@ def phonemize(text: str, language: str = "en-us") -> str:
     if marks and out:
         out[-1] += _strongest(marks)
     return " ".join(out)
+
+
+def _part_phonemes(
+    espeak: _Espeak, part: str, voice: str, language: str, lexicon: LexiconPairs | None
+) -> str:
+    """One clause's phonemes: espeak's, except for the lexicon's phrases."""
+    if not lexicon:
+        return _to_kokoro(espeak.phonemes(part, voice), language).strip()
+    longest = max(len(phrase.split()) for phrase in lexicon)
+    pieces: list[str] = []
+    last = 0
+    for found in find_phrases(part, lexicon.get, longest):
+        before = part[last : found.start].strip()
+        if before:
+            pieces.append(_to_kokoro(espeak.phonemes(before, voice), language).strip())
+        pieces.append(ipa_to_kokoro(found.value, language))
+        last = found.end
+    rest = part[last:].strip()
+    if rest:
+        pieces.append(_to_kokoro(espeak.phonemes(rest, voice), language).strip())
+    return " ".join(p for p in pieces if p)
 
 
 def tokenize(phonemes: str) -> list[int]:

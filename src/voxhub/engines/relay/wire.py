@@ -89,7 +89,12 @@ def synthesize_request(
             "op": "synthesize",
             "engine": engine,
             "text": text,
-            "params": {"speed": params.speed, "language": params.language, "seed": params.seed},
+            "params": {
+                "speed": params.speed,
+                "language": params.language,
+                "seed": params.seed,
+                "lexicon": [list(pair) for pair in params.lexicon],
+            },
             "voice": _profile_header(voice),
         },
         voice.data,
@@ -118,7 +123,10 @@ def forget_request(engine: str, voice: VoiceProfile) -> bytes:
 def params_of(header: dict[str, Any]) -> SynthesisParams:
     p = header["params"]
     return SynthesisParams(
-        speed=float(p["speed"]), language=str(p["language"]), seed=int(p["seed"])
+        speed=float(p["speed"]),
+        language=str(p["language"]),
+        seed=int(p["seed"]),
+        lexicon=tuple((str(phrase), str(ipa)) for phrase, ipa in p.get("lexicon", [])),
     )
 
 

@@ -1,0 +1,1 @@
+"""Pronunciation dictionaries: per-user rules that respell words or give their phonemes."""
