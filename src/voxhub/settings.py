@@ -54,16 +54,23 @@ class StorageSettings(BaseSettings):
 class EngineSettings(BaseSettings):
     """Which speech engines load, and the embedded engine's knobs."""
 
-    model_config = _ENV
+    # By field name too: `engine_concurrency` reads two variables (see there).
+    model_config = SettingsConfigDict(**_ENV, populate_by_name=True)
 
     default_engine: str = "embedded"
     engines: list[str] = Field(default_factory=lambda: ["embedded"])
     kokoro_voices_dir: Path | None = None
     kokoro_download: bool = True
     engine_threads: int = 2
-    # Pieces the embedded engine computes at once, all on its one model session (the name is
-    # older than the shared session); 0 picks for the cores.
-    engine_sessions: int = Field(0, ge=0, le=8)
+    # Pieces the embedded engine computes at once, all on its one model session; 0 picks for
+    # the cores. VOXHUB_ENGINE_SESSIONS, its name from when each call had a session of its own,
+    # is still read (deprecated: documented, so deployments set it); the new name wins.
+    engine_concurrency: int = Field(
+        0,
+        ge=0,
+        le=8,
+        validation_alias=AliasChoices("VOXHUB_ENGINE_CONCURRENCY", "VOXHUB_ENGINE_SESSIONS"),
+    )
     refine_profiles: bool = True
     refine_budget: int = Field(20, ge=0, le=200)  # syntheses tried by one refinement
     # The fake (test) engine waits this long per sentence, so multi-process tests catch jobs

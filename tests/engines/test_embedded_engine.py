@@ -29,7 +29,7 @@ from voxhub.engines.embedded import EmbeddedEngine
 from voxhub.engines.embedded.listening import Listener, Target
 from voxhub.engines.embedded.phonemes import phonemize, tokenize
 from voxhub.engines.embedded.profile import decode_profile
-from voxhub.settings import Settings
+from voxhub.settings import EngineSettings, Settings
 from voxhub.text import expand_english, normalize_text
 
 SAMPLE_WAV = Path("/tmp/voxhub_embedded_sample.wav")  # for a person (or a recogniser) to check
@@ -143,13 +143,23 @@ async def test_not_loaded_engine_refuses(tmp_path: Path, shared: Path) -> None:
         await idle.enroll(Reference(np.zeros(16_000, np.float32), 16_000))
 
 
-def test_session_count_follows_the_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("VOXHUB_ENGINE_SESSIONS", "1")
+def test_concurrency_follows_the_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VOXHUB_ENGINE_CONCURRENCY", "1")
     one = EmbeddedEngine(Settings(home=tmp_path), SpeakerEncoder())
     assert one.info.max_concurrency == 1 and one._model.concurrency == 1
-    monkeypatch.setenv("VOXHUB_ENGINE_SESSIONS", "0")
+    monkeypatch.setenv("VOXHUB_ENGINE_CONCURRENCY", "0")
     auto = EmbeddedEngine(Settings(home=tmp_path), SpeakerEncoder())
     assert auto._model.concurrency == (2 if (os.cpu_count() or 1) >= 2 else 1)
+
+
+def test_the_former_name_of_the_setting_still_counts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VOXHUB_ENGINE_SESSIONS", "3")  # deprecated, documented before
+    assert EngineSettings().engine_concurrency == 3
+    monkeypatch.setenv("VOXHUB_ENGINE_CONCURRENCY", "1")  # the new name wins
+    assert EngineSettings().engine_concurrency == 1
+    assert EngineSettings(engine_concurrency=4).engine_concurrency == 4
 
 
 # ---- speech ----------------------------------------------------------------------------------
