@@ -65,3 +65,24 @@ eval: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .voxhub .pytest_cache .mypy_cache .ruff_cache
+
+# The GPU engines' worker environment (README, "Neural engines"): F5-TTS and Chatterbox beside
+# torch 2.13, in .venv/neural (inside .venv, so `make clean` and .gitignore cover it). Their
+# packages go in with --no-deps (neither resolves with voxhub, see pyproject.toml), their run-time
+# imports through the extras. torchaudio's compiled extension is removed: PyPI builds it for CUDA
+# and torch 2.11, and without it torchaudio imports as pure Python (the transforms used here).
+NEURAL := $(VENV)/neural
+NEURAL_STAMP := $(NEURAL)/.installed
+
+$(NEURAL_STAMP): pyproject.toml
+	test -x $(NEURAL)/bin/python || $(PY) -m venv $(NEURAL)
+	$(NEURAL)/bin/pip install -q "torch==2.13.0"
+	echo "torch==2.13.0" > $(NEURAL)/constraints.txt
+	$(NEURAL)/bin/pip install -q -c $(NEURAL)/constraints.txt -e ".[f5,chatterbox,pocket]" \
+		"pytest>=8" "pytest-asyncio>=0.23" "pytest-timeout>=2.3"
+	$(NEURAL)/bin/pip install -q --no-deps "f5-tts==1.1.22" "chatterbox-tts==0.1.7"
+	rm -f $(NEURAL)/lib/python3.11/site-packages/torchaudio/lib/*.so
+	touch $(NEURAL_STAMP)
+
+.PHONY: worker-env-neural
+worker-env-neural: $(NEURAL_STAMP)

@@ -304,6 +304,46 @@ class RenderSettings(BaseSettings):
     render_background_max_pixels: int = Field(3840 * 2160, gt=0)
 
 
+class NeuralSettings(BaseSettings):
+    """The neural engines (voxhub.engines.neural): where their weights are and what runs them.
+
+    A weights setting is a local path or `hf://<owner>/<repo>/<file>[@revision]` (Chatterbox: a
+    local folder or a hub repo id); each engine reads it in `load`, on the worker that runs it.
+    """
+
+    model_config = _ENV
+
+    # "auto": the first CUDA device when torch sees one, else the CPU; or "cpu", "cuda", "cuda:1".
+    neural_device: str = "auto"
+    # Synthesise one short phrase in `load`, so the first request does not pay for kernel set-up.
+    neural_warm_up: bool = True
+    # Reference speech each zero-shot profile keeps (the rest is cut off) and the least it takes.
+    neural_min_reference_s: float = Field(3.0, gt=0, le=30)
+    neural_max_reference_s: float = Field(12.0, gt=0, le=60)
+    # F5-TTS: the DiT checkpoint, its architecture (a config name in the f5_tts package), the
+    # vocab (empty: the package's) and the Vocos vocoder (a folder with config.yaml and
+    # pytorch_model.bin; empty: charactr/vocos-mel-24khz from the hub).
+    f5_checkpoint: str = "hf://SWivid/F5-TTS/F5TTS_v1_Base/model_1250000.safetensors"
+    f5_model: str = "F5TTS_v1_Base"
+    f5_vocab: str = ""
+    f5_vocoder_dir: str = ""
+    f5_nfe_steps: int = Field(32, ge=1, le=128)
+    f5_cfg_strength: float = Field(2.0, ge=0, le=10)
+    # Chatterbox (English): a folder holding ve/t3_cfg/s3gen .safetensors and tokenizer.json,
+    # or the hub repo they come from.
+    chatterbox_weights: str = "ResembleAI/chatterbox"
+    chatterbox_exaggeration: float = Field(0.5, ge=0, le=2)
+    chatterbox_cfg_weight: float = Field(0.5, ge=0, le=2)
+    chatterbox_temperature: float = Field(0.8, gt=0, le=2)
+    # Speech tokens (25 a second) allowed per character of a sentence, so a model that never
+    # says stop ends anyway (Chatterbox's own bound is 1000 tokens, 40 s, for any sentence).
+    chatterbox_tokens_per_char: float = Field(2.0, gt=0, le=10)
+    # pocket-tts: a language of the package's configs ("english", "french", ...) or a YAML
+    # config path (its weights_path entries local paths or hf:// URLs).
+    pocket_config: str = "english"
+    pocket_quantize: bool = False
+
+
 class Settings(BaseSettings):
     """The whole configuration; `Settings()` reads the environment."""
 
@@ -331,6 +371,7 @@ class Settings(BaseSettings):
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     llm: LlmSettings = Field(default_factory=LlmSettings)
     renders: RenderSettings = Field(default_factory=RenderSettings)
+    neural: NeuralSettings = Field(default_factory=NeuralSettings)
 
     @property
     def queue_backend(self) -> Literal["memory", "redis"]:
