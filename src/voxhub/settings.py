@@ -337,7 +337,8 @@ class NeuralSettings(BaseSettings):
     chatterbox_temperature: float = Field(0.8, gt=0, le=2)
     # Speech tokens (25 a second) allowed per character of a sentence, so a model that never
     # says stop ends anyway (Chatterbox's own bound is 1000 tokens, 40 s, for any sentence).
-    chatterbox_tokens_per_char: float = Field(2.0, gt=0, le=10)
+    # Speech runs 12-15 characters a second, 1.7-2.1 tokens a character: 3 leaves room.
+    chatterbox_tokens_per_char: float = Field(3.0, gt=0, le=10)
     # pocket-tts: a language of the package's configs ("english", "french", ...) or a YAML
     # config path (its weights_path entries local paths or hf:// URLs).
     pocket_config: str = "english"
