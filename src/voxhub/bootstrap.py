@@ -17,6 +17,7 @@ from voxhub.audio.speaker import SpeakerEncoder
 from voxhub.container import Container, Role
 from voxhub.db.migrate import upgrade_to_head
 from voxhub.db.session import create_engine, create_sessionmaker
+from voxhub.engines.health import EngineHealth
 from voxhub.engines.registry import EngineRegistry
 from voxhub.engines.relay.client import relay_registry
 from voxhub.engines.relay.server import RelayServer
@@ -61,6 +62,8 @@ async def build_container(
         engines = EngineRegistry.from_entry_points(
             settings.engine.engines,
             settings.engine.default_engine,
+            settings.engine.engine_failover,
+            EngineHealth(settings.engine.engine_down_s),
             settings=settings,
             speaker_encoder=speaker,
         )

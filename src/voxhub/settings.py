@@ -59,6 +59,11 @@ class EngineSettings(BaseSettings):
 
     default_engine: str = "embedded"
     engines: list[str] = Field(default_factory=lambda: ["embedded"])
+    # Failover: engine -> engines to speak with while it is down, in order, for voices that
+    # have a profile there (JSON: {"elevenlabs": ["embedded"]}). An engine that fails to answer
+    # is down for its Retry-After, or engine_down_s without one.
+    engine_failover: dict[str, list[str]] = Field(default_factory=dict)
+    engine_down_s: float = Field(30.0, gt=0, le=3600)
     kokoro_voices_dir: Path | None = None
     kokoro_download: bool = True
     engine_threads: int = 2

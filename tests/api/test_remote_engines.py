@@ -86,7 +86,7 @@ async def test_upload_speak_delete_through_fish_audio(
 
 
 async def test_provider_errors_reach_the_client_as_voxhubs_codes(
-    client, behaviour: Behaviour
+    client, behaviour: Behaviour, container: Container
 ) -> None:
     v = await create_voice(client)
     body = {"voice_id": v["id"], "text": "Hello again.", "format": "wav"}
@@ -94,6 +94,13 @@ async def test_provider_errors_reach_the_client_as_voxhubs_codes(
     r = await client.post("/api/v1/speech", json=body)
     assert (r.status_code, r.json()["code"]) == (503, "engine_unavailable")
     assert r.headers["retry-after"] == "11"
+    # Told to wait 11 s, voxhub does: the next request is refused without asking the provider.
+    asked = len(behaviour.requests)
+    r = await client.post("/api/v1/speech", json=body)
+    assert (r.status_code, r.json()["code"]) == (503, "engine_unavailable")
+    assert 1 <= int(r.headers["retry-after"]) <= 11
+    assert len(behaviour.requests) == asked
+    container.engines.health.mark_up("fish_audio")  # as if the 11 s had passed
 
     behaviour.status, behaviour.retry_after = 401, None
     r = await client.post("/api/v1/speech", json=body)

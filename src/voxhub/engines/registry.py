@@ -8,6 +8,7 @@ from typing import Any
 
 from voxhub.core.errors import EngineNotFound
 from voxhub.engines.base import Engine
+from voxhub.engines.health import EngineHealth
 
 log = logging.getLogger(__name__)
 GROUP = "voxhub.engines"
@@ -21,14 +22,30 @@ def available_engines() -> dict[str, Any]:
 class EngineRegistry:
     """The engines this process runs, loaded and warmed at start-up."""
 
-    def __init__(self, engines: dict[str, Engine], default: str) -> None:
+    def __init__(
+        self,
+        engines: dict[str, Engine],
+        default: str,
+        failover: dict[str, list[str]] | None = None,
+        health: EngineHealth | None = None,
+    ) -> None:
         if default not in engines:
             raise EngineNotFound(f"default engine {default!r} is not enabled", engine=default)
         self._engines = engines
         self.default = default
+        # Where speech goes when an engine is down: engine -> engines to try, in order.
+        self.failover = {name: list(others) for name, others in (failover or {}).items()}
+        self.health = health or EngineHealth()
 
     @classmethod
-    def from_entry_points(cls, names: list[str], default: str, **deps: Any) -> EngineRegistry:
+    def from_entry_points(
+        cls,
+        names: list[str],
+        default: str,
+        failover: dict[str, list[str]] | None = None,
+        health: EngineHealth | None = None,
+        **deps: Any,
+    ) -> EngineRegistry:
         """Instantiate the named engines; each class takes the same keyword dependencies."""
         found = available_engines()
         engines: dict[str, Engine] = {}
@@ -36,7 +53,7 @@ class EngineRegistry:
             if name not in found:
                 raise EngineNotFound(f"no engine named {name!r} is installed", engine=name)
             engines[name] = found[name].load()(**deps)
-        return cls(engines, default)
+        return cls(engines, default, failover, health)
 
     def get(self, name: str | None = None) -> Engine:
         """The engine called `name`, or the default one."""
@@ -45,6 +62,10 @@ class EngineRegistry:
             return self._engines[key]
         except KeyError as exc:
             raise EngineNotFound(f"engine {key!r} is not enabled", engine=key) from exc
+
+    def names(self) -> set[str]:
+        """The enabled engines' names."""
+        return set(self._engines)
 
     def all(self) -> list[Engine]:
         """Every enabled engine, default first."""

@@ -6,18 +6,41 @@ from collections.abc import AsyncIterator
 
 import numpy as np
 
+from voxhub.core.errors import EngineTimeout, EngineUnavailable
 from voxhub.engines.base import AudioChunk, Engine, SynthesisParams, VoiceProfile
+from voxhub.engines.health import EngineHealth
 from voxhub.text.breaks import split_breaks
 
 
 async def spoken_chunks(
-    engine: Engine, text: str, profile: VoiceProfile, params: SynthesisParams
+    engine: Engine,
+    text: str,
+    profile: VoiceProfile,
+    params: SynthesisParams,
+    health: EngineHealth | None = None,
 ) -> AsyncIterator[AudioChunk]:
     """The engine's chunks for each piece of `text`, and a silent chunk for each pause.
 
     Text without breaks is one engine call, as before. Closing this closes the engine's
-    generator too, so a client that hangs up stops the engine at once.
+    generator too, so a client that hangs up stops the engine at once. A provider that cannot
+    answer (unavailable, rate limited, timed out) has its engine noted down in `health`, so
+    requests after this one fail fast or fall over instead of waiting on it too.
     """
+    try:
+        async for chunk in _chunks(engine, text, profile, params):
+            yield chunk
+    except (EngineUnavailable, EngineTimeout) as exc:
+        # Only a provider's outage or rate limit marks its engine down: "no worker took the
+        # request" is a busy moment of voxhub's own, which the next request may not meet.
+        if health is not None and "provider" in exc.extra:
+            retry_after = exc.extra.get("retry_after")
+            health.mark_down(engine.info.name, None if retry_after is None else float(retry_after))
+        raise
+
+
+async def _chunks(
+    engine: Engine, text: str, profile: VoiceProfile, params: SynthesisParams
+) -> AsyncIterator[AudioChunk]:
     rate = engine.info.sample_rate
     for piece, pause in split_breaks(text):
         if piece.strip():

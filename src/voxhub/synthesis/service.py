@@ -27,6 +27,7 @@ from voxhub.credits.pricing import speech_cost
 from voxhub.credits.schemas import SpeechEstimate
 from voxhub.credits.service import paid_by_job
 from voxhub.engines.base import Engine, SynthesisParams, VoiceProfile
+from voxhub.engines.health import EngineHealth
 from voxhub.jobs.models import Job
 from voxhub.jobs.service import new_job
 from voxhub.observability import metrics
@@ -35,6 +36,7 @@ from voxhub.pronunciation.lexicon import Lexicon, pronounce
 from voxhub.pronunciation.service import lexicon_for
 from voxhub.synthesis.models import Generation
 from voxhub.synthesis.pauses import spoken_chunks
+from voxhub.synthesis.routing import chosen_engine, route
 from voxhub.synthesis.schemas import SpeechRequest
 from voxhub.synthesis.timings import Timed, WordClock, store_timings
 from voxhub.text.breaks import join_breaks, split_breaks
@@ -71,6 +73,8 @@ class SpeechPlan:
     generation_id: str = field(default_factory=new_id)
     cost: int = 0
     ambience: Ambience | None = None  # a bed mixed under the speech (voxhub.ambience)
+    # Where an engine that fails to answer is noted down (voxhub.engines.health).
+    health: EngineHealth | None = None
     # The engine's words on the audio's timeline, noted as its chunks pass (read while a
     # stream is still running by faces that send timings with each piece).
     clock: WordClock = field(default_factory=WordClock)
@@ -159,10 +163,8 @@ async def checked_text(
     )
 
 
-def _engine_for_text(
-    c: Container, req: SpeechRequest | SpeechEstimate, checked: CheckedText
-) -> Engine:
-    engine = c.engines.get(req.engine)
+def _speaks_text(engine: Engine, checked: CheckedText) -> Engine:
+    """`engine`, refused when the text has phoneme rules it cannot take."""
     if checked.phonemes and not engine.info.supports_phonemes:
         raise PhonemesUnsupported(
             f"engine {engine.info.name} takes no phonemes, and the text uses phoneme rules for"
@@ -187,12 +189,12 @@ async def plan_speech(
     if req.ambience is not None and delivery == "stream":
         # Ducking follows the whole speech's envelope; a stream's bytes leave before it exists.
         raise InvalidInput("ambience is not mixed into a stream: send it without `stream`")
-    engine = _engine_for_text(c, req, checked)
-    language = spoken_language(engine, req.language)
-    params = SynthesisParams(speed=req.speed, language=language, lexicon=checked.phonemes)
-    rate = req.sample_rate or engine.info.sample_rate
     async with c.sessions() as session:
         voice = await get_voice(session, req.voice_id, p)
+        engine = _speaks_text(await route(c.engines, session, voice, req.engine), checked)
+        language = spoken_language(engine, req.language)
+        params = SynthesisParams(speed=req.speed, language=language, lexicon=checked.phonemes)
+        rate = req.sample_rate or engine.info.sample_rate
         profile = await profile_for(c, session, voice, engine)
         key = _cache_key(
             voice.id, engine, profile, text, params, req.format, rate, delivery, req.ambience
@@ -211,6 +213,7 @@ async def plan_speech(
         cached,
         spoken=checked.spoken,
         ambience=req.ambience,
+        health=c.engines.health,
     )
 
 
@@ -282,7 +285,8 @@ async def render(plan: SpeechPlan) -> Rendered:
     """Run the engine over the whole text and encode the result."""
     started = time.perf_counter()
     pieces = []
-    async for chunk in spoken_chunks(plan.engine, plan.text, plan.profile, plan.params):
+    chunks = spoken_chunks(plan.engine, plan.text, plan.profile, plan.params, plan.health)
+    async for chunk in chunks:
         plan.clock.note(chunk)
         pieces.append(chunk.samples)
     engine_seconds = time.perf_counter() - started
@@ -427,8 +431,12 @@ async def queue_speech(
     """Check what can be checked now (text, voice), then queue the request as a job (a `kind`
     that wraps speech, such as seed 004's story audio, adds its own fields as `extra`)."""
     checked = await checked_text(c, req, p, True)
-    spoken_language(_engine_for_text(c, req, checked), req.language)  # refused now, not later
-    await get_voice(session, req.voice_id, p)  # refuse unknown voices now, not in the job
+    # Unknown voices, engines and languages are refused now, not in the job; a down engine is
+    # not (the job retries it, or falls over when it runs).
+    voice = await get_voice(session, req.voice_id, p)
+    spoken_language(
+        _speaks_text(chosen_engine(c.engines, voice, req.engine), checked), req.language
+    )
     if req.callback_url:
         await require_allowed(req.callback_url, c.settings.webhooks)
     job = await new_job(
@@ -451,7 +459,9 @@ async def speech_estimate(c: Container, req: SpeechEstimate, p: Principal) -> in
     """The spoken length a speech request would be priced by, refused as the request would be
     (text, language, voice)."""
     checked = await checked_text(c, req, p, req.run_async)
-    spoken_language(_engine_for_text(c, req, checked), req.language)
     async with c.sessions() as session:
-        await get_voice(session, req.voice_id, p)
+        voice = await get_voice(session, req.voice_id, p)
+    spoken_language(
+        _speaks_text(chosen_engine(c.engines, voice, req.engine), checked), req.language
+    )
     return checked.spoken

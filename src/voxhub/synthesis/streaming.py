@@ -38,7 +38,7 @@ async def stream_plan(c: Container, plan: SpeechPlan) -> AsyncGenerator[bytes, N
     samples_out = 0
     started = mark = time.perf_counter()
     waited = 0.0  # on the engine only: not encoding, not a slow client reading
-    chunks = spoken_chunks(plan.engine, plan.text, plan.profile, plan.params)
+    chunks = spoken_chunks(plan.engine, plan.text, plan.profile, plan.params, plan.health)
     try:
         async for chunk in chunks:
             waited += time.perf_counter() - mark

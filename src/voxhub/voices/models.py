@@ -34,6 +34,9 @@ class Voice(IdMixin, TimestampMixin, Base):
     embedding: Mapped[bytes] = mapped_column(LargeBinary)
     profile_status: Mapped[str] = mapped_column(String(16), default="ready")
     profile_similarity: Mapped[float | None] = mapped_column(Float)
+    # The engine it was enrolled on, which speaks it unless a request names another (null:
+    # made before voices named one; the default engine speaks it).
+    engine: Mapped[str | None] = mapped_column(String(64))
 
     references: Mapped[list[VoiceReference]] = relationship(
         back_populates="voice",

@@ -59,6 +59,14 @@ async def create_voice(
     tags: Annotated[list[str] | None, Form(description="Tags; repeat or comma-separate")] = None,
     visibility: Annotated[str, Form(description="private or public")] = "private",
     denoise: Annotated[bool, Form()] = False,
+    engine: Annotated[
+        str | None,
+        Form(
+            max_length=64,
+            description="The engine to enrol it on and speak it with (default: the default"
+            " engine; 404 `engine_not_found` when not enabled)",
+        ),
+    ] = None,
 ) -> VoiceCreated:
     """Register a voice from a short recording of one person (3 s to 5 min of speech)."""
     meta = parse(
@@ -72,7 +80,7 @@ async def create_voice(
         denoise=denoise,
     )
     voice, reports = await service.create_voice(
-        c, session, await read_uploads(file, files), meta, p
+        c, session, await read_uploads(file, files), meta, p, engine=engine
     )
     return VoiceCreated(**VoiceRead.model_validate(voice).model_dump(), reports=reports)
 

@@ -128,6 +128,10 @@ class VoiceRead(BaseModel):
     owner_id: str | None
     profile_status: str
     profile_similarity: float | None
+    engine: str | None = Field(
+        description="The engine that speaks it unless a request names another (null: the"
+        " default engine)"
+    )
     references: list[ReferenceRead]
     created_at: datetime
     updated_at: datetime

@@ -168,7 +168,8 @@ async def create_voice(
         raise InvalidInput("a reference recording is required (field 'file' or 'files')")
     if len(uploads) > limits.max_files_per_upload:
         raise InvalidInput(f"at most {limits.max_files_per_upload} files per voice")
-    c.engines.get(engine)  # an engine that is not enabled is refused before any work
+    # An engine that is not enabled is refused before any work; the voice keeps its name.
+    engine = c.engines.get(engine).info.name
     cost = _clone_price(c, p)
     await check_affordable(c, p.user_id, cost)  # refused before the audio is processed
     processed = [await _process(c, u, meta.denoise) for u in uploads]
@@ -182,6 +183,7 @@ async def create_voice(
         is_kids_voice=meta.is_kids_voice,
         tags=meta.tags,
         embedding=embedding_to_npy(mean_embedding([p.embedding for p in processed])),
+        engine=engine,
     )
     reference = Reference(
         samples=await _joined([p.prepared.audio.samples for p in processed]),

@@ -252,4 +252,9 @@ def relayed(engine: Engine, settings: Settings) -> RelayedEngine:
 def relay_registry(local: EngineRegistry, settings: Settings) -> EngineRegistry:
     """The same engines, by the same names, run on the workers instead of in this process;
     closing it closes the engines it replaced too."""
-    return EngineRegistry({e.info.name: relayed(e, settings) for e in local.all()}, local.default)
+    return EngineRegistry(
+        {e.info.name: relayed(e, settings) for e in local.all()},
+        local.default,
+        local.failover,
+        local.health,
+    )
