@@ -74,11 +74,11 @@ clean:
 NEURAL := $(VENV)/neural
 NEURAL_STAMP := $(NEURAL)/.installed
 
-$(NEURAL_STAMP): pyproject.toml
+$(NEURAL_STAMP): pyproject.toml scripts/neural-constraints.txt
 	test -x $(NEURAL)/bin/python || $(PY) -m venv $(NEURAL)
 	$(NEURAL)/bin/pip install -q "torch==2.13.0"
-	echo "torch==2.13.0" > $(NEURAL)/constraints.txt
-	$(NEURAL)/bin/pip install -q -c $(NEURAL)/constraints.txt -e ".[f5,chatterbox,pocket]" \
+	# Every version pinned (scripts/neural-constraints.txt, frozen where the tests passed).
+	$(NEURAL)/bin/pip install -q -c scripts/neural-constraints.txt -e ".[f5,chatterbox,pocket]" \
 		"pytest>=8" "pytest-asyncio>=0.23" "pytest-timeout>=2.3"
 	$(NEURAL)/bin/pip install -q --no-deps "f5-tts==1.1.22" "chatterbox-tts==0.1.7"
 	rm -f $(NEURAL)/lib/python3.11/site-packages/torchaudio/lib/*.so

@@ -101,7 +101,8 @@ class SpeechRequest(BaseModel):
 
     timings: bool = Field(
         False,
-        description="Answer JSON: the audio in base64 with its word timings (whole speech"
+        description="Answer the audio with its word timings: JSON with the audio in base64,"
+        " or multipart/mixed when Accept asks for it (whole speech"
         " only: refused with `stream` or `async`; a job's timings are at"
         " GET /api/v1/generations/{id}/timings)",
     )
