@@ -11,15 +11,17 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
+import anyio
 import httpx
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import select, update
 
-from tests.api.conftest import create_voice, make_settings, speech_file
+from tests.api.conftest import counts, create_voice, make_settings, speech_file
 from tests.conftest import truncate_all
 from tests.engines.remote.provider_server import KEY, Behaviour, RunningServer, serve
-from voxhub.accounts.models import User
+from voxhub.accounts.models import Role, User
+from voxhub.accounts.principal import Principal
 from voxhub.bootstrap import build_container, close_container
 from voxhub.container import Container
 from voxhub.engines.base import Reference, VoiceProfile
@@ -27,7 +29,9 @@ from voxhub.engines.registry import EngineRegistry
 from voxhub.engines.remote.elevenlabs import ElevenLabsEngine
 from voxhub.jobs.models import FINAL, Job, JobEvent
 from voxhub.settings import EngineSettings
+from voxhub.voices import service as voices
 from voxhub.voices.profiles import commit_stored, store_profile
+from voxhub.voices.schemas import VoiceCreate
 
 
 @pytest.fixture(scope="module")
@@ -316,3 +320,28 @@ async def test_a_provider_refusal_fails_the_job_at_once(
     assert (job.status, job.attempts) == ("failed", 1)
     assert job.error is not None and job.error["code"] == "engine_failure"
     assert len([r for r in behaviour.requests if r["method"] == "DELETE"]) == 1
+
+
+async def test_a_client_that_hangs_up_after_the_clone_leaves_no_clone(
+    container: Container, behaviour: Behaviour, user_a
+) -> None:
+    """A hang-up cancels the request's scope, and anyio cancels every await after it: the
+    cleanup (rollback, blobs, the clone's forget job) is shielded from that."""
+    scope = anyio.CancelScope()
+
+    async def hang_up(_: Reference) -> None:
+        scope.cancel()
+
+    container.engines.get().hooks.append(hang_up)  # type: ignore[attr-defined]
+    fname, data = speech_file()
+    p = Principal(user_a.id, Role.user, "test")
+    with scope:
+        async with container.sessions() as session:
+            await voices.create_voice(
+                container, session, [voices.Upload(data, fname)], VoiceCreate(name="Ana"), p
+            )
+    assert scope.cancelled_caught
+    (clone,) = clone_ids(behaviour)
+    (job,) = await forget_jobs(container, 1)
+    assert job.status == "succeeded" and behaviour.deleted == [clone]
+    assert await counts(container) == (0, 0)

@@ -15,6 +15,7 @@ import contextlib
 import logging
 from typing import Any
 
+import anyio
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,6 +29,7 @@ from voxhub.voices.models import VoiceProfileRow
 
 log = logging.getLogger(__name__)
 KIND = "voice.forget"
+_CLEANUP_S = 10.0  # a database that takes longer is down: the clone is logged as left
 
 
 def forgets(c: Container, engine: str) -> bool:
@@ -67,16 +69,22 @@ async def forget_discarded(
     """Profiles enrolled but never stored (a lost race, a failed creation): their forget jobs,
     committed in `session` (whose own work was rolled back or never written) and submitted.
 
-    Cleanup of a failure already on its way: a failure here is logged, not raised over it."""
-    try:
-        ids = await forget_later(c, session, voice_id, profiles)
-        if ids:
+    Cleanup of a failure already on its way: a failure here is logged, not raised over it.
+    Shielded: a client that hung up mid-upload cancels the request, and the cancellation
+    would otherwise hit these awaits too, leaving the clone at the provider."""
+    if not any(forgets(c, p.engine) for p in profiles):
+        return
+    with anyio.CancelScope(shield=True), anyio.move_on_after(_CLEANUP_S) as late:
+        try:
+            ids = await forget_later(c, session, voice_id, profiles)
             await session.commit()
             await submit_forgets(c, ids)
-    except Exception:
-        log.exception("could not queue the deletion of voice %s's unused clone", voice_id)
-        with contextlib.suppress(Exception):
-            await session.rollback()
+        except Exception:
+            log.exception("could not queue the deletion of voice %s's unused clone", voice_id)
+            with contextlib.suppress(Exception):
+                await session.rollback()
+    if late.cancelled_caught:
+        log.warning("gave up queueing the deletion of voice %s's unused clone", voice_id)
 
 
 async def submit_forgets(c: Container, job_ids: list[str]) -> None:

@@ -9,6 +9,7 @@ import io
 from dataclasses import dataclass
 from typing import Any, overload
 
+import anyio
 import numpy as np
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -115,7 +116,10 @@ async def _store(
     # The replaced blob's removal is promised in the same transaction, so it happens exactly
     # when (and only if) the replacement commits.
     key = f"voices/{voice_id}/profiles/{profile.engine}-{new_id()}.bin"
-    await c.blobs.put(key, profile.data, "application/octet-stream")
+    # Shielded, both: a put runs in a thread that a cancelled request (a client that hung up)
+    # does not stop, so an unshielded put could land after the removal meant to undo it.
+    with anyio.CancelScope(shield=True):
+        await c.blobs.put(key, profile.data, "application/octet-stream")
     try:
         stored, old = await _replace_row(session, voice_id, profile, key, if_revision)
         if not stored:
@@ -123,7 +127,8 @@ async def _store(
             return None
         forget_ids = await _forget_replaced(c, session, voice_id, profile.engine, old)
     except BaseException:
-        await discard(c.blobs, [key])
+        with anyio.CancelScope(shield=True):
+            await discard(c.blobs, [key])
         raise
     removal = enqueue(session, old.blob_key, "profile_replaced") if old else None
     return StoredProfile(key, removal.id if removal else None, tuple(forget_ids))

@@ -10,6 +10,7 @@ import asyncio
 import hashlib
 from dataclasses import dataclass
 
+import anyio
 import numpy as np
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -307,10 +308,12 @@ async def _undo(
     made: list[VoiceProfile],
 ) -> None:
     """A clone or reference that failed before its commit: nothing of it stays, neither the
-    blobs written nor the clone its enrolment made at a provider."""
-    await session.rollback()
-    await discard(c.blobs, written)
-    await forget_discarded(c, session, voice_id, made)
+    blobs written nor the clone its enrolment made at a provider. Shielded: a client that hung
+    up cancels the request, and the cancellation would otherwise cut this cleanup short."""
+    with anyio.CancelScope(shield=True):
+        await session.rollback()
+        await discard(c.blobs, written)
+        await forget_discarded(c, session, voice_id, made)
 
 
 async def _after_commit(c: Container, job_id: str | None, stored: StoredProfile) -> None:
