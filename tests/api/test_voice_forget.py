@@ -25,11 +25,13 @@ from voxhub.accounts.principal import Principal
 from voxhub.bootstrap import build_container, close_container
 from voxhub.container import Container
 from voxhub.engines.base import Reference, VoiceProfile
+from voxhub.engines.fake import FakeEngine
 from voxhub.engines.registry import EngineRegistry
 from voxhub.engines.remote.elevenlabs import ElevenLabsEngine
 from voxhub.jobs.models import FINAL, Job, JobEvent
 from voxhub.settings import EngineSettings
 from voxhub.voices import service as voices
+from voxhub.voices.models import VoiceProfileRow
 from voxhub.voices.profiles import commit_stored, store_profile
 from voxhub.voices.schemas import VoiceCreate
 
@@ -177,6 +179,29 @@ async def test_a_new_reference_forgets_the_replaced_clone(
     first, second = clone_ids(behaviour)
     (job,) = await forget_jobs(container, 1)
     assert job.status == "succeeded" and behaviour.deleted == [first]
+    await speak(client, v["id"])
+    assert spoken_with(behaviour) == second
+
+
+async def test_a_new_reference_rebuilds_the_profile_of_the_engine_that_speaks_the_voice(
+    container: Container, client, behaviour: Behaviour
+) -> None:
+    """The default engine is another one: the voice was enrolled on ElevenLabs by name, and its
+    new reference replaces (and forgets) its ElevenLabs clone, not a default-engine profile."""
+    eleven = container.engines.get("elevenlabs")  # closed with the registry it moves to
+    container.engines = EngineRegistry({"fake": FakeEngine(), "elevenlabs": eleven}, "fake")
+    fname, data = speech_file()
+    form = {"name": "Ana", "engine": "elevenlabs"}
+    r = await client.post("/api/v1/voices", files={"file": (fname, data)}, data=form)
+    assert r.status_code == 201, r.text
+    v = r.json()
+    assert (await add_reference(client, v["id"])).status_code == 201
+    first, second = clone_ids(behaviour)
+    (job,) = await forget_jobs(container, 1)
+    assert job.status == "succeeded" and behaviour.deleted == [first]
+    async with container.sessions() as s:
+        engines = list(await s.scalars(select(VoiceProfileRow.engine)))
+    assert engines == ["elevenlabs"]
     await speak(client, v["id"])
     assert spoken_with(behaviour) == second
 

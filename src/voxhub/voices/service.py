@@ -119,8 +119,8 @@ async def _enroll(
     engine_name: str | None = None,
 ) -> tuple[str | None, StoredProfile]:
     """Instant profile now on `engine_name` (None: the default engine), plus a refinement job
-    when the engine can refine; the profile goes
-    into `made` at once, so that a failure before the commit forgets its clone.
+    when the engine can refine; the profile goes into `made` at once, so that a failure before
+    the commit forgets its clone.
 
     Returns the job id to submit and the stored profile (the replaced one's blob to drain and
     clone to forget), both after commit.
@@ -227,10 +227,14 @@ async def add_reference(
     denoise: bool,
     p: Principal,
 ) -> tuple[Voice, ReferenceReportRead]:
-    """Add a recording to a voice; its embedding and profile are recomputed from all of them."""
+    """Add a recording to a voice; its embedding and profile (on the engine that speaks it) are
+    recomputed from all of them."""
     voice = await get_owned_voice(session, voice_id, p)
     if len(voice.references) >= c.settings.limits.max_files_per_upload * 4:
         raise InvalidInput("this voice has the most references allowed")
+    # The profile it speaks with is the one to rebuild (and its old clone the one to forget);
+    # an engine not enabled here is refused before any work.
+    engine = c.engines.get(voice.engine).info.name
     read = {r.id for r in voice.references}
     cost = _clone_price(c, p)
     await check_affordable(c, p.user_id, cost)
@@ -249,7 +253,7 @@ async def add_reference(
     made: list[VoiceProfile] = []
     try:
         await _store_references(c, voice, [processed], written)
-        job_id, stored = await _enroll(c, session, voice, reference, written, made)
+        job_id, stored = await _enroll(c, session, voice, reference, written, made, engine)
         await _check_references_unchanged(session, voice, read)
         audit.record(
             session, "reference_added", actor_id=p.user_id, target_type="voice", target_id=voice.id
