@@ -243,7 +243,7 @@ async def test_audit_log_is_admin_only_and_append_only(client, container: Contai
     assert (await client.get("/api/v1/admin/audit")).status_code == 403
     admin = await make_user(container, "root@example.com", Role.admin)
     async with client_for(container, admin) as root:
-        events = (await root.get("/api/v1/admin/audit?action=signup")).json()
+        events = (await root.get("/api/v1/admin/audit?action=signup")).json()["items"]
     assert {e["target_id"] for e in events} >= {admin.id}
     async with container.sessions() as s:
         with pytest.raises(Exception, match="append-only"):

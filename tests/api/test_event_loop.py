@@ -19,7 +19,7 @@ from tests.api.conftest import Account, create_voice, speech_file
 from voxhub.container import Container
 from voxhub.credits import ledger
 from voxhub.jobs.models import Job
-from voxhub.synthesis import service
+from voxhub.synthesis import text_checks
 
 # ---- the limits count spoken characters --------------------------------------------------------
 
@@ -77,13 +77,13 @@ async def test_requests_check_their_text_off_the_event_loop(
     client: httpx.AsyncClient, container: Container, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     checked_on: list[int] = []
-    check = service.check_text
+    check = text_checks.check_text
 
     def recording_check(*args: Any) -> str:
         checked_on.append(threading.get_ident())
         return check(*args)
 
-    monkeypatch.setattr(service, "check_text", recording_check)
+    monkeypatch.setattr(text_checks, "check_text", recording_check)
     v = await create_voice(client)
     body = {"voice_id": v["id"], "text": "Hello there."}
     assert (await client.post("/api/v1/speech", json=body)).status_code == 200

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from voxhub.audit.context import client_ip_var
 from voxhub.audit.models import AuditEvent
+from voxhub.core.pagination import as_utc, decode_cursor, encode_cursor
+from voxhub.observability.logs import request_id_var
+
+Outcome = Literal["ok", "refused", "failed"]
 
 
 def record(
@@ -18,16 +24,22 @@ def record(
     target_type: str | None = None,
     target_id: str | None = None,
     ip: str | None = None,
+    outcome: Outcome = "ok",
     **details: Any,
 ) -> AuditEvent:
-    """Add an event to the caller's transaction, so it commits (or not) with the effect."""
+    """Add an event to the caller's transaction, so it commits (or not) with the effect.
+
+    The IP is the current request's peer unless given; the request id goes in the details, so
+    an event can be found in the logs."""
+    request_id = request_id_var.get()
     event = AuditEvent(
         actor_id=actor_id,
         action=action,
         target_type=target_type,
         target_id=target_id,
-        ip=ip,
-        details=details,
+        ip=ip or client_ip_var.get(),
+        outcome=outcome,
+        details=details | ({"request_id": request_id} if request_id else {}),
     )
     session.add(event)
     return event
@@ -38,13 +50,38 @@ async def list_events(
     *,
     action: str | None = None,
     actor_id: str | None = None,
+    target_type: str | None = None,
+    target_id: str | None = None,
+    ip: str | None = None,
+    outcome: Outcome | None = None,
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
     limit: int = 100,
-) -> list[AuditEvent]:
-    """Newest events first."""
+    cursor: str | None = None,
+) -> tuple[list[AuditEvent], str | None]:
+    """A page of events, newest first, with the cursor of the next page (`created_after`
+    inclusive, `created_before` exclusive)."""
     stmt = select(AuditEvent)
-    if action:
-        stmt = stmt.where(AuditEvent.action == action)
-    if actor_id:
-        stmt = stmt.where(AuditEvent.actor_id == actor_id)
-    rows = await session.scalars(stmt.order_by(AuditEvent.created_at.desc()).limit(limit))
-    return list(rows)
+    for column, value in (
+        (AuditEvent.action, action),
+        (AuditEvent.actor_id, actor_id),
+        (AuditEvent.target_type, target_type),
+        (AuditEvent.target_id, target_id),
+        (AuditEvent.ip, ip),
+        (AuditEvent.outcome, outcome),
+    ):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    if created_after is not None:
+        stmt = stmt.where(AuditEvent.created_at >= as_utc(created_after))
+    if created_before is not None:
+        stmt = stmt.where(AuditEvent.created_at < as_utc(created_before))
+    if cursor:
+        at, last = decode_cursor(cursor)
+        stmt = stmt.where(
+            or_(AuditEvent.created_at < at, and_(AuditEvent.created_at == at, AuditEvent.id < last))
+        )
+    newest = stmt.order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+    rows = list(await session.scalars(newest.limit(limit + 1)))
+    page, more = rows[:limit], len(rows) > limit
+    return page, encode_cursor(page[-1].created_at, page[-1].id) if more and page else None

@@ -39,5 +39,16 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
     return utc, row_id
 
 
+def as_utc(at: datetime) -> datetime:
+    """`at` in UTC, for comparing with stored times (SQLite compares text). An instant before
+    the first UTC one (0001-01-01T00:00+01:00) or after the last one bounds nothing: it becomes
+    that first or last instant rather than an error."""
+    try:
+        return at.astimezone(UTC)
+    except OverflowError:
+        edge = datetime.min if at.year == 1 else datetime.max
+        return edge.replace(tzinfo=UTC)
+
+
 def _invalid() -> InvalidCursor:
     return InvalidCursor("cursor is not one this API made; start again without it", field="cursor")

@@ -1,7 +1,7 @@
 """What operations cost, from `settings.credits`. A price of 0 makes the operation free.
 
 Speech is priced per started 1,000 spoken characters: the characters the text limit counts
-(`synthesis.service.check_text`: the normalised text with numbers and symbols read out), so
+(`synthesis.text_checks.check_text`: the normalised text with numbers and symbols read out), so
 "5,000" costs what "five thousand" costs and a request is never cheaper than its length says.
 """
 

@@ -3,7 +3,7 @@ retry."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, true
@@ -13,7 +13,7 @@ from voxhub.accounts.principal import Principal
 from voxhub.core.clock import utcnow
 from voxhub.core.errors import JobLimitReached, JobNotFound, JobStateConflict
 from voxhub.core.ids import new_id
-from voxhub.core.pagination import decode_cursor, encode_cursor
+from voxhub.core.pagination import as_utc, decode_cursor, encode_cursor
 from voxhub.credits import ledger
 from voxhub.jobs import lifecycle
 from voxhub.jobs.lifecycle import snapshot
@@ -111,16 +111,6 @@ async def get_job(session: AsyncSession, job_id: str, p: Principal) -> Job:
     return job
 
 
-def _utc(at: datetime) -> datetime:
-    """`at` in UTC. An instant before the first UTC one (0001-01-01T00:00+01:00) or after the
-    last one bounds nothing: it becomes that first or last instant rather than an error."""
-    try:
-        return at.astimezone(UTC)
-    except OverflowError:
-        edge = datetime.min if at.year == 1 else datetime.max
-        return edge.replace(tzinfo=UTC)
-
-
 async def list_jobs(
     session: AsyncSession,
     p: Principal,
@@ -142,9 +132,9 @@ async def list_jobs(
     if status is not None:
         stmt = stmt.where(Job.status == status)
     if created_after is not None:
-        stmt = stmt.where(Job.created_at >= _utc(created_after))
+        stmt = stmt.where(Job.created_at >= as_utc(created_after))
     if created_before is not None:
-        stmt = stmt.where(Job.created_at < _utc(created_before))
+        stmt = stmt.where(Job.created_at < as_utc(created_before))
     if cursor:
         at, last = decode_cursor(cursor)
         stmt = stmt.where(or_(Job.created_at < at, and_(Job.created_at == at, Job.id < last)))

@@ -15,6 +15,7 @@ import uuid
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from voxhub.audit.context import client_ip_var
 from voxhub.observability import metrics
 from voxhub.observability.logs import request_id_var
 
@@ -42,14 +43,23 @@ def request_id(scope: Scope) -> str:
 
 
 class RequestContextMiddleware:
-    """Request id, and the request counter and duration histogram."""
+    """Request id, client address (both HTTP and WebSocket), and the request counter and
+    duration histogram."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
+            return
+        client = scope.get("client")
+        ip_token = client_ip_var.set(client[0] if client else None)
+        if scope["type"] == "websocket":
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                client_ip_var.reset(ip_token)
             return
         rid = request_id(scope)
         token = request_id_var.set(rid)
@@ -67,6 +77,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             request_id_var.reset(token)
+            client_ip_var.reset(ip_token)
             method = scope["method"] if scope["method"] in METHODS else "other"
             route = route_template(scope)
             metrics.HTTP_REQUESTS.labels(method, route, str(status)).inc()

@@ -19,8 +19,9 @@ from voxhub.accounts.principal import Principal
 from voxhub.ambience.mixer import Bed, mix
 from voxhub.ambience.schemas import Ambience
 from voxhub.audio.encode import FORMATS, encode
+from voxhub.audit import service as audit
 from voxhub.container import Container
-from voxhub.core.errors import InvalidInput, InvalidText, TextTooLong
+from voxhub.core.errors import InvalidInput
 from voxhub.core.ids import new_id
 from voxhub.credits import ledger
 from voxhub.credits.pricing import speech_cost
@@ -31,18 +32,13 @@ from voxhub.engines.health import EngineHealth
 from voxhub.jobs.models import Job
 from voxhub.jobs.service import new_job
 from voxhub.observability import metrics
-from voxhub.pronunciation.errors import PhonemesUnsupported
-from voxhub.pronunciation.lexicon import Lexicon, pronounce
-from voxhub.pronunciation.service import lexicon_for
+from voxhub.storage.outbox import discard
 from voxhub.synthesis.models import Generation
 from voxhub.synthesis.pauses import spoken_chunks
 from voxhub.synthesis.routing import chosen_engine, route
 from voxhub.synthesis.schemas import SpeechRequest
+from voxhub.synthesis.text_checks import checked_text, speaks_text, spoken_language
 from voxhub.synthesis.timings import Timed, WordClock, store_timings
-from voxhub.text.breaks import join_breaks, split_breaks
-from voxhub.text.lane import off_loop
-from voxhub.text.normalize import normalize_text
-from voxhub.text.spoken import in_words
 from voxhub.voices.profiles import profile_for
 from voxhub.voices.service import get_voice
 from voxhub.webhooks.destinations import require_allowed
@@ -80,99 +76,12 @@ class SpeechPlan:
     clock: WordClock = field(default_factory=WordClock)
 
 
-@dataclass(frozen=True)
-class CheckedText:
-    text: str  # normalised, aliases said, breaks in their canonical spelling
-    spoken: int  # characters when spoken
-    phonemes: tuple[tuple[str, str], ...] = ()  # phoneme rules the text uses, for the engine
-
-
 @dataclass
 class Rendered:
     data: bytes
     duration_s: float
     engine_seconds: float
     words: list[Timed] = field(default_factory=list)
-
-
-def check_text(
-    text: str,
-    language: str,
-    limit: int,
-    job_limit: int,
-    is_job: bool,
-    lexicon: Lexicon | None = None,
-) -> CheckedText:
-    """Normalised text and its spoken length, or a clear refusal when it is empty or too long.
-
-    Its `<break>` tags are read and each piece between them cleaned on its own, with the
-    caller's pronunciation rules applied. The limits count what will be spoken: 5,000 digits
-    are read as some 30,000 characters of words. Blocking (the whole text plan, linear in its
-    length): call it in a thread.
-    """
-    pieces: list[tuple[str, float]] = []
-    phonemes: dict[str, str] = {}
-    for piece, pause in split_breaks(text):
-        clean = normalize_text(piece)
-        if clean and lexicon:
-            said = pronounce(lexicon, clean, language)
-            clean = normalize_text(said.text)  # an alias is cleaned like the text around it
-            phonemes.update(said.phonemes)
-        pieces.append((clean, pause))
-    if not any(clean for clean, _ in pieces):
-        raise InvalidText("text has nothing that can be spoken")
-    allowed = job_limit if is_job else limit
-    spoken = sum(len(in_words(clean, language)) for clean, _ in pieces if clean)
-    if spoken > allowed:
-        per = "job" if is_job else "request"
-        hint = ""
-        if not is_job and spoken <= job_limit:
-            hint = f' Send it with "async": true (up to {job_limit}) or split it.'
-        raise TextTooLong(
-            f"text is {spoken} characters when spoken ({len(text)} sent); the limit is "
-            f"{allowed} spoken characters per {per}.{hint}",
-            length=spoken,
-            sent=len(text),
-            limit=allowed,
-        )
-    return CheckedText(join_breaks(pieces), spoken, tuple(sorted(phonemes.items())))
-
-
-async def lexicon_of(c: Container, req: SpeechRequest | SpeechEstimate, p: Principal) -> Lexicon:
-    """The rules of the dictionaries a request names (404 for one the caller cannot read)."""
-    if not req.pronunciation_dictionary_ids:
-        return Lexicon()
-    named = [(d, None) for d in req.pronunciation_dictionary_ids]
-    async with c.sessions() as session:
-        return await lexicon_for(session, named, p)
-
-
-async def checked_text(
-    c: Container, req: SpeechRequest | SpeechEstimate, p: Principal, is_job: bool
-) -> CheckedText:
-    """`check_text` for a request, with its dictionaries, off the event loop."""
-    limits = c.settings.limits
-    return await off_loop(
-        check_text,
-        req.text,
-        req.language or "en",
-        limits.max_text_chars,
-        limits.max_job_text_chars,
-        is_job,
-        await lexicon_of(c, req, p),
-    )
-
-
-def _speaks_text(engine: Engine, checked: CheckedText) -> Engine:
-    """`engine`, refused when the text has phoneme rules it cannot take."""
-    if checked.phonemes and not engine.info.supports_phonemes:
-        raise PhonemesUnsupported(
-            f"engine {engine.info.name} takes no phonemes, and the text uses phoneme rules for"
-            f" {', '.join(repr(phrase) for phrase, _ in checked.phonemes)}: use alias rules"
-            " (respellings), or an engine that takes phonemes",
-            engine=engine.info.name,
-        )
-    return engine
 
 
 async def plan_speech(
@@ -191,7 +100,7 @@ async def plan_speech(
         raise InvalidInput("ambience is not mixed into a stream: send it without `stream`")
     async with c.sessions() as session:
         voice = await get_voice(session, req.voice_id, p)
-        engine = _speaks_text(await route(c.engines, session, voice, req.engine), checked)
+        engine = speaks_text(await route(c.engines, session, voice, req.engine), checked)
         language = spoken_language(engine, req.language)
         params = SynthesisParams(speed=req.speed, language=language, lexicon=checked.phonemes)
         rate = req.sample_rate or engine.info.sample_rate
@@ -215,17 +124,6 @@ async def plan_speech(
         ambience=req.ambience,
         health=c.engines.health,
     )
-
-
-def spoken_language(engine: Engine, language: str | None) -> str:
-    """The language to speak in (default English), refused if the engine does not speak it."""
-    language = language or "en"
-    if language.split("-")[0] not in engine.info.languages:
-        raise InvalidInput(
-            f"engine {engine.info.name} speaks {', '.join(engine.info.languages)}, not {language}",
-            language=language,
-        )
-    return language
 
 
 def _cache_key(
@@ -312,7 +210,7 @@ async def record(
     try:
         words_key = await store_timings(c, key, out.words, out.duration_s)
     except BaseException:
-        await c.blobs.delete(key)
+        await discard(c.blobs, [key])
         raise
     gen = Generation(
         id=gen_id,
@@ -333,6 +231,19 @@ async def record(
         source=source,
     )
     session.add(gen)
+    # Who made what, kept after the generation is deleted (the audit log is append-only).
+    audit.record(
+        session,
+        "speech_generated",
+        actor_id=plan.owner_id,
+        target_type="generation",
+        target_id=gen_id,
+        voice_id=plan.voice_id,
+        engine=plan.engine.info.name,
+        source=source,
+        characters=plan.spoken,
+        duration_s=gen.duration_s,
+    )
     try:
         if (
             plan.cost
@@ -343,8 +254,9 @@ async def record(
         await session.commit()
     except BaseException:
         await session.rollback()
-        await c.blobs.delete(key)
-        await c.blobs.delete(words_key)
+        # Both go, even when removing the first fails (the sweep takes what is left): the
+        # error that matters is the one being raised.
+        await discard(c.blobs, [key, words_key])
         raise
     return gen
 
@@ -434,9 +346,7 @@ async def queue_speech(
     # Unknown voices, engines and languages are refused now, not in the job; a down engine is
     # not (the job retries it, or falls over when it runs).
     voice = await get_voice(session, req.voice_id, p)
-    spoken_language(
-        _speaks_text(chosen_engine(c.engines, voice, req.engine), checked), req.language
-    )
+    spoken_language(speaks_text(chosen_engine(c.engines, voice, req.engine), checked), req.language)
     if req.callback_url:
         await require_allowed(req.callback_url, c.settings.webhooks)
     job = await new_job(
@@ -461,7 +371,5 @@ async def speech_estimate(c: Container, req: SpeechEstimate, p: Principal) -> in
     checked = await checked_text(c, req, p, req.run_async)
     async with c.sessions() as session:
         voice = await get_voice(session, req.voice_id, p)
-    spoken_language(
-        _speaks_text(chosen_engine(c.engines, voice, req.engine), checked), req.language
-    )
+    spoken_language(speaks_text(chosen_engine(c.engines, voice, req.engine), checked), req.language)
     return checked.spoken
