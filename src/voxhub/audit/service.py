@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voxhub.audit.context import client_ip_var
 from voxhub.audit.models import AuditEvent
-from voxhub.core.pagination import as_utc, decode_cursor, encode_cursor
+from voxhub.core.pagination import as_utc
+from voxhub.db.pages import newest_first
 from voxhub.observability.logs import request_id_var
 
 Outcome = Literal["ok", "refused", "failed"]
@@ -76,12 +77,4 @@ async def list_events(
         stmt = stmt.where(AuditEvent.created_at >= as_utc(created_after))
     if created_before is not None:
         stmt = stmt.where(AuditEvent.created_at < as_utc(created_before))
-    if cursor:
-        at, last = decode_cursor(cursor)
-        stmt = stmt.where(
-            or_(AuditEvent.created_at < at, and_(AuditEvent.created_at == at, AuditEvent.id < last))
-        )
-    newest = stmt.order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
-    rows = list(await session.scalars(newest.limit(limit + 1)))
-    page, more = rows[:limit], len(rows) > limit
-    return page, encode_cursor(page[-1].created_at, page[-1].id) if more and page else None
+    return await newest_first(session, stmt, AuditEvent, limit, cursor)

@@ -6,15 +6,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, true
+from sqlalchemy import ColumnElement, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voxhub.accounts.principal import Principal
 from voxhub.core.clock import utcnow
 from voxhub.core.errors import JobLimitReached, JobNotFound, JobStateConflict
 from voxhub.core.ids import new_id
-from voxhub.core.pagination import as_utc, decode_cursor, encode_cursor
+from voxhub.core.pagination import as_utc
 from voxhub.credits import ledger
+from voxhub.db.pages import newest_first
 from voxhub.jobs import lifecycle
 from voxhub.jobs.lifecycle import snapshot
 from voxhub.jobs.models import FINAL, Job, JobEvent, JobStatus
@@ -135,14 +136,7 @@ async def list_jobs(
         stmt = stmt.where(Job.created_at >= as_utc(created_after))
     if created_before is not None:
         stmt = stmt.where(Job.created_at < as_utc(created_before))
-    if cursor:
-        at, last = decode_cursor(cursor)
-        stmt = stmt.where(or_(Job.created_at < at, and_(Job.created_at == at, Job.id < last)))
-    rows = list(
-        await session.scalars(stmt.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit + 1))
-    )
-    page, more = rows[:limit], len(rows) > limit
-    return page, encode_cursor(page[-1].created_at, page[-1].id) if more and page else None
+    return await newest_first(session, stmt, Job, limit, cursor)
 
 
 async def cancel_job(session: AsyncSession, job_id: str, p: Principal) -> Job:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voxhub.accounts.principal import Principal
 from voxhub.core.errors import GenerationNotFound
 from voxhub.core.ids import is_id
-from voxhub.core.pagination import decode_cursor, encode_cursor
+from voxhub.db.pages import newest_first
 from voxhub.synthesis.models import Generation
 
 
@@ -31,16 +31,4 @@ async def list_generations(
     stmt = select(Generation).where(Generation.owner_id == p.user_id)
     if voice_id:
         stmt = stmt.where(Generation.voice_id == voice_id)
-    if cursor:
-        at, last = decode_cursor(cursor)
-        stmt = stmt.where(
-            or_(Generation.created_at < at, and_(Generation.created_at == at, Generation.id < last))
-        )
-    rows = list(
-        await session.scalars(
-            stmt.order_by(Generation.created_at.desc(), Generation.id.desc()).limit(limit + 1)
-        )
-    )
-    page = rows[:limit]
-    more = len(rows) > limit
-    return page, encode_cursor(page[-1].created_at, page[-1].id) if more and page else None
+    return await newest_first(session, stmt, Generation, limit, cursor)
