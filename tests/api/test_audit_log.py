@@ -67,6 +67,10 @@ async def test_filters_and_cursor_pages(
         assert [e["action"] for e in voice_events] == ["voice_cloned"]
         assert (await root.get(AUDIT, params={"outcome": "refused"})).json()["items"] == []
         assert (await root.get(AUDIT, params={"ip": "10.9.8.7"})).json()["items"] == []
+        local = (await root.get(AUDIT, params={"ip": "127.0.0.1", "limit": 500})).json()["items"]
+        assert {e["ip"] for e in local} == {"127.0.0.1"}
+        spoken = {e["id"] for e in mine["items"] if e["action"] == "speech_generated"}
+        assert len(spoken) == 5 and spoken <= {e["id"] for e in local}
         later = (datetime.now(UTC) + timedelta(minutes=1)).isoformat()
         assert (await root.get(AUDIT, params={"created_after": later})).json()["items"] == []
         assert len(
@@ -84,3 +88,17 @@ async def test_filters_and_cursor_pages(
         assert seen == [e["id"] for e in everything]
         bad = await root.get(AUDIT, params={"outcome": "maybe"})
         assert (bad.status_code, bad.json()["code"]) == (422, "validation_error")
+
+
+async def test_a_failed_login_is_audited_as_failed(
+    anon: httpx.AsyncClient, container: Container
+) -> None:
+    user = await make_user(container, "someone@example.com")
+    bad = await anon.post("/api/v1/auth/login", json={"email": user.email, "password": "nope"})
+    assert bad.status_code == 401
+    admin = await make_user(container, "root@example.com", Role.admin)
+    async with client_for(container, admin) as root:
+        failed = (await root.get(AUDIT, params={"outcome": "failed"})).json()["items"]
+        ok = (await root.get(AUDIT, params={"outcome": "ok", "limit": 500})).json()["items"]
+    assert [(e["action"], e["actor_id"]) for e in failed] == [("login_failed", user.id)]
+    assert "login_failed" not in {e["action"] for e in ok}

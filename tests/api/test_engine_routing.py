@@ -68,7 +68,7 @@ async def container(
     engines = EngineRegistry(
         {"fake": FakeEngine(), "openai_speech": remote},
         "fake",
-        failover={"openai_speech": ["fake"]},
+        failover={"openai_speech": ["fake"], "fake": ["openai_speech"]},
         health=EngineHealth(DOWN_S),
     )
     c = await build_container(
@@ -122,8 +122,8 @@ async def test_a_down_engine_fails_fast_then_falls_over(
     assert hang_up.connections >= 1
     tried = hang_up.connections
     assert container.engines.health.down_for("openai_speech") > 0
-    # Unreachable is down for 5 s; held for longer (as a provider's Retry-After would), so a
-    # slow machine cannot see it come back mid-test.
+    # Held down for certain (as a provider's Retry-After would), so however slow this machine
+    # is, it cannot come back mid-test.
     container.engines.health.mark_down("openai_speech", DOWN_S)
 
     fell_over = await speak(client, vid)
@@ -166,3 +166,24 @@ async def test_an_engine_is_tried_again_once_its_time_is_up(
     container.engines.health.mark_up("openai_speech")  # as if DOWN_S had passed
     assert (await speak(client, vid)).status_code == 503
     assert hang_up.connections > tried
+
+
+async def test_a_stand_in_that_cannot_speak_the_request_is_passed_over(
+    client, container: Container
+) -> None:
+    vid = (await create_voice(client))["id"]  # on the fake engine, which speaks Spanish
+    # A profile on openai_speech (English only) too: made by a request that named it.
+    await speak(client, vid, engine="openai_speech")
+    container.engines.health.mark_up("openai_speech")
+    container.engines.health.mark_down("fake", DOWN_S)
+    r = await speak(client, vid, language="es")
+    # The outage is the answer, not the stand-in's language (422 would blame the request).
+    assert (r.status_code, r.json()["code"]) == (503, "engine_unavailable")
+
+
+async def test_a_provider_that_names_no_retry_after_is_down_for_the_setting(
+    client, container: Container, hang_up: HangUp
+) -> None:
+    vid = (await voice_on(client, "openai_speech"))["id"]
+    assert (await speak(client, vid)).status_code == 503  # nothing answers: no Retry-After
+    assert DOWN_S - 5 < container.engines.health.down_for("openai_speech") <= DOWN_S

@@ -193,3 +193,46 @@ async def test_json_takes_booleans_only_as_such(client) -> None:
     rule = SQL | {"case_sensitive": 0}
     r = await client.post(BASE, json={"name": "x", "rules": [rule]})
     assert (r.status_code, r.json()["code"]) == (422, "validation_error")
+
+
+async def test_versions_hold_a_request_and_a_job_to_the_rules_they_were_checked_with(
+    client, container: Container
+) -> None:
+    vid = (await create_voice(client))["id"]
+    d = await make_dictionary(client, SQL)
+    body = {"voice_id": vid, "text": "I like SQL.", "pronunciation_dictionary_ids": [d["id"]]}
+    held = body | {"pronunciation_dictionary_versions": {d["id"]: 1}}
+    assert (await client.post("/api/v1/speech", json=held)).status_code == 200
+    queued = await client.post("/api/v1/speech", json=body | {"async": True})
+    assert queued.status_code == 202
+    r = await client.post(f"{BASE}/{d['id']}/add-rules", json={"rules": [CAT]})
+    assert r.json()["version"] == 2
+    stale = await client.post("/api/v1/speech", json=held)
+    assert (stale.status_code, stale.json()["code"]) == (
+        409,
+        "pronunciation_dictionary_version_conflict",
+    )
+    # The job carries the versions it was priced with (run after a change, it is refused).
+    async with container.sessions() as s:
+        from voxhub.jobs.models import Job
+
+        row = await s.get(Job, queued.json()["id"])
+        assert row is not None
+        assert row.payload["pronunciation_dictionary_versions"] == {d["id"]: 1}
+
+
+async def test_concurrent_changes_lose_no_rule(client) -> None:
+    import asyncio
+
+    d = await make_dictionary(client, SQL)
+    rules = [{"type": "alias", "string_to_replace": f"w{n}", "alias": f"x{n}"} for n in range(6)]
+    answers = await asyncio.gather(
+        *(client.post(f"{BASE}/{d['id']}/add-rules", json={"rules": [rule]}) for rule in rules)
+    )
+    done = [r for r in answers if r.status_code == 200]
+    refused = [r for r in answers if r.status_code != 200]
+    assert all(r.json()["code"] == "pronunciation_dictionary_version_conflict" for r in refused)
+    assert len({r.json()["version"] for r in done}) == len(done)  # each change its own version
+    final = (await client.get(f"{BASE}/{d['id']}")).json()
+    assert final["version"] == 1 + len(done)
+    assert len(final["rules"]) == 1 + len(done)  # every accepted change is there

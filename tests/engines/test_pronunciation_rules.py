@@ -128,3 +128,26 @@ def test_a_lexicon_crosses_the_relay_intact() -> None:
     voice = VoiceProfile(engine="embedded", engine_version="v", data=b"x")
     header, _ = wire.unpack(wire.synthesize_request("embedded", "Hi.", voice, params))
     assert wire.params_of(header) == params
+
+
+def test_the_first_dictionary_wins_whatever_the_case_rules() -> None:
+    first = [alias("sql", "sequel", case_sensitive=False)]
+    second = [alias("SQL", "ess queue ell")]
+    assert pronounce(lexicon(first, second), "SQL", "en").text == "sequel"
+    assert pronounce(lexicon(second, first), "SQL", "en").text == "ess queue ell"
+    # Within one dictionary, the rule for the exact spelling wins.
+    both = [alias("sql", "sequel", case_sensitive=False), alias("SQL", "ess queue ell")]
+    assert pronounce(lexicon(both), "SQL sql", "en").text == "ess queue ell sequel"
+
+
+def test_aliases_cannot_grow_a_text_without_bound() -> None:
+    from voxhub.core.errors import TextTooLong
+
+    lex = lexicon([alias("a", "1 " * 99 + "1")])
+    with pytest.raises(TextTooLong, match="aliases make this text more than 9000"):
+        pronounce(lex, "a " * 2000, "en", budget=9000)
+
+
+def test_an_alias_may_not_write_a_break_tag() -> None:
+    with pytest.raises(ValidationError, match="String should match pattern"):
+        RULES.validate_python([alias("wait", 'wait <break time="5s"/>')])

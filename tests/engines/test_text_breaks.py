@@ -75,3 +75,18 @@ def test_hostile_text_is_read_in_linear_time() -> None:
     split_breaks("<break" * 30_000 + "x" * 10_000)
     split_breaks("<break " + "a" * 100_000)
     assert time.perf_counter() - started < 2.0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'x <\u00adbreak time="9s"> y',  # a soft hyphen that cleaning removes
+        'hi <break time="4s"/>\u200b<break time="4s"/> there',  # two 4 s pauses made adjacent
+        "x \uff1cbreak time='1s'/\uff1e y",  # full-width brackets that NFKC makes plain
+    ],
+)
+def test_a_tag_that_cleaning_would_reveal_is_refused(text: str) -> None:
+    from voxhub.synthesis.text_checks import check_text
+
+    with pytest.raises(InvalidBreak):
+        check_text(text, "en", 5000, 100_000, False)

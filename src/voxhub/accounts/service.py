@@ -132,6 +132,7 @@ async def login(
                 "login_failed",
                 actor_id=user.id if user else None,
                 ip=ip,
+                outcome="failed",
                 email_hash=fingerprint(normalise_email(email))[:16],
             )
             await side.commit()

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from voxhub.synthesis.schemas import SPEAKABLE, DictionaryIds
+from voxhub.synthesis.schemas import SPEAKABLE, DictionaryIds, DictionaryVersions
 
 
 def _whole(value: Any) -> Any:
@@ -71,6 +71,7 @@ class SpeechEstimate(BaseModel):
     language: str | None = Field(None, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
     engine: str | None = Field(None, max_length=64)
     pronunciation_dictionary_ids: DictionaryIds = Field(default_factory=list)
+    pronunciation_dictionary_versions: DictionaryVersions | None = None
     run_async: bool = Field(False, alias="async", description="Priced under the job text limit")
 
 

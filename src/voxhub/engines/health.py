@@ -10,6 +10,10 @@ import time
 log = logging.getLogger(__name__)
 
 
+# However long a provider asks to be left alone, an engine is tried again within the hour.
+MAX_DOWN_S = 3600.0
+
+
 class EngineHealth:
     """Engines marked down until a moment (monotonic); thread-safe, per process."""
 
@@ -21,7 +25,8 @@ class EngineHealth:
     def mark_down(self, engine: str, seconds: float | None = None) -> None:
         """`engine` failed to answer: down for `seconds` (the provider's Retry-After) or the
         default. A later, longer outage extends it; a shorter one does not shorten it."""
-        until = time.monotonic() + (self.default_down_s if seconds is None else max(1.0, seconds))
+        down = self.default_down_s if seconds is None else min(MAX_DOWN_S, max(1.0, seconds))
+        until = time.monotonic() + down
         with self._lock:
             if until > self._until.get(engine, 0.0):
                 self._until[engine] = until

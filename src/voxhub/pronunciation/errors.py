@@ -1,6 +1,6 @@
 """Refusals of the pronunciation domain (mapped to HTTP by their base classes)."""
 
-from voxhub.core.errors import InvalidInput, NotFound
+from voxhub.core.errors import Conflict, InvalidInput, NotFound
 
 
 class DictionaryNotFound(NotFound):
@@ -15,8 +15,9 @@ class PhonemesUnsupported(InvalidInput):
     title = "Engine takes no phonemes"
 
 
-class DictionaryVersionGone(InvalidInput):
-    """A request named a dictionary version other than its current one (only that one is kept)."""
+class DictionaryVersionConflict(Conflict):
+    """A request pinned a dictionary to a version it has moved on from (only the current one is
+    kept), or two changes to one dictionary raced and this one lost."""
 
-    code = "pronunciation_dictionary_version_unavailable"
-    title = "Dictionary version unavailable"
+    code = "pronunciation_dictionary_version_conflict"
+    title = "Dictionary changed"

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from voxhub.core.errors import TextTooLong
 from voxhub.pronunciation.schemas import LONGEST_PHRASE, AliasRule, PhonemeRule
 from voxhub.text.normalize import normalize_text
 from voxhub.text.phrases import find_phrases
@@ -20,6 +21,9 @@ from voxhub.text.spoken import in_words
 class _Entry:
     kind: str  # "alias" or "phoneme"
     value: str  # the alias, or the phonemes in IPA
+    # Which dictionary of the request it came from, and 0 for a case-sensitive rule, 1 for one
+    # that ignores case: the smallest wins a phrase both kinds match.
+    rank: tuple[int, int] = (0, 0)
 
 
 @dataclass
@@ -28,16 +32,19 @@ class Lexicon:
 
     exact: dict[str, _Entry] = field(default_factory=dict)
     folded: dict[str, _Entry] = field(default_factory=dict)  # case-insensitive, by casefold()
+    # The version of each dictionary read (by id), so a job can be held to them.
+    versions: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def of(cls, dictionaries: Sequence[Sequence[AliasRule | PhonemeRule]]) -> Lexicon:
         lexicon = cls()
-        for rules in dictionaries:
+        for n, rules in enumerate(dictionaries):
             for rule in rules:
+                rank = (n, 0 if rule.case_sensitive else 1)
                 entry = (
-                    _Entry("alias", rule.alias)
+                    _Entry("alias", rule.alias, rank)
                     if isinstance(rule, AliasRule)
-                    else _Entry("phoneme", rule.ipa)
+                    else _Entry("phoneme", rule.ipa, rank)
                 )
                 # Spelled as the text it is looked for in was cleaned (quotes straightened).
                 phrase = normalize_text(rule.string_to_replace) or rule.string_to_replace
@@ -51,7 +58,8 @@ class Lexicon:
         return bool(self.exact or self.folded)
 
     def lookup(self, written: str) -> _Entry | None:
-        return self.exact.get(written) or self.folded.get(written.casefold())
+        found = [e for e in (self.exact.get(written), self.folded.get(written.casefold())) if e]
+        return min(found, key=lambda e: e.rank) if found else None
 
 
 @dataclass(frozen=True)
@@ -60,22 +68,31 @@ class Pronounced:
     phonemes: tuple[tuple[str, str], ...]  # (phrase as the engine sees it, IPA), one per phrase
 
 
-def pronounce(lexicon: Lexicon, text: str, language: str) -> Pronounced:
+def pronounce(lexicon: Lexicon, text: str, language: str, budget: int | None = None) -> Pronounced:
     """`text` with aliases said instead of their phrases, and the phoneme rules it uses.
 
-    Blocking (linear in the text): called with the other text checks, in a thread.
+    TextTooLong as soon as the aliases have lengthened the text by more than `budget`
+    characters. Blocking (linear in the text): called with the other text checks, in a thread.
     """
     if not lexicon:
         return Pronounced(text, ())
     out: list[str] = []
     phonemes: dict[str, str] = {}
     last = 0
+    grown = 0
     for found in find_phrases(text, lexicon.lookup, LONGEST_PHRASE):
         entry = found.value
         if entry.kind == "alias":
             out.append(text[last : found.start])
             out.append(entry.value)
             last = found.end
+            grown += len(entry.value) - (found.end - found.start)
+            if budget is not None and grown > budget:
+                raise TextTooLong(
+                    f"the pronunciation dictionaries' aliases make this text more than {budget}"
+                    " characters longer: too long to speak",
+                    limit=budget,
+                )
         else:
             spoken = in_words(found.text, language).strip() or found.text
             phonemes.setdefault(spoken, entry.value)

@@ -29,8 +29,9 @@ MAX_DICTIONARIES_PER_REQUEST = 3
 # white space: what `voxhub.text.phrases` can find in a text.
 _WORD = WORD.pattern
 PHRASE_PATTERN = rf"^\s*{_WORD}(?:\s+{_WORD}){{0,{LONGEST_PHRASE - 1}}}\s*$"
-# An alias has something to say: a letter or digit.
-ALIAS_PATTERN = r"[^\W_]"
+# An alias has something to say (a letter or digit) and no angle brackets, so it cannot write
+# a break tag into the text after the text's tags were read.
+ALIAS_PATTERN = r"^[^<>]*[^\W_][^<>]*$"
 # Patterns are matched by Python's `re` here, as the published schema's readers (hypothesis,
 # schemathesis) match them: the same answer on both sides for every string.
 # Strict as every voxhub body: 0 is not false.

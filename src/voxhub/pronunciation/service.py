@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voxhub.accounts.principal import Principal, readable
 from voxhub.audit import service as audit
+from voxhub.core.clock import utcnow
 from voxhub.core.errors import InvalidInput
-from voxhub.pronunciation.errors import DictionaryNotFound, DictionaryVersionGone
+from voxhub.pronunciation.errors import DictionaryNotFound, DictionaryVersionConflict
 from voxhub.pronunciation.lexicon import Lexicon
 from voxhub.pronunciation.models import PronunciationDictionary
 from voxhub.pronunciation.schemas import (
@@ -24,6 +26,7 @@ from voxhub.pronunciation.schemas import (
     RulesAdd,
     RulesRemove,
 )
+from voxhub.text.lane import off_loop
 
 _RULES: TypeAdapter[list[Rule]] = TypeAdapter(list[Rule])
 
@@ -119,8 +122,8 @@ async def add_rules(
     session: AsyncSession, dictionary_id: str, data: RulesAdd, p: Principal
 ) -> PronunciationDictionary:
     d = await get_dictionary(session, dictionary_id, p)
-    d.rules = _dump(_merged(rules_of(d), data.rules))
-    return await _changed(session, d, p, "pronunciation_rules_added", len(data.rules))
+    rules = _dump(_merged(rules_of(d), data.rules))
+    return await _changed(session, d, rules, p, "pronunciation_rules_added", len(data.rules))
 
 
 async def remove_rules(
@@ -139,24 +142,43 @@ async def remove_rules(
         )
     ]
     removed = len(d.rules) - len(kept)
-    d.rules = _dump(kept)
-    return await _changed(session, d, p, "pronunciation_rules_removed", removed)
+    return await _changed(session, d, _dump(kept), p, "pronunciation_rules_removed", removed)
 
 
 async def _changed(
-    session: AsyncSession, d: PronunciationDictionary, p: Principal, action: str, count: int
+    session: AsyncSession,
+    d: PronunciationDictionary,
+    rules: list[dict[str, object]],
+    p: Principal,
+    action: str,
+    count: int,
 ) -> PronunciationDictionary:
-    d.version += 1
+    """Store `rules` as the next version, only if no other change came first (a version then
+    names one set of rules: two changes from the same version cannot both become the next)."""
+    old, dictionary_id = d.version, d.id  # read now: a rollback expires them
+    done = await session.execute(
+        update(PronunciationDictionary)
+        .where(PronunciationDictionary.id == dictionary_id, PronunciationDictionary.version == old)
+        .values(rules=rules, version=old + 1, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(done, "rowcount", 0) != 1:
+        await session.rollback()
+        raise DictionaryVersionConflict(
+            f"dictionary {dictionary_id!r} changed while this change was made: read it and"
+            " try again"
+        )
     audit.record(
         session,
         action,
         actor_id=p.user_id,
         target_type="pronunciation_dictionary",
-        target_id=d.id,
+        target_id=dictionary_id,
         rules=count,
-        version=d.version,
+        version=old + 1,
     )
     await session.commit()
+    await session.refresh(d)
     return d
 
 
@@ -179,15 +201,24 @@ async def lexicon_for(
     p: Principal,
 ) -> Lexicon:
     """The rules of the named dictionaries (id, and the version the caller expects, if any),
-    earlier ones first; 404 for one the caller cannot read, 422 for a version not current."""
-    dictionaries = []
+    earlier ones first, with the versions read; 404 for one the caller cannot read, 409 for a
+    version not current. Up to 3,000 rules are checked and indexed off the event loop."""
+    stored: list[list[Any]] = []
+    versions: dict[str, int] = {}
     for dictionary_id, version in named:
         d = await get_dictionary(session, dictionary_id, p)
         if version is not None and version != d.version:
-            raise DictionaryVersionGone(
+            raise DictionaryVersionConflict(
                 f"dictionary {dictionary_id!r} is at version {d.version}; only the current"
                 f" version is kept (asked for {version})",
                 version=d.version,
             )
-        dictionaries.append(rules_of(d))
-    return Lexicon.of(dictionaries)
+        stored.append(d.rules)
+        versions[d.id] = d.version
+    lexicon = await off_loop(_lexicon, stored)
+    lexicon.versions = versions
+    return lexicon
+
+
+def _lexicon(stored: list[list[Any]]) -> Lexicon:
+    return Lexicon.of([_RULES.validate_python(rules) for rules in stored])

@@ -33,8 +33,8 @@ async def spoken_chunks(
         # Only a provider's outage or rate limit marks its engine down: "no worker took the
         # request" is a busy moment of voxhub's own, which the next request may not meet.
         if health is not None and "provider" in exc.extra:
-            retry_after = exc.extra.get("retry_after")
-            health.mark_down(engine.info.name, None if retry_after is None else float(retry_after))
+            told = exc.extra.get("provider_retry_after")
+            health.mark_down(engine.info.name, None if told is None else float(told))
         raise
 
 

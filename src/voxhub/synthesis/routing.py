@@ -5,6 +5,7 @@ while that engine is down, the next one the settings name for it where the voice
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,10 +23,15 @@ def chosen_engine(engines: EngineRegistry, voice: Voice, requested: str | None) 
 
 
 async def route(
-    engines: EngineRegistry, session: AsyncSession, voice: Voice, requested: str | None
+    engines: EngineRegistry,
+    session: AsyncSession,
+    voice: Voice,
+    requested: str | None,
+    fits: Callable[[Engine], bool] = lambda _: True,
 ) -> Engine:
     """The engine to speak `voice` with now, refusing fast (EngineUnavailable) when it is down
-    and no other may stand in."""
+    and no other may stand in: one that is up, holds a profile of the voice and `fits` the
+    request (takes its language and any phonemes; an outage is not the request's fault)."""
     engine = chosen_engine(engines, voice, requested)
     name = engine.info.name
     down_for = engines.health.down_for(name)
@@ -42,6 +48,7 @@ async def route(
                 other in profiled
                 and other in engines.names()
                 and not engines.health.down_for(other)
+                and fits(engines.get(other))
             ):
                 return engines.get(other)
     raise EngineUnavailable(

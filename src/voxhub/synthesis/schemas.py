@@ -35,6 +35,16 @@ DictionaryIds = Annotated[
 ]
 
 
+DictionaryVersions = Annotated[
+    dict[Annotated[str, Field(max_length=64)], Annotated[int, Field(ge=1)]],
+    Field(
+        max_length=3,
+        description="Hold named dictionaries to these versions (409 when one has moved on;"
+        " a job holds them to the versions it was queued with)",
+    ),
+]
+
+
 def _known_rate(rate: int) -> int:
     if rate not in SAMPLE_RATES:
         raise ValueError(f"sample_rate must be one of {list(SAMPLE_RATES)}")
@@ -86,6 +96,7 @@ class SpeechRequest(BaseModel):
     language: str | None = Field(None, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
     engine: str | None = Field(None, max_length=64)
     pronunciation_dictionary_ids: DictionaryIds = Field(default_factory=list)
+    pronunciation_dictionary_versions: DictionaryVersions | None = None
     stream: bool = False
     run_async: bool = Field(False, alias="async", description="Answer 202 with a job")
     callback_url: str | None = Field(

@@ -37,7 +37,12 @@ from voxhub.synthesis.models import Generation
 from voxhub.synthesis.pauses import spoken_chunks
 from voxhub.synthesis.routing import chosen_engine, route
 from voxhub.synthesis.schemas import SpeechRequest
-from voxhub.synthesis.text_checks import checked_text, speaks_text, spoken_language
+from voxhub.synthesis.text_checks import (
+    CheckedText,
+    checked_text,
+    speaks_text,
+    spoken_language,
+)
 from voxhub.synthesis.timings import Timed, WordClock, store_timings
 from voxhub.voices.profiles import profile_for
 from voxhub.voices.service import get_voice
@@ -100,7 +105,10 @@ async def plan_speech(
         raise InvalidInput("ambience is not mixed into a stream: send it without `stream`")
     async with c.sessions() as session:
         voice = await get_voice(session, req.voice_id, p)
-        engine = speaks_text(await route(c.engines, session, voice, req.engine), checked)
+        engine = speaks_text(
+            await route(c.engines, session, voice, req.engine, lambda e: fits(e, req, checked)),
+            checked,
+        )
         language = spoken_language(engine, req.language)
         params = SynthesisParams(speed=req.speed, language=language, lexicon=checked.phonemes)
         rate = req.sample_rate or engine.info.sample_rate
@@ -124,6 +132,15 @@ async def plan_speech(
         ambience=req.ambience,
         health=c.engines.health,
     )
+
+
+def fits(engine: Engine, req: SpeechRequest, checked: CheckedText) -> bool:
+    """Whether `engine` can speak this request (its language, its phonemes)."""
+    try:
+        spoken_language(speaks_text(engine, checked), req.language)
+    except InvalidInput:
+        return False
+    return True
 
 
 def _cache_key(
@@ -352,7 +369,15 @@ async def queue_speech(
     job = await new_job(
         session,
         kind,
-        req.model_dump(by_alias=True) | {"async": True} | (extra or {}),
+        req.model_dump(by_alias=True)
+        | {"async": True}
+        # Rendered with the rules it was priced with: a dictionary changed meanwhile is a 409.
+        | (
+            {"pronunciation_dictionary_versions": dict(checked.versions)}
+            if checked.versions
+            else {}
+        )
+        | (extra or {}),
         p.user_id,
         steps=["synthesize", "encode", "store"],
         cost=speech_cost(c.settings.credits, checked.spoken),

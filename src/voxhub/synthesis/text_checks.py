@@ -15,7 +15,7 @@ from voxhub.pronunciation.errors import PhonemesUnsupported
 from voxhub.pronunciation.lexicon import Lexicon, pronounce
 from voxhub.pronunciation.service import lexicon_for
 from voxhub.synthesis.schemas import SpeechRequest
-from voxhub.text.breaks import join_breaks, split_breaks
+from voxhub.text.breaks import MAX_BREAK_S, InvalidBreak, has_break, join_breaks, split_breaks
 from voxhub.text.lane import off_loop
 from voxhub.text.normalize import normalize_text
 from voxhub.text.spoken import in_words
@@ -26,6 +26,8 @@ class CheckedText:
     text: str  # normalised, aliases said, breaks in their canonical spelling
     spoken: int  # characters when spoken
     phonemes: tuple[tuple[str, str], ...] = ()  # phoneme rules the text uses, for the engine
+    # The dictionaries' versions it was checked with (id, version), so a job says the same.
+    versions: tuple[tuple[str, int], ...] = ()
 
 
 def check_text(
@@ -45,16 +47,32 @@ def check_text(
     """
     pieces: list[tuple[str, float]] = []
     phonemes: dict[str, str] = {}
+    allowed = job_limit if is_job else limit
+    # Aliases may lengthen the text, but not without bound: past this it is too long to speak
+    # anyway, and expanding further would hold the text lane for everyone.
+    budget = len(text) + allowed
     for piece, pause in split_breaks(text):
         clean = normalize_text(piece)
         if clean and lexicon:
-            said = pronounce(lexicon, clean, language)
+            said = pronounce(lexicon, clean, language, budget)
+            budget -= len(said.text) - len(clean)
             clean = normalize_text(said.text)  # an alias is cleaned like the text around it
             phonemes.update(said.phonemes)
+        if has_break(clean):
+            # Cleaning made a tag of what was not one (`<\u200bbreak`, full-width brackets):
+            # it was not read as a pause, so it may not become one when the text is spoken.
+            raise InvalidBreak("a break tag is hidden by invisible or full-width characters")
+        if not clean and pieces:
+            # Nothing to say between two pauses (it cleaned away): they are one pause, within
+            # the bound, as the canonical text will be read again when it is spoken.
+            before, waited = pieces[-1]
+            if waited + pause > MAX_BREAK_S:
+                raise InvalidBreak(f"a pause may last up to {MAX_BREAK_S:g} s")
+            pieces[-1] = (before, waited + pause)
+            continue
         pieces.append((clean, pause))
     if not any(clean for clean, _ in pieces):
         raise InvalidText("text has nothing that can be spoken")
-    allowed = job_limit if is_job else limit
     spoken = sum(len(in_words(clean, language)) for clean, _ in pieces if clean)
     if spoken > allowed:
         per = "job" if is_job else "request"
@@ -68,14 +86,16 @@ def check_text(
             sent=len(text),
             limit=allowed,
         )
-    return CheckedText(join_breaks(pieces), spoken, tuple(sorted(phonemes.items())))
+    versions = tuple(sorted(lexicon.versions.items())) if lexicon is not None else ()
+    return CheckedText(join_breaks(pieces), spoken, tuple(sorted(phonemes.items())), versions)
 
 
 async def lexicon_of(c: Container, req: SpeechRequest | SpeechEstimate, p: Principal) -> Lexicon:
     """The rules of the dictionaries a request names (404 for one the caller cannot read)."""
     if not req.pronunciation_dictionary_ids:
         return Lexicon()
-    named = [(d, None) for d in req.pronunciation_dictionary_ids]
+    pinned = req.pronunciation_dictionary_versions or {}
+    named = [(d, pinned.get(d)) for d in req.pronunciation_dictionary_ids]
     async with c.sessions() as session:
         return await lexicon_for(session, named, p)
 

@@ -63,6 +63,11 @@ def split_breaks(text: str) -> list[tuple[str, float]]:
     return pieces
 
 
+def has_break(text: str) -> bool:
+    """Whether `text` holds a break tag (one that cleaning revealed, say, from `<\u200bbreak`)."""
+    return _TAG.search(text) is not None
+
+
 def join_breaks(pieces: list[tuple[str, float]]) -> str:
     """The canonical text of pieces and pauses: each pause as one `<break time="Nms"/>`."""
     out: list[str] = []

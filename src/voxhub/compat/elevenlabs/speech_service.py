@@ -35,7 +35,8 @@ class VoiceSettings(BaseModel):
 
 class DictionaryLocator(BaseModel):
     """A voxhub pronunciation dictionary, as ElevenLabs names one. voxhub keeps only a
-    dictionary's current rules, so `version_id` is accepted and the current version used."""
+    dictionary's current rules: a `version_id` that is a voxhub version number holds the
+    request to it (409 when the dictionary has moved on); any other is ignored."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -82,6 +83,15 @@ def speech_request(
         pronunciation_dictionary_ids=[
             d.pronunciation_dictionary_id for d in body.pronunciation_dictionary_locators
         ],
+        pronunciation_dictionary_versions={
+            d.pronunciation_dictionary_id: int(d.version_id)
+            for d in body.pronunciation_dictionary_locators
+            if d.version_id
+            and d.version_id.isascii()
+            and d.version_id.isdigit()
+            and int(d.version_id) >= 1
+        }
+        or None,
     )
 
 

@@ -68,10 +68,13 @@ async def check(response: httpx.Response, provider: str, api_key: SecretStr | No
             f"{provider} refused voxhub's credentials ({status}).", provider=provider
         )
     if status == 429 or status >= 500:
+        told = _retry_after(response)
         raise EngineUnavailable(
             f"{provider} cannot take the request now ({status}).",
             provider=provider,
-            retry_after=_retry_after(response),
+            retry_after=DEFAULT_RETRY_AFTER_S if told is None else told,
+            # Only what the provider itself said decides how long its engine is down.
+            **({} if told is None else {"provider_retry_after": told}),
         )
     raise EngineRejected(f"{provider} refused the request ({status}): {message}", provider=provider)
 
@@ -138,9 +141,10 @@ def _message(response: httpx.Response) -> str:
     return response.text.strip()
 
 
-def _retry_after(response: httpx.Response) -> int:
+def _retry_after(response: httpx.Response) -> int | None:
+    """The provider's Retry-After in seconds, if it sent one (ASCII digits: "²" is a digit)."""
     value = response.headers.get("retry-after", "").strip()
-    return int(value) if value.isdigit() else DEFAULT_RETRY_AFTER_S
+    return int(value) if value.isascii() and value.isdigit() else None
 
 
 def reference_wav(reference: Reference) -> bytes:

@@ -28,5 +28,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_audit_events_target", table_name="audit_events")
-    with op.batch_alter_table("audit_events", schema=None) as batch_op:
-        batch_op.drop_column("outcome")
+    # Plain DROP COLUMN (SQLite 3.35+ has it) for the same reason: no table copy, triggers kept.
+    op.drop_column("audit_events", "outcome")
