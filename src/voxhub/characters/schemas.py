@@ -15,24 +15,18 @@ from pydantic import (
 )
 from pydantic.json_schema import SkipJsonSchema
 
+from voxhub.core.json_numbers import whole
+
 Visibility = Literal["private", "public"]
 DisplayName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Label = Annotated[str, StringConstraints(max_length=40)]
 VoiceId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
-def _whole(value: Any) -> Any:
-    # JSON has one number type: 32.0 is an integer to JSON Schema, so it is one here too (the
-    # models are strict otherwise: "32" and true are not numbers).
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
 # The ranges of the config fields; the constraint sits on the type, so a null is "may not be
 # null" rather than a comparison with None.
 Speed = Annotated[float, Field(ge=0.5, le=2.0)]
-NfeSteps = Annotated[int, Field(ge=1, le=64), BeforeValidator(_whole)]
+NfeSteps = Annotated[int, Field(ge=1, le=64), BeforeValidator(whole)]
 CrossFade = Annotated[float, Field(ge=0.0, le=2.0)]
 MAX_DESCRIPTION = 2000
 MAX_PERSONA = 8000

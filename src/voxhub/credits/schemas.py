@@ -3,27 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from voxhub.core.json_numbers import whole
 from voxhub.synthesis.schemas import SPEAKABLE, DictionaryIds, DictionaryVersions
 
-
-def _whole(value: Any) -> Any:
-    # JSON has one number type: 3.0 is an integer to JSON Schema, so it is one here too (the
-    # models are strict otherwise: "3" and true are not numbers).
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
-Count = Annotated[int, Field(ge=0, le=1000), BeforeValidator(_whole)]
+Count = Annotated[int, Field(ge=0, le=1000), BeforeValidator(whole)]
 # Not 0 (a grant of nothing is a mistake); said in the schema, so clients know it too.
 Amount = Annotated[
     int,
     Field(ge=-1_000_000, le=1_000_000, json_schema_extra={"not": {"const": 0}}),
-    BeforeValidator(_whole),
+    BeforeValidator(whole),
 ]
 
 

@@ -15,6 +15,7 @@ from pydantic import (
 )
 from pydantic.json_schema import SkipJsonSchema
 
+from voxhub.core.json_numbers import whole
 from voxhub.scripts.rules import (
     DEFAULT_LINES,
     MAX_CAST,
@@ -32,14 +33,7 @@ LineText = Annotated[str, StringConstraints(max_length=MAX_LINE_CHARS)]
 Emotion = Annotated[str, StringConstraints(max_length=40)]
 
 
-def _whole_number(value: Any) -> Any:
-    # JSON Schema's integer includes 1.0, which a strict model would refuse; 1.5 still is.
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
-PauseMs = Annotated[int, Field(ge=0, le=MAX_PAUSE_MS), BeforeValidator(_whole_number)]
+PauseMs = Annotated[int, Field(ge=0, le=MAX_PAUSE_MS), BeforeValidator(whole)]
 
 
 def _no_default(schema: dict[str, Any]) -> None:

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     WithJsonSchema,
@@ -18,6 +19,7 @@ from pydantic.json_schema import JsonDict
 
 from voxhub.ambience.schemas import Ambience
 from voxhub.audio.encode import SAMPLE_RATES
+from voxhub.core.json_numbers import whole
 
 AudioFormat = Literal["wav", "mp3", "opus", "flac", "pcm", "mulaw", "aac"]
 # Speakable text has a letter or digit (voxhub.text.normalize's rule, Python's \w). Told to
@@ -36,7 +38,10 @@ DictionaryIds = Annotated[
 
 
 DictionaryVersions = Annotated[
-    dict[Annotated[str, Field(max_length=64)], Annotated[int, Field(ge=1)]],
+    dict[
+        Annotated[str, Field(max_length=64)],
+        Annotated[int, Field(ge=1), BeforeValidator(whole)],
+    ],
     Field(
         max_length=3,
         description="Hold named dictionaries to these versions (409 when one has moved on;"
