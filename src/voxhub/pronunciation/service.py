@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import TypeAdapter
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from voxhub.accounts.principal import Principal, readable
 from voxhub.audit import service as audit
@@ -179,6 +180,9 @@ async def _changed(
     )
     await session.commit()
     await session.refresh(d)
+    # As this change left it: a later change may already have committed over it.
+    set_committed_value(d, "rules", rules)
+    set_committed_value(d, "version", old + 1)
     return d
 
 
