@@ -85,8 +85,8 @@ def fixed_chunks(wm: Watermarker, audio: np.ndarray, rate: int) -> list[dict[str
     return rows
 
 
-async def main() -> None:
-    OUT.mkdir(parents=True, exist_ok=True)
+async def measure_watermark() -> dict[str, Any]:
+    """The report (also part of `make bench`: bench/run.py)."""
     (wm, load_s) = _timed(startup_watermarker)
     settings = Settings(
         home=HOME,
@@ -153,7 +153,12 @@ async def main() -> None:
             "marked_min": round(min(marked_scores), 3),
         },
     }
-    text = json.dumps(report, indent=2)
+    return report
+
+
+async def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(await measure_watermark(), indent=2)
     (OUT / "watermark-latest.json").write_text(text + "\n")
     print(text)
 

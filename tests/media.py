@@ -50,3 +50,11 @@ def lying_flac(seconds: int = 3600, rate: int = 192_000, channels: int = 8) -> b
     info += packed.to_bytes(8, "big") + b"\x00" * 16
     header = bytes([0x80]) + len(info).to_bytes(3, "big")  # last-metadata-block flag, type 0
     return b"fLaC" + header + info + b"\x00" * (7 * 1024 * 1024)
+
+
+def tags_of(data: bytes) -> dict[str, str]:
+    """A file's container and first audio stream metadata (Ogg keeps its tags on the stream)."""
+    import av
+
+    with av.open(io.BytesIO(data)) as c:
+        return dict(c.metadata) | dict(c.streams.audio[0].metadata)

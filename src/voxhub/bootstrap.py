@@ -25,6 +25,7 @@ from voxhub.jobs.executor import Executor, Handler
 from voxhub.jobs.queue import InProcessQueue, JobQueue
 from voxhub.llm.factory import open_llm
 from voxhub.llm.port import LLM
+from voxhub.safety import Watermarker, WatermarkUnavailable, startup_watermarker
 from voxhub.security.ratelimit import RateLimiter
 from voxhub.settings import Settings
 from voxhub.storage.base import BlobStore
@@ -41,6 +42,7 @@ async def build_container(
     engines: EngineRegistry | None = None,
     blobs: BlobStore | None = None,
     speaker: SpeakerEncoder | None = None,
+    watermarker: Watermarker | None = None,
     llm: LLM | None = None,
     run_jobs: bool = True,
     role: Role = "all",
@@ -53,31 +55,39 @@ async def build_container(
     it runs at once (default `settings.job_workers`)."""
     settings.home.mkdir(parents=True, exist_ok=True)
     tokens = token_config(settings)  # fails fast on an insecure secret, before anything starts
-    db = create_engine(settings.resolved_database_url)
-    await upgrade_to_head(db)
-    sessions = create_sessionmaker(db)
-    speaker = speaker or SpeakerEncoder(threads=settings.engine.engine_threads)
-    await asyncio.to_thread(speaker.load)  # the first upload should not pay for it
-    if engines is None:
-        engines = EngineRegistry.from_entry_points(
-            settings.engine.engines,
-            settings.engine.default_engine,
-            settings.engine.engine_failover,
-            EngineHealth(settings.engine.engine_down_s),
-            settings=settings,
-            speaker_encoder=speaker,
-        )
-    if role == "api" and settings.queue_backend == "redis":
-        # An API machine holds no model: its jobs run on workers, and so do the enrolment and
-        # speech its requests wait for, relayed over Redis.
-        engines = relay_registry(engines, settings)
-    elif role != "api":
-        await engines.load_all()
-    handlers: dict[str, Handler] = {}
-    executor: Executor | None = None
-    if role != "api":
-        executor = Executor(sessions, handlers, settings.jobs, worker_id or worker_identity())
-    jobs = make_queue(settings, sessions, executor, concurrency or settings.job_workers)
+    # Fail closed: no process serves or makes unmarked audio. The check (seconds) runs beside
+    # the migrations and the engines' loading, and is awaited before the container exists.
+    marking = asyncio.ensure_future(_checked(watermarker))
+    try:
+        db = create_engine(settings.resolved_database_url)
+        await upgrade_to_head(db)
+        sessions = create_sessionmaker(db)
+        speaker = speaker or SpeakerEncoder(threads=settings.engine.engine_threads)
+        await asyncio.to_thread(speaker.load)  # the first upload should not pay for it
+        if engines is None:
+            engines = EngineRegistry.from_entry_points(
+                settings.engine.engines,
+                settings.engine.default_engine,
+                settings.engine.engine_failover,
+                EngineHealth(settings.engine.engine_down_s),
+                settings=settings,
+                speaker_encoder=speaker,
+            )
+        if role == "api" and settings.queue_backend == "redis":
+            # An API machine holds no model: its jobs run on workers, and so do the enrolment and
+            # speech its requests wait for, relayed over Redis.
+            engines = relay_registry(engines, settings)
+        elif role != "api":
+            await engines.load_all()
+        handlers: dict[str, Handler] = {}
+        executor: Executor | None = None
+        if role != "api":
+            executor = Executor(sessions, handlers, settings.jobs, worker_id or worker_identity())
+        jobs = make_queue(settings, sessions, executor, concurrency or settings.job_workers)
+        watermarker = await marking
+    except BaseException:
+        marking.cancel()
+        raise
     container = Container(
         settings=settings,
         db=db,
@@ -85,6 +95,7 @@ async def build_container(
         blobs=blobs or await open_blob_store(settings),
         engines=engines,
         speaker=speaker,
+        watermarker=watermarker,
         jobs=jobs,
         tokens=tokens,
         limiter=RateLimiter(settings),
@@ -113,6 +124,16 @@ async def build_container(
         relay.start()
         container.extras["engine_relay"] = relay
     return container
+
+
+async def _checked(watermarker: Watermarker | None) -> Watermarker:
+    """The self-tested watermarker (the process's own unless one is given), or the reason the
+    process must not start, said once in the log."""
+    try:
+        return await asyncio.to_thread(startup_watermarker, watermarker)
+    except WatermarkUnavailable as exc:
+        log.critical("voxhub refuses to start: every output must be watermarked. %s", exc)
+        raise
 
 
 def make_queue(

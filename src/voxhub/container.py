@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from voxhub.engines.registry import EngineRegistry
     from voxhub.jobs.queue import JobQueue
     from voxhub.llm.port import LLM
+    from voxhub.safety.watermark import Watermarker
     from voxhub.security.ratelimit import RateLimiter
     from voxhub.settings import Settings
     from voxhub.storage.base import BlobStore
@@ -37,6 +38,8 @@ class Container:
     blobs: BlobStore
     engines: EngineRegistry
     speaker: SpeakerEncoder
+    # Marks every audio voxhub emits (voxhub.safety): checked at start-up, never absent.
+    watermarker: Watermarker
     jobs: JobQueue
     tokens: TokenConfig
     limiter: RateLimiter

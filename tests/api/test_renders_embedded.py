@@ -16,6 +16,7 @@ from tests.api.embedded_helpers import container
 from tests.api.renders_helpers import render, wav_samples, written_script
 from tests.api.scripts_helpers import behaviour, server, with_llm
 from tests.llm.chat_server import Behaviour
+from tests.media import tags_of
 from voxhub.container import Container
 
 __all__ = ["behaviour", "container", "server", "with_llm"]  # fixtures
@@ -43,7 +44,20 @@ async def test_the_embedded_engine_renders_a_dialogue_with_timed_captions(
 ) -> None:
     script, _, _ = await written_script(client, behaviour, *LINES)
     out = await render(client, script["id"], gap_ms=int(GAP_S * 1000))
-    samples, rate = wav_samples((await client.get(out["audio_url"])).content)
+    audio = await client.get(out["audio_url"])
+    samples, rate = wav_samples(audio.content)
+    # The mix carries the watermark (marked once, after mixing and levelling), says so in
+    # its headers and tags, and so does a line's take, which is marked as it is downloaded.
+    assert audio.headers["x-voxhub-generated"] == "true"
+    assert audio.headers["x-voxhub-generation-id"] == out["id"]
+    assert f"voxhub_generation_id={out['id']}" in tags_of(audio.content)["comment"]
+    assert with_llm.watermarker.detect(samples, rate) >= 0.5
+    line = await client.get(f"/api/v1/renders/{out['id']}/lines/1/audio")
+    assert line.status_code == 200 and line.headers["x-voxhub-generated"] == "true"
+    assert with_llm.watermarker.detect(*wav_samples(line.content)) >= 0.5
+    found = await client.post("/api/v1/detect", files={"file": ("line.wav", line.content)})
+    assert found.json()["verdict"] == "generated_by_this_instance"
+    assert found.json()["kind"] == "take"
     assert abs(len(samples) / rate - out["duration_s"]) < 0.01
     lines = out["lines"]
     for line in lines:

@@ -80,7 +80,9 @@ async def test_a_streamed_wav_is_never_served_as_a_whole_file(client) -> None:
     assert whole.headers["x-voxhub-cache"] == "miss"
     # A whole WAV's header counts its frames exactly: what a fresh request gets.
     header_size = int.from_bytes(whole.content[40:44], "little")
-    assert header_size == len(whole.content) - 44
+    assert int.from_bytes(whole.content[4:8], "little") == len(whole.content) - 8
+    # The samples, then the tags' LIST chunk to the end of the file.
+    assert whole.content[44 + header_size : 48 + header_size] == b"LIST"
     assert _wav_frames(whole.content) * 2 == header_size
     repeat = await client.post("/api/v1/speech", json=body)
     assert repeat.headers["x-voxhub-cache"] == "hit" and repeat.content == whole.content

@@ -13,7 +13,7 @@ import soxr
 from tests.conftest import SHARED
 from voxhub.audio.decode import decode
 from voxhub.audio.encode import encode
-from voxhub.safety import Watermarker
+from voxhub.safety import Watermarker, startup_watermarker
 from voxhub.settings import LimitSettings
 
 RATE = 24_000  # the embedded engine's output rate
@@ -23,7 +23,8 @@ LIMITS = LimitSettings()
 
 @pytest.fixture(scope="session")
 def watermarker() -> Watermarker:
-    return Watermarker.load()
+    """The process's own instance, as every container uses (loaded and self-tested once)."""
+    return startup_watermarker()
 
 
 def speech_files() -> list[Path]:

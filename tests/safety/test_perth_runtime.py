@@ -104,7 +104,7 @@ def _weights_copy(tmp_path: Path) -> Path:
 def test_startup_refuses_missing_weights(tmp_path: Path):
     folder = _weights_copy(tmp_path)
     with pytest.raises(WatermarkUnavailable, match=r"weights cannot be read from .*No such file"):
-        startup_watermarker(folder)
+        startup_watermarker(Watermarker.load(folder))
 
 
 def test_startup_refuses_damaged_weights(tmp_path: Path):
@@ -112,7 +112,7 @@ def test_startup_refuses_damaged_weights(tmp_path: Path):
     blob = (default_weights_dir() / CHECKPOINT).read_bytes()
     (folder / CHECKPOINT).write_bytes(blob[: len(blob) // 2])
     with pytest.raises(WatermarkUnavailable, match="not the one voxhub measured"):
-        startup_watermarker(folder)
+        startup_watermarker(Watermarker.load(folder))
 
 
 def test_self_test_catches_a_network_that_does_not_mark(watermarker: Watermarker):

@@ -13,6 +13,7 @@ from voxhub.api.deps import ContainerDep
 from voxhub.api.forms import FormRoute
 from voxhub.api.validation import parse
 from voxhub.audio.encode import FORMATS
+from voxhub.safety.marking import generated_headers
 from voxhub.security.deps import limited
 from voxhub.synthesis.schemas import AudioFormat
 
@@ -71,5 +72,6 @@ async def create_mix(
     return Response(
         mixed.data,
         media_type=FORMATS[format].media_type,
-        headers={"X-Voxhub-Duration": f"{mixed.duration_s:.3f}", "Cache-Control": "no-store"},
+        headers={"X-Voxhub-Duration": f"{mixed.duration_s:.3f}", "Cache-Control": "no-store"}
+        | generated_headers(mixed.mix_id),
     )

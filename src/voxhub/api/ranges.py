@@ -9,11 +9,13 @@ from starlette.responses import Response
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 
 
-def ranged(data: bytes, media_type: str, header: str | None) -> Response:
+def ranged(
+    data: bytes, media_type: str, header: str | None, extra: dict[str, str] | None = None
+) -> Response:
     """`data`, or the one byte range `header` asks for; several ranges or a malformed header
-    get the whole file, as the RFC allows."""
+    get the whole file, as the RFC allows. `extra` headers go on every answer."""
     size = len(data)
-    headers = {"Accept-Ranges": "bytes", "Cache-Control": "private, no-cache"}
+    headers = {"Accept-Ranges": "bytes", "Cache-Control": "private, no-cache"} | (extra or {})
     match = _RANGE.fullmatch((header or "").strip())
     if match is None or match[1] == match[2] == "":
         return Response(data, media_type=media_type, headers=headers)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import struct
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -72,22 +73,38 @@ def output_rate(fmt: str, sample_rate: int, out_rate: int | None = None) -> int:
     return out_rate
 
 
-def encode(samples: np.ndarray, sample_rate: int, fmt: str, out_rate: int | None = None) -> bytes:
-    """Encode a whole clip; opus is written at the nearest libopus rate at or above `out_rate`."""
+Tags = Mapping[str, str]
+
+
+def encode(
+    samples: np.ndarray,
+    sample_rate: int,
+    fmt: str,
+    out_rate: int | None = None,
+    tags: Tags | None = None,
+) -> bytes:
+    """Encode a whole clip; opus is written at the nearest libopus rate at or above `out_rate`.
+
+    `tags` go into the container's metadata where the format has any (ID3 for MP3, Vorbis
+    comments for Opus and FLAC, a LIST/INFO comment for WAV); raw PCM, mu-law and ADTS have
+    nowhere to put them."""
     rate = output_rate(fmt, sample_rate, out_rate)
     x = _prepare(samples)
     if rate != sample_rate:
         x = soxr.resample(x, sample_rate, rate).astype(np.float32)
     if fmt == "wav":
         pcm = _to_s16(x).tobytes()
-        return _wav_header(rate, len(pcm)) + pcm
+        # The tags follow the samples, so the header stays the plain 44 bytes that many
+        # clients assume (RIFF allows a LIST chunk anywhere after `fmt `).
+        info = _wav_info(tags) if tags else b""
+        return _wav_header(rate, len(pcm), len(info)) + pcm + info
     if fmt == "pcm":
         return _to_s16(x).tobytes()
     if fmt == "mulaw":
         return _mulaw(_to_s16(x), rate)
     # A seekable buffer lets the muxers finish their headers (LAME gapless info, FLAC STREAMINFO).
     buf = io.BytesIO()
-    muxer = _Muxer(fmt, rate, buf)
+    muxer = _Muxer(fmt, rate, buf, tags)
     muxer.write(x)
     muxer.close()
     return buf.getvalue()
@@ -96,8 +113,11 @@ def encode(samples: np.ndarray, sample_rate: int, fmt: str, out_rate: int | None
 class StreamEncoder:
     """Incremental encoder: `feed` returns the bytes ready so far, `finish` the rest."""
 
-    def __init__(self, fmt: str, in_rate: int, out_rate: int | None = None) -> None:
+    def __init__(
+        self, fmt: str, in_rate: int, out_rate: int | None = None, tags: Tags | None = None
+    ) -> None:
         self.rate = output_rate(fmt, in_rate, out_rate)
+        self._tags = tags
         self.format = FORMATS[fmt]
         self._fmt = fmt
         self._in_rate = in_rate
@@ -107,7 +127,9 @@ class StreamEncoder:
             else None
         )
         self._sink = _Sink()
-        self._muxer = _Muxer(fmt, self.rate, self._sink) if fmt in ("mp3", "opus", "aac") else None
+        self._muxer = (
+            _Muxer(fmt, self.rate, self._sink, tags) if fmt in ("mp3", "opus", "aac") else None
+        )
         self._held: list[np.ndarray] = []
         self._started = False
         self._finished = False
@@ -130,7 +152,8 @@ class StreamEncoder:
             tail = self._emit(self._resampler.resample_chunk(np.zeros(0, np.float32), last=True))
         self._finished = True
         if self._fmt == "flac":
-            return encode(np.concatenate([np.zeros(0, np.float32), *self._held]), self.rate, "flac")
+            held = np.concatenate([np.zeros(0, np.float32), *self._held])
+            return encode(held, self.rate, "flac", tags=self._tags)
         if self._muxer is not None:
             self._muxer.close()
             return tail + self._sink.take()
@@ -153,6 +176,7 @@ class StreamEncoder:
             return b""
         self._started = True
         # Length unknown while streaming: maximal sizes, as streaming servers send.
+        # A streamed WAV's data runs to the end of the file, so it has no room for tags.
         return _wav_header(self.rate, 0xFFFFFFFF) if self._fmt == "wav" else b""
 
 
@@ -177,13 +201,17 @@ class _Sink:
 class _Muxer:
     """One PyAV output container with one mono audio stream."""
 
-    def __init__(self, fmt: str, rate: int, file: Any) -> None:
+    def __init__(self, fmt: str, rate: int, file: Any, tags: Tags | None = None) -> None:
         container_fmt, codec = _CODECS[fmt]
         options = {"page_duration": _OGG_PAGE_US} if container_fmt == "ogg" else {}
         self._container = av.open(file, "w", format=container_fmt, container_options=options)
         self._stream = cast(
             AudioStream, self._container.add_stream(codec, rate=rate, layout="mono")
         )
+        if tags and container_fmt != "adts":
+            # MP3 and FLAC write the container's; Ogg writes each stream's comment header.
+            self._container.metadata.update(tags)
+            self._stream.metadata.update(tags)
         # Mono speech: 48 kb/s Opus is near transparent; MP3 needs more, and more above 24 kHz.
         if fmt == "opus":
             self._stream.codec_context.bit_rate = 48_000
@@ -241,8 +269,9 @@ def _mulaw(pcm: np.ndarray, rate: int) -> bytes:
     return b"".join(bytes(p) for p in [*ctx.encode(frame), *ctx.encode(None)])
 
 
-def _wav_header(rate: int, data_bytes: int) -> bytes:
-    riff = 0xFFFFFFFF if data_bytes == 0xFFFFFFFF else 36 + data_bytes
+def _wav_header(rate: int, data_bytes: int, trailing_bytes: int = 0) -> bytes:
+    """The 44-byte header; `trailing_bytes` of chunks follow the data (counted by RIFF)."""
+    riff = 0xFFFFFFFF if data_bytes == 0xFFFFFFFF else 36 + data_bytes + trailing_bytes
     fmt = struct.pack("<HHIIHH", 1, 1, rate, rate * 2, 2, 16)
     return (
         b"RIFF"
@@ -252,3 +281,18 @@ def _wav_header(rate: int, data_bytes: int) -> bytes:
         + fmt
         + (b"data" + struct.pack("<I", data_bytes))
     )
+
+
+def _wav_info(tags: Tags) -> bytes:
+    """A LIST/INFO chunk: the tags as one comment (ICMT), `key=value` a line, and the
+    software (ISFT). RIFF strings are NUL-terminated and chunks padded to even sizes (so it
+    starts at an even offset after 16-bit samples too)."""
+
+    def sub(chunk_id: bytes, text: str) -> bytes:
+        body = text.encode("utf-8") + b"\0"
+        body += b"\0" * (len(body) % 2)
+        return chunk_id + struct.pack("<I", len(body)) + body
+
+    comment = "\n".join(f"{k}={v}" for k, v in tags.items())
+    body = b"INFO" + sub(b"ISFT", "voxhub") + sub(b"ICMT", comment)
+    return b"LIST" + struct.pack("<I", len(body)) + body

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
+import anyio
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from voxhub.audit.context import client_ip_var
 from voxhub.audit.models import AuditEvent
@@ -44,6 +45,32 @@ def record(
     )
     session.add(event)
     return event
+
+
+async def record_refused(
+    sessions: async_sessionmaker[AsyncSession],
+    action: str,
+    *,
+    actor_id: str | None,
+    target_type: str | None = None,
+    target_id: str | None = None,
+    **details: Any,
+) -> None:
+    """Commit a refusal on its own, before the refused request raises: the refused effect
+    stores nothing, but that it was asked for and refused is kept. Shielded, so a client that
+    hangs up meanwhile cannot cancel it."""
+    with anyio.CancelScope(shield=True):
+        async with sessions() as session:
+            record(
+                session,
+                action,
+                actor_id=actor_id,
+                target_type=target_type,
+                target_id=target_id,
+                outcome="refused",
+                **details,
+            )
+            await session.commit()
 
 
 async def list_events(

@@ -21,6 +21,7 @@ from voxhub.accounts.principal import Principal
 from voxhub.activities import service as activities
 from voxhub.activities.models import ActivityType
 from voxhub.audio.encode import FORMATS
+from voxhub.audit import service as audit
 from voxhub.chats import prompt, service
 from voxhub.chats.models import ChatMessageRow, ChatThread, MessageStatus
 from voxhub.chats.voice import Clip, SentenceCutter, Speaker, Voicing, speaker_for
@@ -31,6 +32,7 @@ from voxhub.credits import ledger
 from voxhub.credits.pricing import llm_cost, speech_cost
 from voxhub.credits.service import check_affordable
 from voxhub.llm.port import LLM, Finished, TextDelta
+from voxhub.safety.marking import note_output, output_tags
 
 log = logging.getLogger(__name__)
 # Characters a reply token stands for at most, to bound what its speech could cost up front.
@@ -123,7 +125,7 @@ async def run_reply(c: Container, plan: ReplyPlan) -> AsyncGenerator[ReplyEvent,
     parts: list[str] = []
     finished: Finished | None = None
     stored = False
-    voicing = Voicing(plan.speaker) if plan.speaker else None
+    voicing = Voicing(plan.speaker, output_tags(plan.reply_id)) if plan.speaker else None
     cutter = SentenceCutter()
     try:
         if voicing:
@@ -178,7 +180,8 @@ async def _store(
         key = f"chats/{plan.thread_id}/{plan.reply_id}.{voicing.extension}"
         await c.blobs.put(key, audio, FORMATS[voicing.speaker.format].media_type)
     try:
-        return await _commit_reply(c, plan, text, finished, first_ms, duration_ms, key, voicing)
+        timing = (first_ms, duration_ms)
+        return await _commit_reply(c, plan, text, finished, timing, key, audio, voicing)
     except BaseException:
         if key:
             await c.blobs.delete(key)
@@ -190,11 +193,12 @@ async def _commit_reply(
     plan: ReplyPlan,
     text: str,
     finished: Finished,
-    first_ms: int | None,
-    duration_ms: int,
+    timing: tuple[int | None, int],
     audio_key: str | None,
+    audio: bytes | None,
     voicing: Voicing | None,
 ) -> ChatMessageRow:
+    first_ms, duration_ms = timing
     async with c.sessions() as session:
         answered = await session.execute(
             update(ChatMessageRow)
@@ -229,7 +233,26 @@ async def _commit_reply(
         session.add(reply)
         if plan.cost:
             await ledger.capture_reserved(session, plan.owner_id, plan.reply_id, "chat reply")
-        if audio_key and voicing:
+        if audio_key and audio and voicing:
+            media_type = FORMATS[voicing.speaker.format].media_type
+            await note_output(
+                session,
+                audio,
+                kind="chat",
+                object_id=plan.reply_id,
+                owner_id=plan.owner_id,
+                media_type=media_type,
+            )
+            audit.record(
+                session,
+                "chat_reply_spoken",
+                actor_id=plan.owner_id,
+                target_type="chat_message",
+                target_id=plan.reply_id,
+                chat_id=plan.thread_id,
+                character_id=plan.character_id,
+                characters=voicing.spoken_chars,
+            )
             spoken = speech_cost(c.settings.credits, voicing.spoken_chars)
             await ledger.charge(session, plan.owner_id, plan.reply_id, spoken, "chat reply voice")
         # One activity per answered message, not per chat: each reply is a paid call (seed 001

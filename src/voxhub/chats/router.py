@@ -38,6 +38,7 @@ from voxhub.chats.schemas import (
 from voxhub.chats.views import message_read, sse
 from voxhub.core.errors import ChatMessageNotFound, LlmFailure, VoxhubError
 from voxhub.core.pagination import decode_cursor
+from voxhub.safety.marking import generated_headers
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1/chats", tags=["chats"])
@@ -130,7 +131,8 @@ async def get_message_audio(
     if not message.audio_key or not message.audio_format:
         raise ChatMessageNotFound(f"message {message_id} has no audio", message_id=message_id)
     data = await c.blobs.get(message.audio_key)
-    return Response(data, media_type=FORMATS[message.audio_format].media_type)
+    media_type = FORMATS[message.audio_format].media_type
+    return Response(data, media_type=media_type, headers=generated_headers(message.id))
 
 
 @router.post("/{chat_id}/messages", response_model=ExchangeRead, responses=REPLY)

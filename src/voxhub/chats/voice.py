@@ -17,11 +17,13 @@ import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voxhub.accounts.principal import Principal
-from voxhub.audio.encode import FORMATS, encode
+from voxhub.audio.encode import FORMATS, Tags, encode
 from voxhub.characters.models import Character
 from voxhub.container import Container
 from voxhub.core.errors import CharacterVoiceless, VoxhubError
 from voxhub.engines.base import Engine, SynthesisParams, VoiceProfile
+from voxhub.safety.marking import marked
+from voxhub.safety.watermark import Watermarker
 from voxhub.text.normalize import normalize_text
 from voxhub.text.split import split_sentences
 from voxhub.voices.profiles import profile_for
@@ -36,6 +38,7 @@ class Speaker:
     profile: VoiceProfile
     params: SynthesisParams
     format: str
+    watermarker: Watermarker
 
 
 async def speaker_for(
@@ -50,7 +53,7 @@ async def speaker_for(
     engine = c.engines.get()
     profile = await profile_for(c, session, voice, engine)
     params = SynthesisParams(speed=character.speed, language=voice.language or "en")
-    return Speaker(engine, profile, params, fmt)
+    return Speaker(engine, profile, params, fmt, c.watermarker)
 
 
 _CLAUSE_END = re.compile(r"[,;:—]\s")
@@ -107,6 +110,8 @@ class Voicing:
     """Speaks sentences in order on a task of its own; `clips` fills as they are spoken."""
 
     speaker: Speaker
+    # The container tags of every clip and of the whole (the reply's id).
+    tags: Tags = field(default_factory=dict)
     clips: asyncio.Queue[Clip] = field(default_factory=asyncio.Queue)
     samples: list[np.ndarray] = field(default_factory=list)
     spoken_chars: int = 0
@@ -168,7 +173,11 @@ class Voicing:
                 self.failed = exc
                 continue
             samples = np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
-            data = await asyncio.to_thread(encode, samples, self.rate, self.speaker.format)
+            # Marked one sentence at a time: the clips go out as they are spoken, and the
+            # whole reply is these marked samples joined (never marked twice).
+            samples = await marked(self.speaker.watermarker, samples, self.rate)
+            fmt = self.speaker.format
+            data = await asyncio.to_thread(encode, samples, self.rate, fmt, None, self.tags)
             self.samples.append(samples)
             self.spoken_chars += len(text)
             self.clips.put_nowait(Clip(index, sentence, data, len(samples) / self.rate))
@@ -185,7 +194,8 @@ class Voicing:
         if not self.samples:
             return None
         joined = np.concatenate(self.samples)
-        return await asyncio.to_thread(encode, joined, self.rate, self.speaker.format)
+        fmt = self.speaker.format
+        return await asyncio.to_thread(encode, joined, self.rate, fmt, None, self.tags)
 
     @property
     def extension(self) -> str:

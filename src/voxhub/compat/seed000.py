@@ -49,6 +49,7 @@ from voxhub.compat.seed000_shapes import (
     user_record,
 )
 from voxhub.core.errors import CharacterNotFound, Conflict, UserNotFound
+from voxhub.safety.marking import generated_headers
 from voxhub.security.deps import limited
 from voxhub.synthesis import service as speech
 from voxhub.synthesis.schemas import SPEAKABLE, AudioFormat, SpeechRequest
@@ -192,7 +193,9 @@ async def synthesize(
     """Speak `text` in the voice model `reference_id`."""
     req = parse(SpeechRequest, voice_id=body.reference_id, text=body.text, format=body.format)
     gen, data, _ = await speech.speak(c, session, req, p, "sync")
-    return Response(data, media_type=FORMATS[gen.format].media_type)
+    return Response(
+        data, media_type=FORMATS[gen.format].media_type, headers=generated_headers(gen.id)
+    )
 
 
 @router.get(

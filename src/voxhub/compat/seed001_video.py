@@ -26,6 +26,7 @@ from voxhub.renders.media import RenderFileNotFound
 from voxhub.renders.models import ScriptRender
 from voxhub.renders.schemas import RenderCreate
 from voxhub.renders.views import current_step
+from voxhub.safety.marking import generated_headers
 from voxhub.scripts.service import get_script
 
 router = APIRouter(tags=["compat: seed 001"], route_class=Seed001Route)
@@ -235,4 +236,5 @@ async def get_video(
     if match is None:
         raise RenderFileNotFound(f"no video {filename}")
     render, _ = await service.get_render(session, match[1], p)
-    return ranged(await media.video(c, render), "video/mp4", request.headers.get("range"))
+    data = await media.video(c, render)
+    return ranged(data, "video/mp4", request.headers.get("range"), generated_headers(render.id))

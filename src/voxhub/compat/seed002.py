@@ -15,6 +15,7 @@ from voxhub.api.deps import ContainerDep, SessionDep
 from voxhub.api.validation import parse
 from voxhub.audio.encode import FORMATS
 from voxhub.compat.routes import BadRequestRoute
+from voxhub.safety.marking import generated_headers
 from voxhub.security.deps import limited
 from voxhub.synthesis import service as speech
 from voxhub.synthesis.schemas import SPEAKABLE, AudioFormat, SampleRate, SpeechRequest
@@ -113,7 +114,9 @@ async def synthesize(
         sample_rate=body.sample_rate,
     )
     gen, data, _ = await speech.speak(c, session, req, p, "sync")
-    return Response(data, media_type=FORMATS[gen.format].media_type)
+    return Response(
+        data, media_type=FORMATS[gen.format].media_type, headers=generated_headers(gen.id)
+    )
 
 
 @router.get("/voices/{voice_id}", response_model=Seed002Voice, dependencies=[limited("default")])

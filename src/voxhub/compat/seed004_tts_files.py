@@ -32,12 +32,16 @@ from voxhub.compat.seed004_voice_files import (
 )
 from voxhub.core.errors import Conflict, InvalidInput, NotFound
 from voxhub.core.ids import new_id
+from voxhub.safety.marking import generated_headers, note_output_once, output_tags
 from voxhub.security.deps import limited
 from voxhub.synthesis import queries as generations
 from voxhub.synthesis.models import Generation
 from voxhub.synthesis.schemas import SPEAKABLE
 from voxhub.voices import service as voices
 from voxhub.voices.schemas import LANGUAGE
+
+# The engine a saved generation is recorded with: audio made elsewhere, stored as sent.
+SAVED_ENGINE = "external"
 
 router = APIRouter(tags=["compat: seed 004"], route_class=FormRoute)
 saver = APIRouter(tags=["compat: seed 004"], route_class=Base64FormRoute)
@@ -133,7 +137,7 @@ async def save_generation(
         voice_id=voice.id,
         # Never a real request's key: a saved file is not what voxhub would say for its text.
         cache_key=hashlib.sha256(f"saved\n{gen_id}".encode()).hexdigest(),
-        engine="external",
+        engine=SAVED_ENGINE,
         engine_version="",
         text=text_input,
         params={"language": language},
@@ -194,10 +198,25 @@ async def generation_audio(
     gen = await generations.get_generation(session, file_id, p)
     data = await c.blobs.get(gen.blob_key)
     fmt = audio_format or gen.format
+    # A file kept with /api/tts/save is the client's own audio, as sent: not voxhub's speech.
+    made_here = gen.engine != SAVED_ENGINE
     if fmt != gen.format:
         audio = await asyncio.to_thread(decode, data, c.settings.limits, gen.sample_rate)
-        data = await asyncio.to_thread(encode, audio.samples, gen.sample_rate, fmt, None)
-    return ranged(data, FORMATS[fmt].media_type, request.headers.get("range"))
+        tags = output_tags(gen.id) if made_here else None
+        data = await asyncio.to_thread(encode, audio.samples, gen.sample_rate, fmt, None, tags)
+        # The mark survives the transcode; the exact lookup learns the converted file too.
+        media_type = FORMATS[fmt].media_type
+        if made_here and await note_output_once(
+            session,
+            data,
+            kind="speech",
+            object_id=gen.id,
+            owner_id=gen.owner_id,
+            media_type=media_type,
+        ):
+            await session.commit()
+    headers = generated_headers(gen.id) if made_here else None
+    return ranged(data, FORMATS[fmt].media_type, request.headers.get("range"), headers)
 
 
 @router.get(

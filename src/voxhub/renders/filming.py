@@ -18,6 +18,7 @@ from voxhub.renders.backgrounds import background_blob
 from voxhub.renders.mixdown import Dialogue
 from voxhub.renders.models import ScriptRender
 from voxhub.renders.plan import RenderPlan
+from voxhub.safety.marking import output_tags
 from voxhub.video.compose import Shot, compose
 from voxhub.video.cues import cues_from_words
 
@@ -61,6 +62,7 @@ async def film(
                 background,
                 progress=progress,
                 should_stop=stop.is_set,
+                tags=output_tags(render.id),
             )
         )
         try:

@@ -70,6 +70,7 @@ async def _render(
         c.settings.renders,
         options.get("gap_ms"),
         ambience,
+        c.watermarker,  # the file and the video's soundtrack are these marked samples
     )
     await ctx.progress(62, "captioning", "Timing the captions", 0)
     video = None

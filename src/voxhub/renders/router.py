@@ -27,6 +27,7 @@ from voxhub.renders.schemas import (
     RenderRead,
 )
 from voxhub.renders.views import render_read
+from voxhub.safety.marking import generated_headers
 from voxhub.security.deps import limited
 
 router = APIRouter(tags=["renders"], route_class=FormRoute)
@@ -97,7 +98,7 @@ async def render_audio(
     """The mixed dialogue, with range requests."""
     render, _ = await service.get_render(session, render_id, p)
     data, media_type = await media.audio(c, render)
-    return ranged(data, media_type, request.headers.get("range"))
+    return ranged(data, media_type, request.headers.get("range"), generated_headers(render.id))
 
 
 @router.get("/api/v1/renders/{render_id}/video", response_class=Response, responses=VIDEO)
@@ -106,7 +107,8 @@ async def render_video(
 ) -> Response:
     """The MP4 (faststart: it plays while it downloads), with range requests."""
     render, _ = await service.get_render(session, render_id, p)
-    return ranged(await media.video(c, render), "video/mp4", request.headers.get("range"))
+    data = await media.video(c, render)
+    return ranged(data, "video/mp4", request.headers.get("range"), generated_headers(render.id))
 
 
 @router.get(
@@ -123,8 +125,9 @@ async def line_audio(
 ) -> Response:
     """One line as it was rendered (trimmed and levelled, before the mix)."""
     render, _ = await service.get_render(session, render_id, p)
-    data = await media.line_audio(c, session, render, index)
-    return Response(data, media_type="audio/wav", headers={"Cache-Control": "private, no-cache"})
+    data, take_id = await media.line_audio(c, session, render, index)
+    headers = {"Cache-Control": "private, no-cache"} | generated_headers(take_id)
+    return Response(data, media_type="audio/wav", headers=headers)
 
 
 @router.get(

@@ -16,12 +16,14 @@ from sqlalchemy import delete, select
 
 from voxhub.activities.service import record as record_activity
 from voxhub.audio.encode import FORMATS, encode
+from voxhub.audit import service as audit
 from voxhub.container import Container
 from voxhub.jobs.executor import JobContext
 from voxhub.jobs.lifecycle import JobCancelled
 from voxhub.renders.mixdown import Dialogue
 from voxhub.renders.models import LineTake, ScriptRender
 from voxhub.renders.plan import RenderPlan
+from voxhub.safety.marking import note_output, output_tags
 from voxhub.storage import outbox
 from voxhub.storage.outbox import drain
 
@@ -48,7 +50,10 @@ async def finish(
     video: bytes | None,
 ) -> dict[str, Any]:
     fmt = render.options.get("format", "wav")
-    data = await asyncio.to_thread(encode, dialogue.samples, dialogue.rate, fmt, dialogue.rate)
+    tags = output_tags(render.id)
+    data = await asyncio.to_thread(
+        encode, dialogue.samples, dialogue.rate, fmt, dialogue.rate, tags
+    )
     keys = [audio_key(render, fmt)]
     await c.blobs.put(keys[0], data, FORMATS[fmt].media_type)
     if video is not None:
@@ -90,6 +95,36 @@ async def finish(
             ]
             row.words = [[w.word, w.start, w.end] for w in dialogue.words]
             deletions = await _let_go(session, row, {t.id for t in takes})
+            owner = row.owner_id
+            media_type = FORMATS[fmt].media_type
+            await note_output(
+                session,
+                data,
+                kind="render",
+                object_id=row.id,
+                owner_id=owner,
+                media_type=media_type,
+            )
+            # Who made what, kept after the render is deleted (the audit log is append-only).
+            audit.record(
+                session,
+                "render_generated",
+                actor_id=owner,
+                target_type="render",
+                target_id=row.id,
+                script_id=row.script_id,
+                kind=row.kind,
+                duration_s=duration_s,
+            )
+            if video is not None:
+                await note_output(
+                    session,
+                    video,
+                    kind="render",
+                    object_id=row.id,
+                    owner_id=owner,
+                    media_type="video/mp4",
+                )
             record_activity(
                 session,
                 row.owner_id,

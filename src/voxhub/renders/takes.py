@@ -157,8 +157,13 @@ async def _store(c: Container, script_id: str, v: Voiced, key: str, take: Take) 
     return row
 
 
-def _read(data: bytes, words: list[list[object]]) -> Take:
+def take_samples(data: bytes) -> np.ndarray:
+    """A stored take's samples (float32 mono, at its row's rate)."""
     with wave.open(io.BytesIO(data)) as w:
         pcm = np.frombuffer(w.readframes(w.getnframes()), "<i2")
-    samples = (pcm.astype(np.float32) / 32768.0).copy()
+    return (pcm.astype(np.float32) / 32768.0).copy()
+
+
+def _read(data: bytes, words: list[list[object]]) -> Take:
+    samples = take_samples(data)
     return Take(samples, [Word(str(a), float(b), float(e)) for a, b, e in words])  # type: ignore[arg-type]

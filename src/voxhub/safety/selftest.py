@@ -15,7 +15,7 @@ marked 1.00 when measured), beside 1 s of white noise (0.00 / 1.00).
 
 from __future__ import annotations
 
-from pathlib import Path
+import threading
 
 import numpy as np
 
@@ -73,11 +73,24 @@ def self_test(watermarker: Watermarker, rate: int = SELF_TEST_RATE) -> dict[str,
     return scores
 
 
-def startup_watermarker(weights_dir: Path | None = None) -> Watermarker:
-    """Load and self-test the watermarker (blocking, a few seconds); raises WatermarkUnavailable.
+def startup_watermarker(watermarker: Watermarker | None = None) -> Watermarker:
+    """Self-test `watermarker` (default: the process's shared one, loaded on first call) and
+    return it; raises WatermarkUnavailable. Blocking: a few seconds the first time.
 
-    With no `weights_dir` the process's shared instance is used, so the model loads once.
+    The shared instance is tested once per process (every container a process builds uses
+    it); any other instance is tested each time it is given.
     """
-    watermarker = shared_watermarker() if weights_dir is None else Watermarker.load(weights_dir)
-    self_test(watermarker)
-    return watermarker
+    global _shared_passed
+    if watermarker is not None:
+        self_test(watermarker)
+        return watermarker
+    with _shared_lock:
+        shared = shared_watermarker()
+        if not _shared_passed:
+            self_test(shared)
+            _shared_passed = True
+        return shared
+
+
+_shared_passed = False
+_shared_lock = threading.Lock()

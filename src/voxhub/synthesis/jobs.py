@@ -30,7 +30,7 @@ async def synthesize_job(c: Container, ctx: JobContext) -> dict[str, Any]:
     plan = await service.plan_speech(c, req, owner)
     gen = plan.cached
     if gen is None:
-        out = await service.render(plan)  # no session held while the engine works
+        out = await service.render(c, plan)  # no session held while the engine works
         await ctx.progress(80, "store")
         async with c.sessions() as session:
             gen = await service.record(c, session, plan, out, "job")

@@ -12,6 +12,7 @@ from voxhub.api.deps import ContainerDep, SessionDep
 from voxhub.audio.encode import FORMATS
 from voxhub.compat.seed004_body import OffLoopJsonRoute
 from voxhub.jobs.schemas import JobRead
+from voxhub.safety.marking import generated_headers
 from voxhub.security.deps import limited
 from voxhub.synthesis import multipart, queries, service, timed
 from voxhub.synthesis.models import Generation
@@ -64,12 +65,10 @@ def generation_read(gen: Generation) -> GenerationRead:
 
 
 def _audio_headers(gen: Generation, cached: bool) -> dict[str, str]:
-    return {
-        "X-Voxhub-Generation-Id": gen.id,
+    return generated_headers(gen.id) | {
         "X-Voxhub-Engine": f"{gen.engine}/{gen.engine_version}",
         "X-Voxhub-Duration": f"{gen.duration_s:.3f}",
         "X-Voxhub-Cache": "hit" if cached else "miss",
-        "X-Voxhub-Generated": "true",
     }
 
 

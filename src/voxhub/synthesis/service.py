@@ -32,6 +32,7 @@ from voxhub.engines.health import EngineHealth
 from voxhub.jobs.models import Job
 from voxhub.jobs.service import new_job
 from voxhub.observability import metrics
+from voxhub.safety.marking import WATERMARK_VERSION, marked, note_output, output_tags
 from voxhub.storage.outbox import discard
 from voxhub.synthesis.models import Generation
 from voxhub.synthesis.pauses import spoken_chunks
@@ -168,6 +169,8 @@ def _cache_key(
         # A streamed file differs from a whole one (a WAV streams with an open-ended header),
         # and a hit must be exactly what a fresh request would get.
         "delivery": delivery,
+        # Audio made before outputs were watermarked never hits: every hit is marked too.
+        "watermark": WATERMARK_VERSION,
     }
     if ambience is not None:  # absent when unused, so earlier generations still hit
         material["ambience"] = ambience.model_dump()
@@ -196,8 +199,8 @@ async def _find_cached(
     return None
 
 
-async def render(plan: SpeechPlan) -> Rendered:
-    """Run the engine over the whole text and encode the result."""
+async def render(c: Container, plan: SpeechPlan) -> Rendered:
+    """Run the engine over the whole text, mark it and encode the result."""
     started = time.perf_counter()
     pieces = []
     chunks = spoken_chunks(plan.engine, plan.text, plan.profile, plan.params, plan.health)
@@ -211,7 +214,9 @@ async def render(plan: SpeechPlan) -> Rendered:
     if plan.ambience is not None:
         a = plan.ambience
         samples = await asyncio.to_thread(mix, samples, rate, Bed(a.bed, a.seed), a.settings())
-    data = await asyncio.to_thread(encode, samples, rate, plan.format, plan.sample_rate)
+    samples = await marked(c.watermarker, samples, rate)  # last, so the bed is marked too
+    tags = output_tags(plan.generation_id)
+    data = await asyncio.to_thread(encode, samples, rate, plan.format, plan.sample_rate, tags)
     # A bed is mixed under the speech without moving it: the words keep their times.
     return Rendered(data, len(samples) / rate, engine_seconds, plan.clock.words)
 
@@ -248,6 +253,15 @@ async def record(
         source=source,
     )
     session.add(gen)
+    media_type = FORMATS[plan.format].media_type
+    await note_output(
+        session,
+        out.data,
+        kind="speech",
+        object_id=gen_id,
+        owner_id=plan.owner_id,
+        media_type=media_type,
+    )
     # Who made what, kept after the generation is deleted (the audit log is append-only).
     audit.record(
         session,
@@ -340,7 +354,7 @@ async def speak_planned(
     if not paid_by_job(p):
         await reserve(c, plan)
     try:
-        out = await render(plan)
+        out = await render(c, plan)
         gen = await record(c, session, plan, out, source)
     except BaseException:
         await release(c, plan)

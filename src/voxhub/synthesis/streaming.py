@@ -8,12 +8,14 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 
+import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voxhub.accounts.principal import Principal
 from voxhub.audio.encode import FORMATS, StreamEncoder
 from voxhub.container import Container
 from voxhub.observability import metrics
+from voxhub.safety.marking import generated_headers, output_tags
 from voxhub.synthesis.pauses import spoken_chunks
 from voxhub.synthesis.schemas import SpeechRequest
 from voxhub.synthesis.service import (
@@ -33,7 +35,13 @@ CACHED_CHUNK = 32 * 1024
 async def stream_plan(c: Container, plan: SpeechPlan) -> AsyncGenerator[bytes, None]:
     """Encode chunks as the engine yields them; no database session is held meanwhile."""
     rate = plan.engine.info.sample_rate
-    encoder = StreamEncoder(plan.format, rate, plan.sample_rate)
+    encoder = StreamEncoder(plan.format, rate, plan.sample_rate, output_tags(plan.generation_id))
+    watermarker = c.watermarker
+
+    def marked_bytes(samples: np.ndarray) -> bytes:
+        # Each chunk is marked on its own (a 1 s excerpt still detects, so a cut stream does).
+        return encoder.feed(watermarker.apply(samples, rate))
+
     sent: list[bytes] = []
     samples_out = 0
     started = mark = time.perf_counter()
@@ -44,7 +52,7 @@ async def stream_plan(c: Container, plan: SpeechPlan) -> AsyncGenerator[bytes, N
             waited += time.perf_counter() - mark
             samples_out += len(chunk.samples)
             plan.clock.note(chunk)
-            data = await asyncio.to_thread(encoder.feed, chunk.samples)
+            data = await asyncio.to_thread(marked_bytes, chunk.samples)
             if data:
                 if not sent:
                     metrics.first_audio(plan.engine.info.name, time.perf_counter() - started)
@@ -138,15 +146,14 @@ async def open_stream(
     media_type = FORMATS[req.format].media_type
     headers = {
         "X-Voxhub-Engine": f"{plan.engine.info.name}/{plan.engine.info.version}",
-        "X-Voxhub-Generated": "true",
         "Cache-Control": "no-store",
     }
     if plan.cached is not None:
         data = await c.blobs.get(plan.cached.blob_key)
-        hit = {"X-Voxhub-Cache": "hit", "X-Voxhub-Generation-Id": plan.cached.id}
+        hit = {"X-Voxhub-Cache": "hit"} | generated_headers(plan.cached.id)
         return OpenStream(stream_bytes(data), media_type, headers | hit, plan.spoken)
     await reserve(c, plan)  # 402 before any byte is sent
     chunks = await primed(paid_stream(c, plan))  # 503 when no worker could start it
     # The id the generation is recorded under once the stream has run to its end.
-    miss = {"X-Voxhub-Cache": "miss", "X-Voxhub-Generation-Id": plan.generation_id}
+    miss = {"X-Voxhub-Cache": "miss"} | generated_headers(plan.generation_id)
     return OpenStream(chunks, media_type, headers | miss, plan.spoken)

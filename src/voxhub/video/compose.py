@@ -12,7 +12,7 @@ import math
 import os
 import secrets
 from bisect import bisect_right
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -110,8 +110,11 @@ def compose(
     spec: VideoSpec = VideoSpec(),
     progress: Callable[[float], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    tags: Mapping[str, str] | None = None,
 ) -> VideoResult:
     """Write the dialogue video to `out_path`; the video lasts as long as `audio`.
+
+    `tags` go into the MP4's metadata (kept under their own names: `use_metadata_tags`).
 
     Blocking: run it in a worker thread. `progress` hears the fraction done about twice a second
     of video; `should_stop` is asked as often and, once true, the render ends with RenderStopped.
@@ -129,7 +132,9 @@ def compose(
     temp = out_path.with_name(f".{out_path.name}.{secrets.token_hex(4)}.part")
     clip = BackgroundClip(background, spec.width, spec.height) if background else None
     try:
-        with av.open(str(temp), "w", format="mp4", options={"movflags": "+faststart"}) as output:
+        flags = "+faststart+use_metadata_tags" if tags else "+faststart"
+        with av.open(str(temp), "w", format="mp4", options={"movflags": flags}) as output:
+            output.metadata.update(tags or {})
             video = _video_stream(output, spec)
             sound = AudioTrack(output, samples, sample_rate, spec)
             frame_source = _Frames(spec, _Timeline(shots, cues), clip)

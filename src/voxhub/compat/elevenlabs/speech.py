@@ -15,6 +15,7 @@ from voxhub.compat.elevenlabs import speech_service as svc
 from voxhub.compat.elevenlabs.errors import ERROR_SCHEMA, ElevenLabsRoute
 from voxhub.compat.elevenlabs.formats import OUTPUT_FORMAT_SCHEMA
 from voxhub.compat.elevenlabs.speech_service import TextToSpeech
+from voxhub.safety.marking import generated_headers
 from voxhub.security.deps import limited
 from voxhub.synthesis import service
 from voxhub.synthesis.streaming import open_stream
@@ -62,10 +63,8 @@ async def text_to_speech(
     headers = {
         "request-id": gen.id,
         "history-item-id": gen.id,
-        "X-Voxhub-Generation-Id": gen.id,
-        "X-Voxhub-Generated": "true",
         "X-Voxhub-Cache": "hit" if hit else "miss",
-    }
+    } | generated_headers(gen.id)
     return Response(data, media_type=FORMATS[req.format].media_type, headers=headers)
 
 

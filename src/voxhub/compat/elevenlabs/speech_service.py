@@ -17,6 +17,7 @@ from voxhub.api.validation import parse
 from voxhub.compat.elevenlabs.formats import engine_for_model, parse_output_format
 from voxhub.container import Container
 from voxhub.core.errors import VoiceNotFound
+from voxhub.safety.marking import generated_headers
 from voxhub.synthesis.alignment import Aligner, Chars, Timed, spoken_chars
 from voxhub.synthesis.schemas import SPEAKABLE, SpeechRequest
 from voxhub.synthesis.service import SpeechPlan, plan_speech, record, release, render, reserve
@@ -101,12 +102,10 @@ def headers(plan: SpeechPlan, gen_id: str, hit: bool) -> dict[str, str]:
         "request-id": gen_id,
         "history-item-id": gen_id,
         "x-character-count": str(plan.spoken),
-        "X-Voxhub-Generation-Id": gen_id,
         "X-Voxhub-Engine": f"{plan.engine.info.name}/{plan.engine.info.version}",
-        "X-Voxhub-Generated": "true",
         "X-Voxhub-Cache": "hit" if hit else "miss",
         "Cache-Control": "no-store",
-    }
+    } | generated_headers(gen_id)
 
 
 def timed_body(data: bytes, text: str, words: list[Timed], seconds: float) -> bytes:
@@ -139,7 +138,7 @@ async def speak_timed(
         plan.cached = None  # stored without its times: made again
     await reserve(c, plan)
     try:
-        out = await render(plan)
+        out = await render(c, plan)
         await record(c, session, plan, out, "sync")
     except BaseException:
         await release(c, plan)
