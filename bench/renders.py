@@ -111,7 +111,7 @@ def main() -> None:
         r = client.post(
             "/api/v1/voices",
             files={"file": (name, (SPEECH / name).read_bytes())},
-            data={"name": "bench"},
+            data={"name": "bench", "consent": "self"},
         )
         r.raise_for_status()
         print(json.dumps(measure_renders(client, r.json()["id"]), indent=2))

@@ -35,9 +35,21 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
+def test_clone_asks_whose_voice_it_is(env: Path) -> None:
+    runner = CliRunner()
+    ref = str(SPEECH / "vctk_p228_003.wav")
+    for consent in ([], ["--consent", "maybe"]):
+        r = runner.invoke(app, ["clone", ref, "--name", "No consent", *consent])
+        assert r.exit_code == 2 and "--consent" in r.output, r.output
+    assert not (env / "home").exists()  # refused before anything was opened or stored
+
+
 def test_clone_say_and_list(env: Path) -> None:
     runner = CliRunner()
-    r = runner.invoke(app, ["clone", str(SPEECH / "vctk_p228_003.wav"), "--name", "Cli voice"])
+    r = runner.invoke(
+        app,
+        ["clone", str(SPEECH / "vctk_p228_003.wav"), "--name", "Cli voice", "--consent", "self"],
+    )
     assert r.exit_code == 0, r.output
     voice_id = r.stdout.strip().splitlines()[-1]
 
@@ -48,6 +60,10 @@ def test_clone_say_and_list(env: Path) -> None:
     assert r.exit_code == 0, r.output
     with av.open(io.BytesIO(out.read_bytes())) as f:
         assert f.format.name == "mp3"
+    r = runner.invoke(app, ["detect", str(out)])  # the exact file: found by its hash
+    assert r.exit_code == 0 and r.stdout.startswith("generated_by_this_instance (speech "), r.output
+    r = runner.invoke(app, ["detect", str(SPEECH / "vctk_p228_005.wav")])
+    assert r.exit_code == 0 and r.stdout.startswith("no_watermark_found: "), r.output
 
     out2 = env / "stdin.wav"
     r = runner.invoke(
@@ -68,7 +84,9 @@ def test_errors_are_reported_not_raised(env: Path) -> None:
 
 def test_voices_eval_prints_similarity_and_word_error(env: Path) -> None:
     runner = CliRunner()
-    r = runner.invoke(app, ["clone", str(SPEECH / "vctk_p227_003.wav"), "--name", "Eval me"])
+    r = runner.invoke(
+        app, ["clone", str(SPEECH / "vctk_p227_003.wav"), "--name", "Eval me", "--consent", "self"]
+    )
     voice_id = r.stdout.strip().splitlines()[-1]
     r = runner.invoke(app, ["voices", "eval", voice_id])
     assert r.exit_code == 0, r.output

@@ -54,6 +54,10 @@ UPLOAD_REFUSALS = {
     # A background clip: 413 too large, 415 not a video, 422 too long, too many pixels, broken.
     "POST /api/v1/backgrounds": ["413", "415", "422"],
     "POST /v1/voices/add": ["413", "415", "422"],
+    # The no-go list's recording: refused like a voice's reference when it is not speech.
+    "POST /api/v1/admin/blocked-voices": ["413", "415", "422"],
+    # Detection decodes what it is given like any upload.
+    "POST /api/v1/detect": ["413", "415", "422"],
 }
 
 # One worker: with two, Hypothesis describes strategies from threads and CPython 3.11.7's
@@ -85,6 +89,7 @@ static_audio = {{ values = ["{character}.wav"] }}
 dictionaries = {{ values = ["{dictionary}"] }}
 doomed_dicts = {{ values = ["{doomed_dictionary}"] }}
 languages = {{ values = ["en"] }}
+blocked = {{ values = ["{blocked}"] }}
 
 [parameters]
 "path.voice_id" = {{ dictionary = "voices", probability = {p} }}
@@ -97,6 +102,7 @@ languages = {{ values = ["en"] }}
 "path.key" = {{ dictionary = "image_keys", probability = {p} }}
 "path.language" = {{ dictionary = "languages", probability = {p} }}
 "path.dictionary_id" = {{ dictionary = "dictionaries", probability = {p} }}
+"path.blocked_voice_id" = {{ dictionary = "blocked", probability = {p} }}
 # Seed 000's name for a voice (its echo_id is left to the fuzzer, as chat_id is).
 "path.model_id" = {{ dictionary = "voices", probability = {p} }}
 # Cursors are opaque: a string the schema allows is not one this API made (422 invalid_cursor,
@@ -246,13 +252,22 @@ def _seed(base: str, email: str, password: str) -> dict[str, str]:
         assert login.status_code == 200, login.text
         token = login.json()["access_token"]
         http.headers["Authorization"] = f"Bearer {token}"
+        # The faces with no consent field (the seeds', ElevenLabs') clone under this.
+        standing = http.post("/api/v1/consent/standing", json={"consent": "self"})
+        assert standing.status_code == 201, standing.text
         audio = (SPEECH / "vctk_p225_003.wav").read_bytes()
         voice = http.post(
-            "/api/v1/voices", files={"file": ("ana.wav", audio)}, data={"name": "Ana"}
+            "/api/v1/voices",
+            files={"file": ("ana.wav", audio)},
+            data={"name": "Ana", "consent": "self"},
         )
         assert voice.status_code == 201, voice.text
         vid = voice.json()["id"]
-        doomed = http.post("/api/v1/voices", files={"file": ("bo.wav", audio)}, data={"name": "Bo"})
+        doomed = http.post(
+            "/api/v1/voices",
+            files={"file": ("bo.wav", audio)},
+            data={"name": "Bo", "consent": "self"},
+        )
         assert doomed.status_code == 201, doomed.text
         spoken = http.post("/api/v1/speech", json={"voice_id": vid, "text": "Hello there."})
         assert spoken.status_code == 200, spoken.text
@@ -264,6 +279,14 @@ def _seed(base: str, email: str, password: str) -> dict[str, str]:
         doomed_character = _seed_character(http, vid, "Doomed")
         dictionary = _seed_dictionary(http, "Names")
         doomed_dictionary = _seed_dictionary(http, "Doomed")
+        # On the no-go list: another speaker than the seeded voices', so they still clone.
+        other = (SPEECH / "vctk_p228_003.wav").read_bytes()
+        blocked = http.post(
+            "/api/v1/admin/blocked-voices",
+            files={"file": ("other.wav", other)},
+            data={"label": "Someone else"},
+        )
+        assert blocked.status_code == 201, blocked.text
         made = datetime.fromisoformat(voice.json()["created_at"])
     return {
         "cursor": encode_cursor(made, vid),
@@ -277,6 +300,7 @@ def _seed(base: str, email: str, password: str) -> dict[str, str]:
         "doomed_character": doomed_character,
         "dictionary": dictionary,
         "doomed_dictionary": doomed_dictionary,
+        "blocked": blocked.json()["id"],
     }
 
 

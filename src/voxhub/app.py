@@ -59,10 +59,15 @@ async def announce(c: Container) -> None:
 
 
 def check_bind(settings: Settings) -> None:
-    """Refuse to serve without authentication beyond this machine."""
+    """Refuse to serve without authentication, or without consent checks, beyond this machine."""
     if settings.security.auth == "off" and not is_loopback(settings.host):
         raise InsecureConfiguration(
             "VOXHUB_AUTH=off is only allowed when binding a loopback address"
+        )
+    if settings.consent.consent_policy == "off" and not is_loopback(settings.host):
+        raise InsecureConfiguration(
+            "VOXHUB_CONSENT_POLICY=off (cloning any voice without consent) is only for a "
+            f"private instance on a loopback address, not {settings.host}: use attestation"
         )
 
 

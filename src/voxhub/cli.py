@@ -22,6 +22,11 @@ from voxhub.container import Role as ProcessRole
 from voxhub.settings import Settings
 
 
+class ConsentChoice(StrEnum):
+    self = "self"
+    written_permission = "written_permission"
+
+
 class ServeRole(StrEnum):
     auto = "auto"
     all = "all"
@@ -175,21 +180,30 @@ def sweep(
 def clone(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Audio or video file")],
     name: Annotated[str, typer.Option("--name", "-n", help="Voice name")],
+    consent: Annotated[
+        ConsentChoice,
+        typer.Option(
+            help="self: you are the speaker; written_permission: you have the speaker's written"
+            " permission (stored for good with the time and the recording's hash)"
+        ),
+    ],
     description: Annotated[str, typer.Option(help="Description")] = "",
     language: Annotated[str, typer.Option(help="Language code")] = "en",
     denoise: Annotated[bool, typer.Option(help="Remove background noise first")] = False,
 ) -> None:
     """Register a voice from a recording and print its id."""
+    from voxhub.safety.consent import ConsentClaim
     from voxhub.voices import service
     from voxhub.voices.schemas import VoiceCreate
 
     async def go(c: Container) -> None:
         meta = VoiceCreate(name=name, description=description, language=language, denoise=denoise)
         upload = service.Upload(file.read_bytes(), file.name)
+        given = ConsentClaim(consent.value)
         async with c.sessions() as session:
             with console.status("Cleaning the reference and enrolling the voice..."):
                 voice, reports = await service.create_voice(
-                    c, session, [upload], meta, await _as_admin(c)
+                    c, session, [upload], meta, await _as_admin(c), consent=given
                 )
         r = reports[0]
         console.print(
@@ -197,6 +211,22 @@ def clone(
             f"SNR {r.snr_db or 0:.0f} dB, warnings: {', '.join(r.warnings) or 'none'}"
         )
         print(voice.id)
+
+    _run(go)
+
+
+@app.command()
+def detect(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Audio or video")],
+) -> None:
+    """Check a file for voxhub's watermark, and whether this instance made it."""
+    from voxhub.safety.detection import detect as detect_file
+
+    async def go(c: Container) -> None:
+        async with c.sessions() as session:
+            found = await detect_file(c, session, file.read_bytes(), await _as_admin(c))
+        made = f" ({found.kind} {found.generation_id})" if found.generation_id else ""
+        print(f"{found.verdict}{made}: watermark score {found.score:.3f}")  # the result: stdout
 
     _run(go)
 

@@ -350,6 +350,21 @@ class NeuralSettings(BaseSettings):
     pocket_quantize: bool = False
 
 
+class ConsentSettings(BaseSettings):
+    """What a new voice must show before it is cloned (voxhub.safety.consent)."""
+
+    model_config = _ENV
+
+    # "attestation": every new voice carries "I am the speaker" or "I have the speaker's written
+    # permission" (a standing one for the seeds' faces); "spoken": the speaker also reads a
+    # challenge phrase, checked against the reference; "off": nothing asked, only for a private
+    # single-user instance on a loopback address (refused elsewhere at start-up).
+    consent_policy: Literal["attestation", "spoken", "off"] = "attestation"
+    # Consent rows outlive the voice they cover: they are the evidence if a clone is disputed,
+    # and disputes and legal holds run for years (statutes of limitation are commonly up to ten).
+    consent_retention_days: int = Field(3650, ge=1)
+
+
 class Settings(BaseSettings):
     """The whole configuration; `Settings()` reads the environment."""
 
@@ -366,6 +381,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"  # json: one object per line, with job_id
     metrics_token: SecretStr | None = None  # /metrics bearer token (observability/router.py)
+    # How this instance names itself to people, e.g. in the consent statement a speaker reads
+    # ("I give my consent to use my voice with <instance_name>").
+    instance_name: str = Field("voxhub", min_length=1, max_length=80)
 
     limits: LimitSettings = Field(default_factory=LimitSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
@@ -378,6 +396,7 @@ class Settings(BaseSettings):
     llm: LlmSettings = Field(default_factory=LlmSettings)
     renders: RenderSettings = Field(default_factory=RenderSettings)
     neural: NeuralSettings = Field(default_factory=NeuralSettings)
+    consent: ConsentSettings = Field(default_factory=ConsentSettings)
 
     @property
     def queue_backend(self) -> Literal["memory", "redis"]:

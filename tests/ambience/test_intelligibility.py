@@ -12,7 +12,7 @@ import pytest
 from voxhub.ambience.beds import LIBRARY
 from voxhub.ambience.mixer import Bed, mix
 from voxhub.audio.decode import decode
-from voxhub.evaluation.recognizer import WHISPER_RATE, Recognizer
+from voxhub.audio.recognizer import WHISPER_RATE, Recognizer
 from voxhub.evaluation.wer import WordErrors, pooled_wer, word_errors
 from voxhub.settings import LimitSettings
 

@@ -21,6 +21,7 @@ from voxhub.bootstrap import build_container, close_container
 from voxhub.container import Container
 from voxhub.engines.fake import FakeEngine
 from voxhub.engines.registry import EngineRegistry
+from voxhub.safety import consent_standing as standing
 from voxhub.settings import LimitSettings, Settings, StorageSettings
 
 
@@ -70,13 +71,28 @@ class Account:
         return {"Authorization": f"Bearer {self.api_key}"}
 
 
-async def make_user(c: Container, email: str, role: Role = Role.user) -> Account:
-    """A user with a password and an API key, made through the account services."""
+async def make_user(
+    c: Container, email: str, role: Role = Role.user, *, standing_consent: bool = True
+) -> Account:
+    """A user with a password and an API key, made through the account services, who has
+    recorded a standing consent attestation (so the seeds' faces, which have no consent field,
+    accept the user's uploads) unless `standing_consent` is False."""
     password = "correct horse battery staple"
     async with c.sessions() as session:
         user = await accounts.signup(session, email, password, email.split("@")[0], 100, role=role)
         _, key = await api_keys.create_key(session, Principal(user.id, role, "test"), "tests")
+        if standing_consent:
+            p = Principal(user.id, role, "api_key")
+            await standing.give(session, c.settings.consent, p, "self")
     return Account(user.id, user.email, password, key)
+
+
+async def service_attests(c: Container) -> None:
+    """The HMAC-signed internal service's standing attestation, as it records it once (with a
+    signed POST /api/v1/consent/standing), so its clones through seed 004 are covered."""
+    service = Principal(str(c.extras.get("local_admin_id") or ""), Role.admin, "hmac")
+    async with c.sessions() as session:
+        await standing.give(session, c.settings.consent, service, "written_permission")
 
 
 @pytest.fixture
@@ -151,7 +167,8 @@ async def create_voice(
     client: httpx.AsyncClient, name: str = "Ana", file: str = "vctk_p225_003.wav"
 ) -> dict:
     fname, data = speech_file(file)
-    r = await client.post("/api/v1/voices", files={"file": (fname, data)}, data={"name": name})
+    form = {"name": name, "consent": "self"}
+    r = await client.post("/api/v1/voices", files={"file": (fname, data)}, data=form)
     assert r.status_code == 201, r.text
     return r.json()
 

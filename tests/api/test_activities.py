@@ -25,7 +25,9 @@ async def test_voice_actions(client: httpx.AsyncClient) -> None:
     assert made["details"] == {"references": 1}
     assert (await client.patch(f"/api/v1/voices/{vid}", json={"name": "Ana B"})).status_code == 200
     fname, data = speech_file("vctk_p225_003.wav")
-    r = await client.post(f"/api/v1/voices/{vid}/references", files={"file": (fname, data)})
+    r = await client.post(
+        f"/api/v1/voices/{vid}/references", files={"file": (fname, data)}, data={"consent": "self"}
+    )
     assert r.status_code == 201, r.text
     # Refused: a bad field (422), someone's missing voice (404), a file that is no audio (415).
     assert (await client.patch(f"/api/v1/voices/{vid}", json={"name": ""})).status_code == 422

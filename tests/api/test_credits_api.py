@@ -60,7 +60,9 @@ async def container(
 async def _voice(client: httpx.AsyncClient, **data: str) -> dict:
     fname, audio = speech_file()
     r = await client.post(
-        "/api/v1/voices", files={"file": (fname, audio)}, data={"name": "Ana", **data}
+        "/api/v1/voices",
+        files={"file": (fname, audio)},
+        data={"name": "Ana", "consent": "self", **data},
     )
     assert r.status_code == 201, r.text
     return r.json()
@@ -197,7 +199,9 @@ async def test_a_refused_request_stores_nothing(
             await poor_client.post("/api/v1/speech", json=speech | {"stream": True}),
             await poor_client.post("/api/v1/speech", json=speech | {"async": True}),
             await poor_client.post(
-                "/api/v1/voices", files={"file": (fname, audio)}, data={"name": "Mine"}
+                "/api/v1/voices",
+                files={"file": (fname, audio)},
+                data={"name": "Mine", "consent": "self"},
             ),
         ]
     for r in answers:

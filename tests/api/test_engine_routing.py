@@ -87,7 +87,7 @@ async def voice_on(client, engine: str | None) -> dict:
     from tests.api.conftest import speech_file
 
     fname, data = speech_file()
-    form = {"name": "Ana"} | ({"engine": engine} if engine else {})
+    form = {"name": "Ana", "consent": "self"} | ({"engine": engine} if engine else {})
     r = await client.post("/api/v1/voices", files={"file": (fname, data)}, data=form)
     assert r.status_code == 201, r.text
     return r.json()

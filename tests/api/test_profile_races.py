@@ -48,7 +48,11 @@ async def stored_profile(c: Container, voice_id: str) -> tuple[VoiceProfileRow, 
 
 async def add_reference(client, voice_id: str, file: str):  # type: ignore[no-untyped-def]
     fname, data = speech_file(file)
-    return await client.post(f"/api/v1/voices/{voice_id}/references", files={"file": (fname, data)})
+    return await client.post(
+        f"/api/v1/voices/{voice_id}/references",
+        files={"file": (fname, data)},
+        data={"consent": "self"},
+    )
 
 
 async def test_of_two_references_added_at_once_the_one_made_without_the_other_is_refused(

@@ -16,7 +16,7 @@ import numpy as np
 
 from tests.api.conftest import create_voice
 from tests.api.embedded_helpers import container
-from voxhub.evaluation.recognizer import Recognizer
+from voxhub.audio.recognizer import Recognizer
 
 __all__ = ["container"]  # the fixture: the app over the embedded engine
 BASE = "/api/v1/pronunciation-dictionaries"

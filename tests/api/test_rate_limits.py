@@ -69,9 +69,15 @@ async def test_clone_and_tts_budgets(limited_container: Container) -> None:
     a = await make_user(limited_container, "a@example.com")
     async with client_for(limited_container, a) as ca:
         for _ in range(5):
-            r = await ca.post("/api/v1/voices", files={"file": ("x.wav", PNG)}, data={"name": "x"})
+            r = await ca.post(
+                "/api/v1/voices",
+                files={"file": ("x.wav", PNG)},
+                data={"name": "x", "consent": "self"},
+            )
             assert r.status_code == 415
-        r = await ca.post("/api/v1/voices", files={"file": ("x.wav", PNG)}, data={"name": "x"})
+        r = await ca.post(
+            "/api/v1/voices", files={"file": ("x.wav", PNG)}, data={"name": "x", "consent": "self"}
+        )
         assert r.status_code == 429 and r.json()["violated-policies"] == ["clone"]
 
     b = await make_user(limited_container, "b@example.com")

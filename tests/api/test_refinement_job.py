@@ -139,7 +139,9 @@ async def test_a_profile_stored_during_refinement_is_kept(held: Container, chang
         if change == "new reference":
             fname, data = speech_file("vctk_p225_008.wav")
             r = await client.post(
-                f"/api/v1/voices/{voice['id']}/references", files={"file": (fname, data)}
+                f"/api/v1/voices/{voice['id']}/references",
+                files={"file": (fname, data)},
+                data={"consent": "self"},
             )
             assert r.status_code == 201, r.text
         else:

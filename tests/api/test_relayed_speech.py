@@ -149,7 +149,7 @@ async def test_no_worker_is_503_with_nothing_charged_or_stored(
         stored = await counts(api)
         fname, data = speech_file()
         upload = await client.post(
-            "/api/v1/voices", files={"file": (fname, data)}, data={"name": "B"}
+            "/api/v1/voices", files={"file": (fname, data)}, data={"name": "B", "consent": "self"}
         )
         assert upload.status_code == 503 and upload.json()["code"] == "engine_unavailable"
         assert await counts(api) == stored  # no voice row, no reference blob

@@ -24,7 +24,15 @@ from jwt.algorithms import RSAAlgorithm
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from tests.api.conftest import Account, client_for, counts, create_voice, make_user, speech_file
+from tests.api.conftest import (
+    Account,
+    client_for,
+    counts,
+    create_voice,
+    make_user,
+    service_attests,
+    speech_file,
+)
 from voxhub.accounts.models import Role
 from voxhub.accounts.oidc import OidcVerifier
 from voxhub.container import Container
@@ -110,6 +118,7 @@ async def hmac_on(container: Container, admin: Account) -> Container:
     sec = container.settings.security
     sec.enable_hmac = True
     sec.hmac_secret = SecretStr(SECRET)
+    await service_attests(container)
     return container
 
 

@@ -30,6 +30,7 @@ from tests.api.conftest import (
     create_voice,
     make_settings,
     make_user,
+    service_attests,
 )
 from tests.api.test_seed004 import SECRET, seed_body, signed_headers
 from tests.conftest import need_server, truncate_all
@@ -100,6 +101,7 @@ async def scale_out(container: Container, admin: Account) -> Container:
     sec = container.settings.security
     sec.enable_hmac = True
     sec.hmac_secret = SecretStr(SECRET)
+    await service_attests(container)
     return container
 
 
@@ -486,6 +488,7 @@ async def test_api_and_worker_over_redis(
         await worker.jobs.start()
         admin = await make_user(api, "root@example.com", Role.admin)
         api.extras["local_admin_id"] = admin.id
+        await service_attests(api)
 
         async def final(job_id: str) -> Job:
             async def done() -> bool:

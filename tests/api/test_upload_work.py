@@ -34,7 +34,11 @@ async def test_per_upload_cpu_work_runs_off_the_event_loop(
 
     v = await create_voice(client)
     fname, data = speech_file("vctk_p225_008.wav")
-    r = await client.post(f"/api/v1/voices/{v['id']}/references", files={"file": (fname, data)})
+    r = await client.post(
+        f"/api/v1/voices/{v['id']}/references",
+        files={"file": (fname, data)},
+        data={"consent": "self"},
+    )
     assert r.status_code == 201, r.text
 
     assert sorted(threads) == ["clean", "embed", "flac", "sha256"]

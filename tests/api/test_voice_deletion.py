@@ -101,7 +101,11 @@ async def test_a_replaced_profile_blob_is_promised_with_its_replacement(
     [first] = await container.blobs.list(f"voices/{v['id']}/profiles/")
     failing.broken = True
     fname, data = speech_file("vctk_p225_008.wav")
-    r = await client.post(f"/api/v1/voices/{v['id']}/references", files={"file": (fname, data)})
+    r = await client.post(
+        f"/api/v1/voices/{v['id']}/references",
+        files={"file": (fname, data)},
+        data={"consent": "self"},
+    )
     assert r.status_code == 201, r.text
     [promise] = await outbox(container)
     assert (promise.prefix, promise.reason, promise.attempts) == (first, "profile_replaced", 1)
@@ -129,7 +133,9 @@ async def test_a_failed_upload_answers_its_own_error_and_the_sweep_takes_what_st
     monkeypatch.setattr(fake_engine, "enroll", busy)
     failing.broken = True
     fname, data = speech_file()
-    r = await client.post("/api/v1/voices", files={"file": (fname, data)}, data={"name": "Ana"})
+    r = await client.post(
+        "/api/v1/voices", files={"file": (fname, data)}, data={"name": "Ana", "consent": "self"}
+    )
     assert r.status_code == 503, r.text
     assert r.json()["code"] == "engine_unavailable"
     assert (await counts(container))[0] == 0

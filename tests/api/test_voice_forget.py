@@ -145,7 +145,11 @@ async def speak(client, voice_id: str) -> None:
 
 async def add_reference(client, voice_id: str) -> httpx.Response:
     fname, data = speech_file("vctk_p225_008.wav")
-    return await client.post(f"/api/v1/voices/{voice_id}/references", files={"file": (fname, data)})
+    return await client.post(
+        f"/api/v1/voices/{voice_id}/references",
+        files={"file": (fname, data)},
+        data={"consent": "self"},
+    )
 
 
 def upgrade(container: Container, provider: RunningServer, *hooks: Hook) -> Hooked:
@@ -191,7 +195,7 @@ async def test_a_new_reference_rebuilds_the_profile_of_the_engine_that_speaks_th
     eleven = container.engines.get("elevenlabs")  # closed with the registry it moves to
     container.engines = EngineRegistry({"fake": FakeEngine(), "elevenlabs": eleven}, "fake")
     fname, data = speech_file()
-    form = {"name": "Ana", "engine": "elevenlabs"}
+    form = {"name": "Ana", "consent": "self", "engine": "elevenlabs"}
     r = await client.post("/api/v1/voices", files={"file": (fname, data)}, data=form)
     assert r.status_code == 201, r.text
     v = r.json()
@@ -246,7 +250,9 @@ async def test_a_clone_whose_voice_was_not_stored_is_forgotten(
 
     container.engines.get().hooks.append(spent_meanwhile)  # type: ignore[attr-defined]
     fname, data = speech_file()
-    r = await client.post("/api/v1/voices", files={"file": (fname, data)}, data={"name": "Ana"})
+    r = await client.post(
+        "/api/v1/voices", files={"file": (fname, data)}, data={"name": "Ana", "consent": "self"}
+    )
     assert (r.status_code, r.json()["code"]) == (402, "insufficient_credits")
     (clone,) = clone_ids(behaviour)
     (job,) = await forget_jobs(container, 1)

@@ -40,7 +40,9 @@ async def test_bad_file_refused_and_nothing_stored(client, container: Container,
     name, fname, data, status, code = case
     before = await counts(container)
     r = await client.post(
-        "/api/v1/voices", files={"file": (fname, _case_bytes(name, data))}, data={"name": "x"}
+        "/api/v1/voices",
+        files={"file": (fname, _case_bytes(name, data))},
+        data={"name": "x", "consent": "self"},
     )
     assert r.status_code == status, r.text
     assert r.headers["content-type"] == "application/problem+json"
@@ -62,7 +64,9 @@ async def test_bad_file_refused_and_nothing_stored(client, container: Container,
 async def test_no_or_too_little_speech_is_422(client, container: Container, file: str) -> None:
     before = await counts(container)
     r = await client.post(
-        "/api/v1/voices", files={"file": (file, (ODD / file).read_bytes())}, data={"name": "x"}
+        "/api/v1/voices",
+        files={"file": (file, (ODD / file).read_bytes())},
+        data={"name": "x", "consent": "self"},
     )
     assert r.status_code == 422, r.text
     assert r.json()["code"] == "not_enough_speech"
@@ -74,7 +78,7 @@ async def test_video_reference_is_accepted(client) -> None:
     r = await client.post(
         "/api/v1/voices",
         files={"file": (path.name, path.read_bytes())},
-        data={"name": "From video"},
+        data={"name": "From video", "consent": "self"},
     )
     assert r.status_code == 201, r.text
     assert r.json()["references"][0]["file_type"] == "video"
@@ -84,7 +88,9 @@ async def test_video_reference_is_accepted(client) -> None:
 async def test_oversized_body_is_413_before_reading(client, container: Container) -> None:
     before = await counts(container)
     big = b"\0" * (26 * 1024 * 1024)
-    r = await client.post("/api/v1/voices", files={"file": ("big.wav", big)}, data={"name": "x"})
+    r = await client.post(
+        "/api/v1/voices", files={"file": ("big.wav", big)}, data={"name": "x", "consent": "self"}
+    )
     assert r.status_code == 413 and r.json()["code"] == "payload_too_large"
 
     async def chunked_multipart():
@@ -128,6 +134,6 @@ async def test_every_real_speaker_registers(client) -> None:
         r = await client.post(
             "/api/v1/voices",
             files={"file": (name, (SPEECH / name).read_bytes())},
-            data={"name": name},
+            data={"name": name, "consent": "self"},
         )
         assert r.status_code == 201, (name, r.text)

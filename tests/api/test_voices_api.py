@@ -36,6 +36,7 @@ async def test_get_list_patch_and_filters(client) -> None:
         files={"file": (fname, data)},
         data={
             "name": "Bob",
+            "consent": "written_permission",
             "description": "Reads poetry",
             "language": "en-gb",
             "is_kids_voice": "true",
@@ -92,7 +93,11 @@ async def test_sample_profile_and_added_reference(client, container: Container) 
     assert abs(float(np.linalg.norm(emb)) - 1.0) < 1e-3
 
     fname, data = speech_file("vctk_p225_008.wav")
-    r = await client.post(f"/api/v1/voices/{v['id']}/references", files={"file": (fname, data)})
+    r = await client.post(
+        f"/api/v1/voices/{v['id']}/references",
+        files={"file": (fname, data)},
+        data={"consent": "self"},
+    )
     assert r.status_code == 201, r.text
     assert len(r.json()["references"]) == 2
     prof2 = (await client.get(f"/api/v1/voices/{v['id']}/profile")).json()
@@ -141,7 +146,9 @@ async def test_hostile_filenames_are_cleaned_metadata(client, container: Contain
         (".hidden.wav", "hidden.wav"),
         ("\U0001f600" * 300 + ".wav", None),
     ]:
-        r = await client.post("/api/v1/voices", files={"file": (raw, data)}, data={"name": "n"})
+        r = await client.post(
+            "/api/v1/voices", files={"file": (raw, data)}, data={"name": "n", "consent": "self"}
+        )
         assert r.status_code == 201, r.text
         got = r.json()["references"][0]["filename"]
         if expected is not None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from voxhub.audio.recognizer import Recognizer
 from voxhub.audio.speaker import SpeakerEncoder
 from voxhub.audio.types import Audio
 from voxhub.engines.base import ProgressCallback, Reference, VoiceProfile
@@ -17,7 +18,6 @@ from voxhub.engines.fake import FakeEngine
 from voxhub.evaluation import TEST_SENTENCES, evaluate_voice, report
 from voxhub.evaluation.harness import RunConfig, run_evaluation
 from voxhub.evaluation.quality import Dnsmos
-from voxhub.evaluation.recognizer import Recognizer
 from voxhub.evaluation.speakers import load_manifest
 from voxhub.evaluation.voice import Meters
 from voxhub.settings import LimitSettings

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from voxhub.audio.decode import decode
+from voxhub.audio.recognizer import Recognizer, check_model, model_dir
 from voxhub.evaluation.quality import Dnsmos
-from voxhub.evaluation.recognizer import Recognizer, check_model, model_dir
 from voxhub.evaluation.wer import wer
 from voxhub.settings import LimitSettings
 

@@ -112,7 +112,9 @@ def test_two_api_processes_restarting_run_no_job_twice(
     wav = (SPEECH / "vctk_p225_003.wav").read_bytes()
     with httpx.Client(headers=headers, timeout=30) as http:
         r = http.post(
-            f"{a.base}/api/v1/voices", files={"file": ("ref.wav", wav)}, data={"name": "It"}
+            f"{a.base}/api/v1/voices",
+            files={"file": ("ref.wav", wav)},
+            data={"name": "It", "consent": "self"},
         )
         assert r.status_code == 201, r.text
         voice_id = r.json()["id"]

@@ -158,7 +158,11 @@ def test_api_and_two_workers_survive_a_killed_worker(
     headers = {"Authorization": f"Bearer {key}"}
     ids: list[str] = []
     with httpx.Client(base_url=api.base, headers=headers, timeout=30) as http:
-        r = http.post("/api/v1/voices", files={"file": ("ref.wav", wav)}, data={"name": "It"})
+        r = http.post(
+            "/api/v1/voices",
+            files={"file": ("ref.wav", wav)},
+            data={"name": "It", "consent": "self"},
+        )
         assert r.status_code == 201, r.text  # its instant profile was made on a worker
         voice_id = r.json()["id"]
         # Speech someone waits for is relayed from a worker too: the API holds no model.
@@ -176,6 +180,9 @@ def test_api_and_two_workers_survive_a_killed_worker(
             return " ".join(f"{tag} sentence {k} is spoken here." for k in range(SENTENCES))
 
         audio = base64.b64encode(wav).decode()
+        # Seed 004's clone has no consent field: a standing attestation covers it.
+        standing = http.post("/api/v1/consent/standing", json={"consent": "self"})
+        assert standing.status_code == 201, standing.text
         kinds = ["clone"] * CLONES + ["story"] * STORIES + ["speech"] * SPEECH_JOBS
         random.Random(9).shuffle(kinds)  # interleaved, the same order every run
         for i, kind in enumerate(kinds):

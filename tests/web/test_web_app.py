@@ -22,7 +22,8 @@ LONG_TEXT = (
 
 def make_voice(server: Server, name: str) -> str:
     with api(server) as client, (SPEECH / "ljspeech_LJ001-0001.wav").open("rb") as f:
-        answer = client.post("/api/v1/voices", files={"file": f}, data={"name": name})
+        form = {"name": name, "consent": "self"}
+        answer = client.post("/api/v1/voices", files={"file": f}, data=form)
     assert answer.status_code == 201, answer.text
     return str(answer.json()["id"])
 
@@ -126,6 +127,8 @@ async def test_recording_a_voice_from_the_microphone_shows_its_report(
     # Too little speech: the problem's detail, in words, and nothing stored.
     await record(1)
     await tab.get_by_label("Voice name").fill(XSS)
+    # Consent is a required choice; the browser keeps the form until one is made.
+    await tab.get_by_label("I am the speaker").check()
     await tab.get_by_role("button", name="Create voice").click()
     await expect(
         tab.get_by_role("alert").filter(has_text="of speech; at least 3 s is needed")

@@ -21,6 +21,8 @@ from voxhub.api.errors import PROBLEM
 from voxhub.compat.routes import BadRequestRoute
 from voxhub.compat.seed000_route import ERROR_SCHEMA, Seed000Route
 from voxhub.compat.seed004_checks import document_model_types
+from voxhub.safety.consent_form import mark_required
+from voxhub.safety.standing_router import standing_caller
 from voxhub.security.hmac import internal_principal
 
 Schema = dict[str, Any]
@@ -77,6 +79,7 @@ EXTRA: dict[tuple[str, str], set[int]] = {
     ("POST", "/api/v1/auth/web/refresh"): {401, 403},
     ("POST", "/api/v1/auth/web/logout"): {403},
     ("PATCH", "/api/v1/admin/users/{user_id}"): {409},
+    ("POST", "/api/v1/admin/blocked-voices/from-voice"): {404},  # the voice
     ("POST", "/api/v1/credits/estimate"): {404, 503},  # the voice; the engine
     ("POST", "/api/v1/admin/credits"): {404},  # the user (409: a correction below 0)
     ("POST", "/api/v1/characters"): {404},  # the voice
@@ -121,6 +124,8 @@ UPLOADS = {
     ("POST", "/api/upload-reference"),
     ("POST", "/api/v1/mix"),
     ("POST", "/v1/voices/add"),
+    ("POST", "/api/v1/admin/blocked-voices"),
+    ("POST", "/api/v1/detect"),
 }
 # ElevenLabs' speech: a model naming no engine is 404; no engine free is 503; each costs credits.
 for _xi in ("", "/stream", "/with-timestamps", "/stream/with-timestamps"):
@@ -141,6 +146,7 @@ def install(app: FastAPI) -> None:
                 languages = {lang for e in container.engines.all() for lang in e.info.languages}
                 speech_languages(doc, languages)
                 document_model_types(doc, [e.info.name for e in container.engines.all()])
+                mark_required(doc, container.settings.consent)
         assert app.openapi_schema is not None
         return app.openapi_schema
 
@@ -259,7 +265,7 @@ def _facts(app: FastAPI) -> Iterator[tuple[tuple[str, str], set[str]]]:
     for route in _api_routes(app):
         calls = set(_calls(route.dependant))
         found = set()
-        if require_principal in calls or internal_principal in calls:
+        if {require_principal, internal_principal, standing_caller} & calls:
             found.add("auth")
         if any(_is_rate_limit(call) for call in calls):
             found.add("limited")

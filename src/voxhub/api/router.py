@@ -29,6 +29,10 @@ from voxhub.engines.router import router as engines
 from voxhub.jobs.router import router as jobs
 from voxhub.pronunciation.router import router as pronunciation
 from voxhub.renders.router import router as renders
+from voxhub.safety.blocklist_router import router as blocked_voices
+from voxhub.safety.consent_router import router as consent
+from voxhub.safety.detect_router import router as detection
+from voxhub.safety.standing_router import router as standing_consent
 from voxhub.scripts.router import router as scripts
 from voxhub.security.deps import limited
 from voxhub.synthesis.router import router as speech
@@ -40,6 +44,8 @@ for router in (
     accounts,
     web_sign_in,
     voices,
+    consent,
+    standing_consent,
     characters,
     chats,
     scripts,
@@ -53,6 +59,8 @@ for router in (
     webhooks,
     engines,
     audit,
+    detection,
+    blocked_voices,
     seed000,
     seed000_echo,
     seed001,

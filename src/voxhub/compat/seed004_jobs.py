@@ -33,6 +33,7 @@ from voxhub.jobs.errors import PermanentJobError
 from voxhub.jobs.executor import JobContext
 from voxhub.jobs.models import Job, JobStatus
 from voxhub.jobs.service import new_job
+from voxhub.safety import consent
 from voxhub.settings import Settings
 from voxhub.storage.base import BlobNotFound
 from voxhub.storage.outbox import discard, drain, enqueue
@@ -114,6 +115,8 @@ async def queue_clone(
         "language": meta.language,
         "is_kids_voice": meta.is_kids_voice,
         "model_type": body.model_type,
+        # Refused now, not in the job, when no standing attestation covers the caller.
+        "consent_via": await consent.check_queued(c, p),
     }
     # The job first: its credit hold may refuse the request before anything is stored.
     job = await new_job(
@@ -167,7 +170,14 @@ async def clone_job(c: Container, ctx: JobContext) -> dict[str, Any]:
             # Checked again here: this worker may not run the engine the API saw enabled.
             engine = engine_for(c, payload["model_type"])
             voice, reports = await voices.create_voice(
-                c, session, [upload], meta, owner, voice_id=voice_id, engine=engine
+                c,
+                session,
+                [upload],
+                meta,
+                owner,
+                voice_id=voice_id,
+                engine=engine,
+                consent=consent.QueuedClone(payload.get("consent_via")),
             )
         report = reports[0].model_dump()
     else:  # an earlier run created it and then lost its worker: answer what it made

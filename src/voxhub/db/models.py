@@ -9,6 +9,10 @@ from voxhub.credits.models import CreditEntry
 from voxhub.jobs.models import Job, JobEvent
 from voxhub.pronunciation.models import PronunciationDictionary
 from voxhub.renders.models import LineTake, ScriptRender, VideoBackground
+from voxhub.safety.blocklist_models import BlockedVoice
+from voxhub.safety.challenge_models import ConsentChallenge
+from voxhub.safety.consent_models import StandingConsent, VoiceConsent
+from voxhub.safety.models import MarkedOutput
 from voxhub.scripts.models import Script, ScriptLine
 from voxhub.security.idempotency_models import IdempotencyRecord
 from voxhub.security.signature_models import UsedSignature
@@ -23,26 +27,31 @@ __all__ = [
     "AuditEvent",
     "AuthSession",
     "BlobDeletion",
+    "BlockedVoice",
     "Character",
     "CharacterImage",
     "CharacterStar",
     "ChatMessageRow",
     "ChatThread",
+    "ConsentChallenge",
     "CreditEntry",
     "Generation",
     "IdempotencyRecord",
     "Job",
     "JobEvent",
     "LineTake",
+    "MarkedOutput",
     "PronunciationDictionary",
     "RefreshToken",
     "Script",
     "ScriptLine",
     "ScriptRender",
+    "StandingConsent",
     "UsedSignature",
     "User",
     "VideoBackground",
     "Voice",
+    "VoiceConsent",
     "VoiceProfileRow",
     "VoiceReference",
     "WebhookAttempt",

@@ -13,11 +13,11 @@ from typing import Any
 import numpy as np
 
 from voxhub.audio.decode import decode
+from voxhub.audio.recognizer import WHISPER_RATE
 from voxhub.audio.reference import prepare_reference
 from voxhub.audio.speaker import SpeakerEncoder, cosine
 from voxhub.audio.types import Audio
 from voxhub.engines.base import Engine, Reference, RefiningEngine, VoiceProfile
-from voxhub.evaluation.recognizer import WHISPER_RATE
 from voxhub.evaluation.speakers import Baseline, Recording, Speaker, baselines
 from voxhub.evaluation.voice import TEST_SENTENCES, Meters, Rendering, embed_levelled, render, speak
 from voxhub.evaluation.wer import word_errors

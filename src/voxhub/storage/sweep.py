@@ -21,6 +21,7 @@ from voxhub.characters.models import CharacterImage
 from voxhub.chats.models import ChatMessageRow
 from voxhub.core.clock import utcnow
 from voxhub.renders.models import LineTake, ScriptRender, VideoBackground
+from voxhub.safety.consent_retention import purge_expired_consents
 from voxhub.security.purge import purge_expired
 from voxhub.settings import Settings
 from voxhub.storage.base import BlobStore
@@ -64,7 +65,7 @@ class SweepReport:
     orphans_removed: int = 0
     orphans_failed: int = 0
     temp_files_removed: int = 0
-    # Expired idempotency records and HMAC signatures forgotten, by table.
+    # Expired idempotency records, HMAC signatures and consent rows past retention, by table.
     expired_purged: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -81,7 +82,7 @@ async def run_sweep(
     every: bool = False,
 ) -> SweepReport:
     """One pass: due outbox rows (all of them with `every`), orphan blobs, crashed temp files,
-    expired idempotency keys and HMAC signatures."""
+    expired idempotency keys and HMAC signatures, consent rows past their retention."""
     now = now or utcnow()
     drained = await drain(sessions, blobs, now=now, every=every)
     report = SweepReport(drained.done, drained.failed)
@@ -92,6 +93,7 @@ async def run_sweep(
         report.temp_files_removed = await blobs.sweep_temp(grace_s)
     # Expired keys are also dropped when a client sends one again; this catches the rest.
     report.expired_purged = await purge_expired(sessions)
+    report.expired_purged |= await purge_expired_consents(sessions)
     return report
 
 

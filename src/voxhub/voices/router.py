@@ -12,6 +12,7 @@ from voxhub.api.deps import ContainerDep, SessionDep
 from voxhub.api.forms import FormRoute
 from voxhub.api.validation import parse
 from voxhub.audio.encode import FORMATS, encode
+from voxhub.safety.consent_form import ConsentAudio, ConsentField, ConsentPhraseId, claim
 from voxhub.security.deps import limited
 from voxhub.synthesis.schemas import SampleRate
 from voxhub.voices import service
@@ -67,6 +68,9 @@ async def create_voice(
             " engine; 404 `engine_not_found` when not enabled)",
         ),
     ] = None,
+    consent: ConsentField = None,
+    consent_phrase_id: ConsentPhraseId = None,
+    consent_audio: ConsentAudio = None,
 ) -> VoiceCreated:
     """Register a voice from a short recording of one person (3 s to 5 min of speech)."""
     meta = parse(
@@ -79,8 +83,10 @@ async def create_voice(
         visibility=visibility,
         denoise=denoise,
     )
+    uploads = await read_uploads(file, files)
+    given = await claim(consent, consent_phrase_id, consent_audio)
     voice, reports = await service.create_voice(
-        c, session, await read_uploads(file, files), meta, p, engine=engine
+        c, session, uploads, meta, p, engine=engine, consent=given
     )
     return VoiceCreated(**VoiceRead.model_validate(voice).model_dump(), reports=reports)
 
@@ -179,10 +185,16 @@ async def add_reference(
     p: CurrentPrincipal,
     file: Annotated[UploadFile, File(description="Another recording of the same person")],
     denoise: Annotated[bool, Form()] = False,
+    consent: ConsentField = None,
+    consent_phrase_id: ConsentPhraseId = None,
+    consent_audio: ConsentAudio = None,
 ) -> VoiceCreated:
     """Add a reference; the voice's embedding and profile are recomputed from all of them."""
     upload = (await read_uploads(file, None))[0]
-    voice, report = await service.add_reference(c, session, voice_id, upload, denoise, p)
+    given = await claim(consent, consent_phrase_id, consent_audio)
+    voice, report = await service.add_reference(
+        c, session, voice_id, upload, denoise, p, consent=given
+    )
     return VoiceCreated(**VoiceRead.model_validate(voice).model_dump(), reports=[report])
 
 

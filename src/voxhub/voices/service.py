@@ -31,6 +31,8 @@ from voxhub.credits.pricing import clone_cost
 from voxhub.credits.service import check_affordable, paid_by_job
 from voxhub.engines.base import ProfileStatus, Reference, RefiningEngine, VoiceProfile
 from voxhub.jobs.service import new_job
+from voxhub.safety import blocklist
+from voxhub.safety import consent as consent_gate
 from voxhub.storage.outbox import discard, drain, enqueue
 from voxhub.voices.filenames import clean_filename, file_type
 from voxhub.voices.forget import forget_discarded, forget_later, stored_profiles, submit_forgets
@@ -158,6 +160,7 @@ async def create_voice(
     voice_id: str | None = None,
     log_activity: bool = True,
     engine: str | None = None,
+    consent: consent_gate.Claim = None,
 ) -> tuple[Voice, list[ReferenceReportRead]]:
     """Register a voice from one or more reference recordings (a job passes `voice_id`, derived
     from its own id, so a re-run after a crash cannot create a second voice). A voice made as
@@ -174,6 +177,7 @@ async def create_voice(
     cost = _clone_price(c, p)
     await check_affordable(c, p.user_id, cost)  # refused before the audio is processed
     processed = [await _process(c, u, meta.denoise) for u in uploads]
+    await blocklist.refuse_blocked(c, p, [x.embedding for x in processed])
     voice = Voice(
         id=voice_id or new_id(),
         owner_id=p.user_id,
@@ -192,6 +196,8 @@ async def create_voice(
         embedding=npy_to_embedding(voice.embedding),
         seed=seed_for(*(p.sha256.encode() for p in processed)),
     )
+    hashes = [x.sha256 for x in processed]
+    await consent_gate.gate(c, session, p, consent, voice.id, hashes, reference.embedding)
     written: list[str] = []
     made: list[VoiceProfile] = []
     try:
@@ -226,6 +232,7 @@ async def add_reference(
     upload: Upload,
     denoise: bool,
     p: Principal,
+    consent: consent_gate.Claim = None,
 ) -> tuple[Voice, ReferenceReportRead]:
     """Add a recording to a voice; its embedding and profile (on the engine that speaks it) are
     recomputed from all of them."""
@@ -239,6 +246,9 @@ async def add_reference(
     cost = _clone_price(c, p)
     await check_affordable(c, p.user_id, cost)
     processed = await _process(c, upload, denoise)
+    await blocklist.refuse_blocked(c, p, [processed.embedding], voice)
+    sha = [processed.sha256]
+    await consent_gate.gate(c, session, p, consent, voice.id, sha, processed.embedding)
     previous = await load_reference_audio(c, voice)
     embeddings = [npy_to_embedding(r.embedding) for r in voice.references] + [processed.embedding]
     voice.embedding = embedding_to_npy(mean_embedding(embeddings))

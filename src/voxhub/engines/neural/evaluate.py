@@ -87,7 +87,7 @@ async def _speak(engine: Engine, reference: Audio, seed: int) -> dict[str, Any]:
 
 
 async def evaluate(args: argparse.Namespace) -> dict[str, Any]:
-    from voxhub.evaluation.recognizer import Recognizer
+    from voxhub.audio.recognizer import Recognizer
 
     settings = Settings()
     if args.device:

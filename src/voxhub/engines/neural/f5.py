@@ -52,7 +52,7 @@ def _config_file(model: str) -> Any:
 
 def default_transcriber() -> Transcriber:
     """voxhub's offline recogniser (ships in the default install)."""
-    from voxhub.evaluation.recognizer import Recognizer
+    from voxhub.audio.recognizer import Recognizer
 
     recognizer = Recognizer(threads=2)
     recognizer.load()

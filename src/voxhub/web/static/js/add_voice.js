@@ -15,11 +15,23 @@ export function languageSelect(selected = "en", withAny = false) {
   return select;
 }
 
+// Whose voice this is: required, stored for good with the upload (the consent attestation).
+export function consentChoice() {
+  const radio = (value, label) => h("label", {},
+    h("input", { type: "radio", name: "consent", value, required: true }), " ", label);
+  const el = h("fieldset", { class: "field consent" },
+    h("legend", {}, "Consent"),
+    radio("self", "I am the speaker"),
+    radio("written_permission", "I have the speaker's written permission"));
+  return { el, value: () => el.querySelector("input[name=consent]:checked")?.value || "" };
+}
+
 export function render(main) {
   let audio = null; let filename = "recording.webm";
   const name = h("input", { type: "text", required: true, maxlength: "100", autocomplete: "off" });
   const language = languageSelect();
   const denoise = h("input", { type: "checkbox" });
+  const consent = consentChoice();
   const chosen = h("p", { class: "muted", role: "status" }, "Nothing recorded or chosen yet.");
   const create = h("button", { type: "submit", disabled: true }, "Create voice");
   const result = h("div", { "aria-live": "polite" });
@@ -50,10 +62,12 @@ export function render(main) {
     h("h2", {}, "2. Name it"),
     h("div", { class: "row" }, field("Voice name", name), field("Language", language)),
     h("div", { class: "field" }, h("label", {}, denoise, " Remove background noise first")),
-    chosen, h("div", { class: "actions" }, create));
+    consent.el, chosen, h("div", { class: "actions" }, create));
   form.addEventListener("submit", busy(create, async () => {
     if (!name.value.trim()) { name.focus(); throw new Error("Give the voice a name."); }
+    if (!consent.value()) throw new Error("Say whose voice this is: you, or someone whose written permission you have.");
     const body = new FormData();
+    body.append("consent", consent.value());
     body.append("name", name.value.trim());
     body.append("language", language.value);
     body.append("denoise", denoise.checked ? "true" : "false");

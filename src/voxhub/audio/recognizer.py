@@ -1,4 +1,5 @@
-"""An offline English recogniser (Whisper tiny.en via faster-whisper) to measure intelligibility."""
+"""An offline English recogniser (Whisper tiny.en via faster-whisper): intelligibility in the
+evaluation, and the words of spoken consent."""
 
 from __future__ import annotations
 
@@ -103,3 +104,17 @@ class Recognizer:
                 for seg in segments
                 for w in seg.words or []
             ]
+
+
+_shared: Recognizer | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_recognizer() -> Recognizer:
+    """The process's one recogniser for product use (consent checks), made on first call; its
+    model loads on first `transcribe`. Thread-safe."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = Recognizer()
+        return _shared

@@ -1,0 +1,212 @@
+"""The consent gate: no reference recording is stored without consent to clone its speaker.
+
+`gate` is called once per use case that adds references (a new voice, a reference added),
+after the recordings are processed (their sha256 and speaker embedding known) and before
+anything is stored. It either adds the consent row and its `consent_recorded` event to the
+caller's session, to commit with the voice, or commits a `consent_refused` event on its own and
+raises: the refused upload stores nothing else.
+
+What it asks depends on `consent_policy` and on what the face can carry:
+
+- A face with a consent field (the main API, the web app, the CLI) passes a `ConsentClaim`:
+  the attestation is required under "attestation" and "spoken" (422 `consent_required`), and
+  "spoken" also takes the challenge phrase and its recording (checked by
+  `voxhub.safety.spoken_consent`).
+- A face without one (the seeds', ElevenLabs') passes nothing: the caller's standing
+  attestation covers it, else 403 `consent_required` naming the endpoint that records one.
+  A queued clone passes `QueuedClone`, naming whose standing attestation it was checked under.
+- Under "off" nothing is asked; an attestation sent anyway is recorded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from voxhub.accounts.principal import Principal
+from voxhub.audit import service as audit
+from voxhub.audit.context import client_ip_var
+from voxhub.container import Container
+from voxhub.core.clock import utcnow
+from voxhub.core.errors import ConsentRequired, StandingConsentRequired, VoxhubError
+from voxhub.core.ids import new_id
+from voxhub.safety import consent_standing as standing
+from voxhub.safety.consent_models import VoiceConsent
+from voxhub.safety.spoken_consent import verify_spoken_consent
+
+Attestation = Literal["self", "written_permission"]
+ATTESTATIONS: tuple[str, ...] = ("self", "written_permission")
+
+
+@dataclass(frozen=True)
+class ConsentClaim:
+    """What an upload through a face with a consent field says (None: the field was left out)."""
+
+    attestation: str | None
+    phrase_id: str | None = None
+    consent_audio: bytes | None = None
+
+
+@dataclass(frozen=True)
+class QueuedClone:
+    """A clone run by a job: covered by the standing attestation of whoever queued it (its
+    request was checked, and refused, the same way); `via` is that caller's `Principal.via`."""
+
+    via: str | None
+
+
+Claim = ConsentClaim | QueuedClone | None
+
+
+async def gate(
+    c: Container,
+    session: AsyncSession,
+    p: Principal,
+    claim: Claim,
+    voice_id: str,
+    reference_sha256: list[str],
+    reference_embedding: np.ndarray | None,
+) -> VoiceConsent | None:
+    """Record the consent these references are cloned under, or refuse (see the module)."""
+    policy = c.settings.consent.consent_policy
+    try:
+        row = await _decide(c, p, claim, policy)
+    except VoxhubError as exc:
+        await audit.record_refused(
+            c.sessions,
+            "consent_refused",
+            actor_id=p.user_id or None,
+            target_type="voice",
+            target_id=voice_id,
+            code=exc.code,
+            policy=policy,
+            principal_kind=standing.principal_kind(p),
+        )
+        raise
+    if isinstance(row, _Spoken):
+        assert isinstance(claim, ConsentClaim)
+        # The spoken check audits its own refusals (with its scores), before it raises.
+        row = await _spoken(c, session, p, claim, reference_embedding)
+    if row is None:  # policy "off", nothing attested: there is nothing to keep
+        return None
+    now = utcnow()
+    row.id = new_id()
+    row.voice_id = voice_id
+    row.user_id = p.user_id or None
+    row.principal_kind = standing.principal_kind(p)
+    row.policy = policy
+    row.ip = client_ip_var.get()
+    row.reference_sha256 = list(reference_sha256)
+    row.created_at = now
+    row.retain_until = standing.retain_until(c.settings.consent, now)
+    session.add(row)
+    audit.record(
+        session,
+        "consent_recorded",
+        actor_id=p.user_id or None,
+        target_type="voice",
+        target_id=voice_id,
+        consent_id=row.id,
+        kind=row.kind,
+        attestation=row.attestation,
+        policy=policy,
+    )
+    return row
+
+
+class _Spoken:
+    """What `_decide` answers when the spoken check is still to run."""
+
+
+_SPOKEN = _Spoken()
+
+
+async def _decide(
+    c: Container, p: Principal, claim: Claim, policy: str
+) -> VoiceConsent | _Spoken | None:
+    if not isinstance(claim, ConsentClaim):
+        return await _standing(c, p, claim, policy)
+    if claim.attestation not in ATTESTATIONS:
+        if policy == "off":
+            return None
+        raise ConsentRequired(
+            "say whose voice this is: consent=self (you are the speaker) or "
+            "consent=written_permission (you have the speaker's written permission)"
+        )
+    if policy != "spoken":
+        return VoiceConsent(kind=claim.attestation, attestation=claim.attestation)
+    return _SPOKEN
+
+
+async def _standing(
+    c: Container, p: Principal, claim: QueuedClone | None, policy: str
+) -> VoiceConsent | None:
+    if policy == "off":
+        return None
+    if policy == "spoken":
+        # A standing attestation cannot stand for a recording of each new voice's speaker.
+        raise StandingConsentRequired(
+            "this instance asks the speaker's spoken consent for every voice, which this "
+            "endpoint cannot carry: clone with POST /api/v1/voices (consent, "
+            "consent_phrase_id and consent_audio)"
+        )
+    holder_p = p if claim is None or claim.via is None else _as_via(p, claim.via)
+    # Read on a session of its own: a read on the caller's would keep its connection through
+    # the enrolment that follows (seconds, maybe at a provider).
+    async with c.sessions() as session:
+        given = await standing.in_force(session, standing.holder_of(holder_p))
+    if given is None:
+        raise StandingConsentRequired(
+            "this endpoint has no consent field: record a standing attestation first with "
+            f'POST {standing.STANDING_ENDPOINT} {{"consent": "self"}} or '
+            '{"consent": "written_permission"}'
+        )
+    return VoiceConsent(kind="standing", attestation=given.attestation, standing_id=given.id)
+
+
+def _as_via(p: Principal, via: str) -> Principal:
+    return Principal(p.user_id, p.role, via)
+
+
+async def _spoken(
+    c: Container,
+    session: AsyncSession,
+    p: Principal,
+    claim: ConsentClaim,
+    reference_embedding: np.ndarray | None,
+) -> VoiceConsent:
+    assert reference_embedding is not None, "the references are processed before the gate"
+    spoken = await verify_spoken_consent(
+        c, session, p, claim.phrase_id, claim.consent_audio, reference_embedding
+    )
+    return VoiceConsent(
+        kind="spoken",
+        attestation=claim.attestation,
+        phrase_id=spoken.phrase_id,
+        transcript=spoken.transcript,
+        word_error_rate=spoken.word_error_rate,
+        speaker_similarity=spoken.speaker_similarity,
+        consent_audio_sha256=spoken.audio_sha256,
+    )
+
+
+async def check_queued(c: Container, p: Principal) -> str:
+    """For a clone about to be queued: refuse now, as the job would, if `p` is not covered;
+    returns what the job passes back as `QueuedClone(via)`."""
+    policy = c.settings.consent.consent_policy
+    try:
+        await _standing(c, p, None, policy)
+    except VoxhubError as exc:
+        await audit.record_refused(
+            c.sessions,
+            "consent_refused",
+            actor_id=p.user_id or None,
+            code=exc.code,
+            policy=policy,
+            principal_kind=standing.principal_kind(p),
+        )
+        raise
+    return p.via
