@@ -14,8 +14,6 @@ Tree (each leaf has a stable `code` that clients may rely on):
     │   ├── ChatMessageNotFound       chat_message_not_found
     │   ├── ImageNotFound             image_not_found
     │   ├── AudioFileNotFound         audio_file_not_found
-    │   ├── BlockedVoiceNotFound      blocked_voice_not_found
-    │   ├── ConsentPhraseNotFound     consent_phrase_not_found
     │   └── EngineNotFound            engine_not_found
     ├── InvalidInput                  invalid_input
     │   ├── PayloadTooLarge           payload_too_large
@@ -44,16 +42,11 @@ Tree (each leaf has a stable `code` that clients may rely on):
     │   ├── UnknownBed                unknown_bed
     │   ├── BedChoice                 bed_choice
     │   ├── CallbackNotAllowed        callback_url_not_allowed
-    │   ├── ConsentRequired           consent_required
-    │   ├── ConsentMismatch           consent_mismatch
-    │   ├── SpeakerMismatch           speaker_mismatch
     │   └── CharacterVoiceless        character_has_no_voice
     ├── Unauthenticated               unauthenticated
     │   ├── InvalidCredentials        invalid_credentials
     │   └── InvalidTokenError         invalid_token
     ├── Forbidden                     forbidden
-    │   ├── VoiceBlocked              voice_blocked
-    │   └── StandingConsentRequired   consent_required
     ├── NotAcceptable                 not_acceptable
     ├── PaymentRequired               payment_required
     │   └── InsufficientCredits       insufficient_credits
@@ -62,8 +55,6 @@ Tree (each leaf has a stable `code` that clients may rely on):
     ├── Conflict                      conflict
     │   ├── IdempotencyInFlight       idempotency_key_in_flight
     │   ├── JobStateConflict          job_state_conflict
-    │   ├── ConsentPhraseUsed         consent_phrase_used
-    │   ├── ConsentPhraseExpired      consent_phrase_expired
     │   └── NothingToAnswer           nothing_to_answer
     ├── EngineFailure                 engine_failure
     │   ├── EngineUnavailable         engine_unavailable
@@ -155,18 +146,6 @@ class AudioFileNotFound(NotFound):
 
     code = "audio_file_not_found"
     title = "Audio file not found"
-
-
-class ConsentPhraseNotFound(NotFound):
-    """No consent phrase with that id was issued to the caller (another user's reads the same)."""
-
-    code = "consent_phrase_not_found"
-    title = "Consent phrase not found"
-
-
-class BlockedVoiceNotFound(NotFound):
-    code = "blocked_voice_not_found"
-    title = "Blocked voice not found"
 
 
 class InvalidInput(VoxhubError):
@@ -324,28 +303,6 @@ class CallbackNotAllowed(InvalidInput):
     title = "Callback URL not allowed"
 
 
-class ConsentRequired(InvalidInput):
-    """A clone without the consent its upload must carry: the attestation (`consent`), or under
-    the spoken policy the consent phrase id or its recording."""
-
-    code = "consent_required"
-    title = "Consent required"
-
-
-class ConsentMismatch(InvalidInput):
-    """The consent recording does not say the phrase (too many wrong words, or not its code)."""
-
-    code = "consent_mismatch"
-    title = "Consent recording does not match the phrase"
-
-
-class SpeakerMismatch(InvalidInput):
-    """The voice reading the consent phrase is not the voice of the reference."""
-
-    code = "speaker_mismatch"
-    title = "Consent speaker is not the reference speaker"
-
-
 class Unauthenticated(VoxhubError):
     code = "unauthenticated"
     title = "Authentication required"
@@ -371,22 +328,6 @@ class CsrfFailed(Forbidden):
 
     code = "csrf_failed"
     title = "Missing or wrong CSRF token"
-
-
-class VoiceBlocked(Forbidden):
-    """A reference whose speaker is on the instance's no-go list. The answer never says which
-    entry matched, nor how closely: that would tell anyone who is on the list."""
-
-    code = "voice_blocked"
-    title = "This voice may not be cloned here"
-
-
-class StandingConsentRequired(Forbidden):
-    """An upload through a face with no consent field (the seeds', ElevenLabs') by a caller
-    who has not recorded a standing attestation: schema-valid, refused for the caller's state."""
-
-    code = "consent_required"
-    title = "Standing consent attestation required"
 
 
 class NotAcceptable(VoxhubError):
@@ -445,20 +386,6 @@ class JobStateConflict(Conflict):
 
     code = "job_state_conflict"
     title = "Job state does not allow this"
-
-
-class ConsentPhraseUsed(Conflict):
-    """The consent phrase already consented to a voice: each phrase is good for one."""
-
-    code = "consent_phrase_used"
-    title = "Consent phrase already used"
-
-
-class ConsentPhraseExpired(Conflict):
-    """The consent phrase was issued more than its lifetime ago: ask for a new one."""
-
-    code = "consent_phrase_expired"
-    title = "Consent phrase expired"
 
 
 class IdempotencyInFlight(Conflict):

@@ -23,10 +23,11 @@ from voxhub.audio.reference import prepare_reference
 from voxhub.audio.speaker import mean_embedding
 from voxhub.audit import service as audit
 from voxhub.container import Container
-from voxhub.core.errors import BlockedVoiceNotFound, Conflict, VoiceBlocked
+from voxhub.core.errors import Conflict
 from voxhub.core.ids import is_id
 from voxhub.db.pages import newest_first
 from voxhub.safety.blocklist_models import BlockedVoice
+from voxhub.safety.errors import BlockedVoiceNotFound, VoiceBlocked
 from voxhub.voices.models import Voice
 from voxhub.voices.profiles import embedding_to_npy, npy_to_embedding
 from voxhub.voices.queries import get_voice

@@ -16,9 +16,9 @@ from voxhub.accounts.principal import Principal
 from voxhub.audit import service as audit
 from voxhub.container import Container
 from voxhub.core.clock import utcnow
-from voxhub.core.errors import ConsentPhraseNotFound
 from voxhub.safety.challenge_models import ConsentChallenge
 from voxhub.safety.challenge_schemas import ChallengeRead
+from voxhub.safety.errors import ConsentPhraseNotFound
 from voxhub.safety.phrases import SENTENCES
 
 # Long enough to find a quiet room and record once or twice; short enough that a phrase seen

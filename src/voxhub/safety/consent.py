@@ -31,10 +31,11 @@ from voxhub.audit import service as audit
 from voxhub.audit.context import client_ip_var
 from voxhub.container import Container
 from voxhub.core.clock import utcnow
-from voxhub.core.errors import ConsentRequired, StandingConsentRequired, VoxhubError
+from voxhub.core.errors import VoxhubError
 from voxhub.core.ids import new_id
 from voxhub.safety import consent_standing as standing
 from voxhub.safety.consent_models import VoiceConsent
+from voxhub.safety.errors import ConsentRequired, StandingConsentRequired
 from voxhub.safety.spoken_consent import verify_spoken_consent
 
 Attestation = Literal["self", "written_permission"]

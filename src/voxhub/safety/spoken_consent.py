@@ -25,19 +25,17 @@ from voxhub.audio.speaker import cosine
 from voxhub.audit import service as audit
 from voxhub.container import Container
 from voxhub.core.clock import utcnow
-from voxhub.core.errors import (
+from voxhub.core.errors import InvalidInput, NotFound, VoxhubError
+from voxhub.safety.challenge_models import ConsentChallenge
+from voxhub.safety.challenges import owned_challenge
+from voxhub.safety.consent_words import says_code, word_error_rate
+from voxhub.safety.errors import (
     ConsentMismatch,
     ConsentPhraseExpired,
     ConsentPhraseUsed,
     ConsentRequired,
-    InvalidInput,
-    NotFound,
     SpeakerMismatch,
-    VoxhubError,
 )
-from voxhub.safety.challenge_models import ConsentChallenge
-from voxhub.safety.challenges import owned_challenge
-from voxhub.safety.consent_words import says_code, word_error_rate
 
 # Resemblyzer cosine between the consent recording and the reference, both cleaned like a
 # reference upload, at least. Chosen on ../shared/data/speech + speech-more (the middle of the

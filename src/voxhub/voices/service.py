@@ -29,22 +29,19 @@ from voxhub.core.ids import new_id
 from voxhub.credits import ledger
 from voxhub.credits.pricing import clone_cost
 from voxhub.credits.service import check_affordable, paid_by_job
-from voxhub.engines.base import ProfileStatus, Reference, RefiningEngine, VoiceProfile
-from voxhub.jobs.service import new_job
+from voxhub.engines.base import Reference, VoiceProfile
 from voxhub.safety import blocklist
 from voxhub.safety import consent as consent_gate
 from voxhub.storage.outbox import discard, drain, enqueue
+from voxhub.voices.enrolment import after_commit, enroll
 from voxhub.voices.filenames import clean_filename, file_type
 from voxhub.voices.forget import forget_discarded, forget_later, stored_profiles, submit_forgets
 from voxhub.voices.models import Voice, VoiceReference
 from voxhub.voices.profiles import (
-    StoredProfile,
-    commit_done,
     embedding_to_npy,
     load_reference_audio,
     npy_to_embedding,
     seed_for,
-    store_profile,
 )
 from voxhub.voices.queries import get_owned_voice, get_voice, list_voices, visible_to
 from voxhub.voices.schemas import ReferenceReportRead, VoiceCreate, VoiceUpdate
@@ -111,45 +108,6 @@ async def _store_references(
         )
 
 
-async def _enroll(
-    c: Container,
-    session: AsyncSession,
-    voice: Voice,
-    reference: Reference,
-    written: list[str],
-    made: list[VoiceProfile],
-    engine_name: str | None = None,
-) -> tuple[str | None, StoredProfile]:
-    """Instant profile now on `engine_name` (None: the default engine), plus a refinement job
-    when the engine can refine; the profile goes into `made` at once, so that a failure before
-    the commit forgets its clone.
-
-    Returns the job id to submit and the stored profile (the replaced one's blob to drain and
-    clone to forget), both after commit.
-    """
-    engine = c.engines.get(engine_name)
-    profile = await engine.enroll(reference)
-    made.append(profile)
-    stored = await store_profile(c, session, voice.id, profile)
-    written.append(stored.blob_key)
-    voice.profile_similarity = profile.metrics.get("similarity_estimate")
-    voice.profile_status = str(profile.status)
-    if isinstance(engine, RefiningEngine) and c.settings.engine.refine_profiles:
-        voice.profile_status = ProfileStatus.refining
-        job = await new_job(
-            session,
-            "voice.refine",
-            {"voice_id": voice.id, "engine": engine.info.name},
-            voice.owner_id,
-            steps=["search", "verify", "store"],
-            max_attempts=c.settings.jobs.job_max_attempts,
-            queued_limit=c.settings.jobs.jobs_queued_per_user,
-        )
-        await session.flush()
-        return job.id, stored
-    return None, stored
-
-
 async def create_voice(
     c: Container,
     session: AsyncSession,
@@ -203,7 +161,7 @@ async def create_voice(
     try:
         session.add(voice)
         await _store_references(c, voice, processed, written)
-        job_id, stored = await _enroll(c, session, voice, reference, written, made, engine)
+        job_id, stored = await enroll(c, session, voice, reference, written, made, engine)
         audit.record(
             session, "voice_cloned", actor_id=p.user_id, target_type="voice", target_id=voice.id
         )
@@ -221,7 +179,7 @@ async def create_voice(
     except BaseException:
         await _undo(c, session, voice.id, written, made)
         raise
-    await _after_commit(c, job_id, stored)
+    await after_commit(c, job_id, stored)
     return voice, [_report(x) for x in processed]
 
 
@@ -263,7 +221,7 @@ async def add_reference(
     made: list[VoiceProfile] = []
     try:
         await _store_references(c, voice, [processed], written)
-        job_id, stored = await _enroll(c, session, voice, reference, written, made, engine)
+        job_id, stored = await enroll(c, session, voice, reference, written, made, engine)
         await _check_references_unchanged(session, voice, read)
         audit.record(
             session, "reference_added", actor_id=p.user_id, target_type="voice", target_id=voice.id
@@ -280,7 +238,7 @@ async def add_reference(
     except BaseException:
         await _undo(c, session, voice.id, written, made)
         raise
-    await _after_commit(c, job_id, stored)
+    await after_commit(c, job_id, stored)
     return voice, _report(processed)
 
 
@@ -328,12 +286,6 @@ async def _undo(
         await session.rollback()
         await discard(c.blobs, written)
         await forget_discarded(c, session, voice_id, made)
-
-
-async def _after_commit(c: Container, job_id: str | None, stored: StoredProfile) -> None:
-    await commit_done(c, stored)
-    if job_id:
-        await c.jobs.submit(job_id)
 
 
 async def update_voice(
