@@ -93,6 +93,26 @@ def test_voices_eval_prints_similarity_and_word_error(env: Path) -> None:
     assert "similarity to reference" in r.stdout and "word error" in r.stdout
 
 
+def test_spoken_consent_through_the_cli(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under the spoken policy `consent-phrase` issues a phrase and `clone` takes the speaker's
+    recording of it: a recording that reads another sentence is refused, and nothing stored."""
+    monkeypatch.setenv("VOXHUB_CONSENT_POLICY", "spoken")
+    runner = CliRunner()
+    r = runner.invoke(app, ["consent-phrase"])
+    assert r.exit_code == 0, r.output
+    phrase_id = r.stdout.strip().splitlines()[-1]
+    assert "I give my consent to use my voice with" in r.output
+    ref = str(SPEECH / "vctk_p228_003.wav")
+    args = ["clone", ref, "--name", "Spoken", "--consent", "self"]
+    r = runner.invoke(app, args)
+    assert r.exit_code == 2 and "consent_required" in r.output, r.output
+    other = str(SPEECH / "vctk_p228_005.wav")  # the same speaker, reading something else
+    r = runner.invoke(app, [*args, "--consent-phrase-id", phrase_id, "--consent-audio", other])
+    assert r.exit_code == 2 and "consent_mismatch" in r.output, r.output
+    r = runner.invoke(app, ["voices", "list"])
+    assert r.exit_code == 0 and "Spoken" not in r.stdout
+
+
 def _in_db(fn: Callable[[AsyncSession], Awaitable[T]]) -> T:
     """Run `fn` on the database the CLI just used (the env fixture's VOXHUB_HOME)."""
 

@@ -190,6 +190,16 @@ def clone(
     description: Annotated[str, typer.Option(help="Description")] = "",
     language: Annotated[str, typer.Option(help="Language code")] = "en",
     denoise: Annotated[bool, typer.Option(help="Remove background noise first")] = False,
+    consent_phrase_id: Annotated[
+        str | None,
+        typer.Option(help="Under VOXHUB_CONSENT_POLICY=spoken: the phrase from `consent-phrase`"),
+    ] = None,
+    consent_audio: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True, dir_okay=False, help="Under spoken consent: the speaker reading it"
+        ),
+    ] = None,
 ) -> None:
     """Register a voice from a recording and print its id."""
     from voxhub.safety.consent import ConsentClaim
@@ -199,7 +209,8 @@ def clone(
     async def go(c: Container) -> None:
         meta = VoiceCreate(name=name, description=description, language=language, denoise=denoise)
         upload = service.Upload(file.read_bytes(), file.name)
-        given = ConsentClaim(consent.value)
+        spoken = consent_audio.read_bytes() if consent_audio is not None else None
+        given = ConsentClaim(consent.value, consent_phrase_id, spoken)
         async with c.sessions() as session:
             with console.status("Cleaning the reference and enrolling the voice..."):
                 voice, reports = await service.create_voice(
@@ -211,6 +222,22 @@ def clone(
             f"SNR {r.snr_db or 0:.0f} dB, warnings: {', '.join(r.warnings) or 'none'}"
         )
         print(voice.id)
+
+    _run(go)
+
+
+@app.command("consent-phrase")
+def consent_phrase() -> None:
+    """Issue a consent phrase (spoken consent): record the speaker reading it, then pass
+    `--consent-phrase-id` and `--consent-audio` to `clone` within 10 minutes."""
+    from voxhub.safety.challenges import issue
+
+    async def go(c: Container) -> None:
+        async with c.sessions() as session:
+            phrase = await issue(c, session, await _as_admin(c))
+        console.print(f"Read this aloud (valid until {phrase.expires_at:%H:%M:%S} UTC):")
+        console.print(phrase.text, soft_wrap=True)
+        print(phrase.phrase_id)  # the result: stdout
 
     _run(go)
 
