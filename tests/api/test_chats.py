@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from tests.api.conftest import create_voice
 from tests.api.credits_helpers import assert_exact, balance
 from tests.llm.chat_server import Behaviour, RunningServer, serve
+from tests.media import tags_of
 from voxhub.chats.models import ChatMessageRow
 from voxhub.container import Container
 from voxhub.llm.openai_compat import OpenAICompatLLM
@@ -321,6 +322,8 @@ async def test_a_spoken_reply_plays_while_it_is_still_being_written(
     body = {"content": "Talk to me.", "speak": True, "audio_format": "wav"}
     async with client.stream("POST", f"/api/v1/chats/{chat['id']}/messages", json=body) as r:
         assert r.status_code == 200
+        assert r.headers["x-voxhub-generated"] == "true"  # it carries spoken, marked clips
+        reply_id = r.headers["x-voxhub-generation-id"]
         events = events_of((await r.aread()).decode())
     kinds = [k for k, _ in events]
     audio = [d for k, d in events if k == "audio"]
@@ -338,6 +341,8 @@ async def test_a_spoken_reply_plays_while_it_is_still_being_written(
     assert kinds[-1] == "done" and done["audio_url"]
     whole = await client.get(done["audio_url"])
     assert whole.status_code == 200 and whole.headers["content-type"] == "audio/wav"
+    assert done["id"] == reply_id == whole.headers["x-voxhub-generation-id"]
+    assert f"voxhub_generation_id={reply_id}" in tags_of(whole.content)["comment"]
     assert round(wav_seconds(whole.content), 2) == 3.0
     assert await balance(with_llm, user_a.id) == before - 1  # 1 credit per started 1,000 chars
     await assert_exact(with_llm, user_a.id)

@@ -59,6 +59,11 @@ async def test_saved_speech_is_served_back_as_sent(
     assert part.status_code == 206 and part.content == audio[-10:]
     flac = await client.get(f"/api/tts/generations/{fid}/audio", params={"audio_format": "flac"})
     assert flac.headers["content-type"] == "audio/flac" and flac.content.startswith(b"fLaC")
+    # The client's own file: not labelled as voxhub's speech, on either face.
+    native = await client.get(f"/api/v1/generations/{fid}/audio")
+    assert native.status_code == 200 and native.content == audio
+    for answer in (got, flac, native):
+        assert "x-voxhub-generated" not in answer.headers
 
     gens = (await client.get("/api/tts/generations")).json()
     assert [(g["id"], g["text"]) for g in gens] == [(fid, "Hello from somewhere else.")]

@@ -6,6 +6,9 @@ SQLite only: what is measured is the audio, and each output is real synthesis (s
 
 from __future__ import annotations
 
+import base64
+import json
+
 import av
 import librosa
 import numpy as np
@@ -14,11 +17,13 @@ from sqlalchemy import func, select
 
 from tests.api.conftest import create_voice
 from tests.api.embedded_helpers import container
+from tests.api.renders_helpers import finished
 from tests.conftest import SPEECH
 from tests.media import tags_of
 from tests.safety.conftest import gain_half, mp3_32k, mulaw_8k, noise_30db
 from voxhub.audio.decode import decode
 from voxhub.audio.encode import encode
+from voxhub.audit.models import AuditEvent
 from voxhub.safety.models import MarkedOutput
 from voxhub.settings import LimitSettings
 
@@ -162,13 +167,67 @@ async def test_every_face_and_the_mix_send_marked_audio(client, container) -> No
         samples, rate = samples_of(r.content, fmt)
         assert container.watermarker.detect(samples, rate) >= 0.5, face
     recording = (SPEECH / "ljspeech_LJ001-0001.wav").read_bytes()
-    mixed = await client.post(
-        "/api/v1/mix", files={"audio": ("me.wav", recording)}, data={"bed": "rain", "format": "wav"}
-    )
-    assert mixed.status_code == 200, mixed.text
-    assert mixed.headers["x-voxhub-generated"] == "true"
-    mix_id = mixed.headers["x-voxhub-generation-id"]
-    assert f"voxhub_generation_id={mix_id}" in tags_of(mixed.content)["comment"]
-    assert container.watermarker.detect(*samples_of(mixed.content, "wav")) >= 0.5
+    made = (await client.post(path, json=body)).content  # seed 000's answer again: voxhub's
+    for name, upload in (("a person", recording), ("voxhub's speech", made)):
+        mixed = await client.post(
+            "/api/v1/mix", files={"audio": ("in.wav", upload)}, data={"bed": "rain"}
+        )
+        assert mixed.status_code == 200, mixed.text
+        assert mixed.headers["x-voxhub-generated"] == "true"
+        mix_id = mixed.headers["x-voxhub-generation-id"]
+        comment = tags_of(mixed.content)["comment"]
+        # "Mixed", not "AI-generated": the voice may be a person's.
+        assert f"voxhub_generation_id={mix_id}" in comment and "Mixed with voxhub" in comment
+        assert container.watermarker.detect(*samples_of(mixed.content, "wav")) >= 0.5, name
+        found = await _detect(client, mixed.content)
+        assert (found["verdict"], found["kind"]) == ("generated_by_this_instance", "ambience")
+    async with container.sessions() as session:
+        events = (
+            await session.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.action == "ambience_mixed")
+                .order_by(AuditEvent.created_at)
+            )
+        ).all()
+    # The person's recording was marked in the mix; voxhub's speech was not marked again.
+    assert [e.details["speech_was_marked"] for e in events] == [False, True]
     # The upload itself, a real recording, carries none.
     assert container.watermarker.detect(*samples_of(recording, "wav")) < 0.4
+
+
+async def test_sse_streams_and_jobs_carry_the_mark(client, container) -> None:
+    vid = (await create_voice(client))["id"]
+    # OpenAI's server-sent events: each delta's base64 PCM, joined, is what a client plays.
+    body = {
+        "model": "tts-1",
+        "voice": vid,
+        "input": "The lanterns swayed in the wind.",
+        "response_format": "pcm",
+        "stream_format": "sse",
+    }
+    r = await client.post("/v1/audio/speech", json=body)
+    assert r.status_code == 200 and r.headers["x-voxhub-generated"] == "true"
+    deltas = [
+        json.loads(line[len("data: ") :])
+        for line in r.text.splitlines()
+        if line.startswith("data: ")
+    ]
+    pcm = b"".join(
+        base64.b64decode(d["audio"]) for d in deltas if d["type"] == "speech.audio.delta"
+    )
+    assert container.watermarker.detect(*samples_of(pcm, "pcm")) >= 0.5
+    # ElevenLabs' streaming endpoint.
+    r = await client.post(
+        f"/v1/text-to-speech/{vid}/stream", json={"text": "A kettle whistled in the kitchen."}
+    )
+    assert r.status_code == 200 and r.headers["x-voxhub-generated"] == "true"
+    assert container.watermarker.detect(*samples_of(r.content, "mp3")) >= 0.5
+    # A job's speech, fetched from its result.
+    speech = {"voice_id": vid, "text": "The train was late again today.", "async": True}
+    r = await client.post("/api/v1/speech", json=speech)
+    assert r.status_code == 202, r.text
+    job = await finished(client, r.json()["id"])
+    assert job["status"] == "succeeded", job
+    audio = await client.get(job["result"]["audio_url"])
+    assert audio.headers["x-voxhub-generated"] == "true"
+    assert container.watermarker.detect(*samples_of(audio.content, "wav")) >= 0.5

@@ -9,7 +9,7 @@ from fastapi import APIRouter, File, Form, Response, UploadFile
 from voxhub.accounts.deps import CurrentPrincipal
 from voxhub.ambience import service
 from voxhub.ambience.schemas import BedList, MixOptions
-from voxhub.api.deps import ContainerDep
+from voxhub.api.deps import ContainerDep, SessionDep
 from voxhub.api.forms import FormRoute
 from voxhub.api.validation import parse
 from voxhub.audio.encode import FORMATS
@@ -38,7 +38,8 @@ async def list_beds(_: CurrentPrincipal) -> BedList:
 )
 async def create_mix(
     c: ContainerDep,
-    _: CurrentPrincipal,
+    session: SessionDep,
+    p: CurrentPrincipal,
     audio: Annotated[UploadFile, File(description="The speech (any audio voxhub decodes)")],
     bed: Annotated[str | None, Form(max_length=64, description="A library bed's name")] = None,
     bed_file: Annotated[
@@ -68,7 +69,7 @@ async def create_mix(
     service.choose_bed(bed, b"" if bed_file is not None else None)  # before reading the files
     speech = await audio.read()
     upload = await bed_file.read() if bed_file is not None else None
-    mixed = await service.mix_upload(c, speech, bed, upload, options.settings(), format)
+    mixed = await service.mix_upload(c, session, speech, bed, upload, options.settings(), format, p)
     return Response(
         mixed.data,
         media_type=FORMATS[format].media_type,

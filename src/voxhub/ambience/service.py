@@ -6,16 +6,19 @@ import asyncio
 from dataclasses import dataclass
 
 import numpy as np
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from voxhub.accounts.principal import Principal
 from voxhub.ambience.beds import LIBRARY, check_bed_name
 from voxhub.ambience.mixer import Bed, MixSettings, mix
 from voxhub.ambience.schemas import BedList, BedRead
 from voxhub.audio.decode import decode
-from voxhub.audio.encode import encode, output_rate
+from voxhub.audio.encode import FORMATS, encode, output_rate
+from voxhub.audit import service as audit
 from voxhub.container import Container
 from voxhub.core.errors import BedChoice
 from voxhub.core.ids import new_id
-from voxhub.safety.marking import output_tags
+from voxhub.safety.marking import MIXED_COMMENT, note_output, output_tags
 from voxhub.safety.watermark import Watermarker
 from voxhub.settings import LimitSettings
 
@@ -25,6 +28,7 @@ class Mixed:
     data: bytes
     duration_s: float
     mix_id: str  # in the file's tags and the response's headers
+    speech_was_marked: bool  # the upload already carried voxhub's mark (not marked again)
 
 
 def library() -> BedList:
@@ -44,24 +48,27 @@ def choose_bed(name: str | None, upload: bytes | None) -> None:
 
 async def mix_upload(
     c: Container,
+    session: AsyncSession,
     speech: bytes,
     bed_name: str | None,
     bed_file: bytes | None,
     settings: MixSettings,
     fmt: str,
+    p: Principal,
 ) -> Mixed:
-    """The uploaded speech with the bed under it, marked and encoded as `fmt`. Nothing is
-    stored.
+    """The uploaded speech with the bed under it, marked and encoded as `fmt`. No audio is
+    stored; the file's hash is (detection's lookup) and the mix is audited.
 
     Both files are decoded and capped like any voxhub upload (`voxhub.audio.decode`). The mix
-    carries the watermark like everything voxhub emits: it says the file came out of voxhub
-    (here, with an uploaded voice), not that the voice was cloned.
+    carries the watermark like everything voxhub emits: it says the file came out of voxhub,
+    not that its voice was made by it (the tags say "mixed", not "generated"). Speech that
+    already carries the mark (voxhub's own) is not marked again: the mix keeps its mark.
     """
     choose_bed(bed_name, bed_file)
     rate = c.settings.working_sample_rate
     output_rate(fmt, rate)  # an unknown format is refused before the work
     mix_id = new_id()
-    return await asyncio.to_thread(
+    mixed = await asyncio.to_thread(
         _mix_blocking,
         c.watermarker,
         c.settings.limits,
@@ -72,6 +79,27 @@ async def mix_upload(
         fmt,
         mix_id,
     )
+    media_type = FORMATS[fmt].media_type
+    await note_output(
+        session,
+        mixed.data,
+        kind="ambience",
+        object_id=mix_id,
+        owner_id=p.user_id,
+        media_type=media_type,
+    )
+    audit.record(
+        session,
+        "ambience_mixed",
+        actor_id=p.user_id,
+        target_type="mix",
+        target_id=mix_id,
+        bed=bed_name,
+        speech_was_marked=mixed.speech_was_marked,
+        duration_s=round(mixed.duration_s, 3),
+    )
+    await session.commit()
+    return mixed
 
 
 def _mix_blocking(
@@ -89,5 +117,9 @@ def _mix_blocking(
     bed: Bed | np.ndarray = (
         Bed(bed_name) if bed_name is not None else decode(bed_file or b"", limits, rate).samples
     )
-    out = watermarker.apply(mix(voice, rate, bed, settings), rate)
-    return Mixed(encode(out, rate, fmt, None, output_tags(mix_id)), len(out) / rate, mix_id)
+    already = watermarker.is_marked(voice, rate)
+    out = mix(voice, rate, bed, settings)
+    if not already:
+        out = watermarker.apply(out, rate)
+    tags = output_tags(mix_id, MIXED_COMMENT)
+    return Mixed(encode(out, rate, fmt, None, tags), len(out) / rate, mix_id, already)

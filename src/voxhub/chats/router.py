@@ -194,10 +194,11 @@ async def _answer(
         assert reply_row is not None
         body = ExchangeRead(message=asked, reply=message_read(reply_row))
         return JSONResponse(body.model_dump(mode="json"), status_code=status.HTTP_201_CREATED)
+    headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    if plan.speaker is not None:  # the stream carries the reply's marked audio clips
+        headers |= generated_headers(plan.reply_id)
     return StreamingResponse(
-        _sse(asked, first, events),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        _sse(asked, first, events), media_type="text/event-stream", headers=headers
     )
 
 

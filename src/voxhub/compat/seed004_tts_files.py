@@ -35,13 +35,10 @@ from voxhub.core.ids import new_id
 from voxhub.safety.marking import generated_headers, note_output_once, output_tags
 from voxhub.security.deps import limited
 from voxhub.synthesis import queries as generations
-from voxhub.synthesis.models import Generation
+from voxhub.synthesis.models import SAVED_ENGINE, Generation
 from voxhub.synthesis.schemas import SPEAKABLE
 from voxhub.voices import service as voices
 from voxhub.voices.schemas import LANGUAGE
-
-# The engine a saved generation is recorded with: audio made elsewhere, stored as sent.
-SAVED_ENGINE = "external"
 
 router = APIRouter(tags=["compat: seed 004"], route_class=FormRoute)
 saver = APIRouter(tags=["compat: seed 004"], route_class=Base64FormRoute)
@@ -199,7 +196,7 @@ async def generation_audio(
     data = await c.blobs.get(gen.blob_key)
     fmt = audio_format or gen.format
     # A file kept with /api/tts/save is the client's own audio, as sent: not voxhub's speech.
-    made_here = gen.engine != SAVED_ENGINE
+    made_here = gen.made_here
     if fmt != gen.format:
         audio = await asyncio.to_thread(decode, data, c.settings.limits, gen.sample_rate)
         tags = output_tags(gen.id) if made_here else None

@@ -32,19 +32,21 @@ class Detection:
     score: float
     verdict: Verdict
     sha256: str
-    # What made it, when the exact file is one this instance emitted; the id only for its
-    # owner (or an admin): whose generation a file is is theirs to know.
+    # What made it and its id, when the exact file is one this instance emitted: only for its
+    # owner (or an admin): what someone made here, and which object it is, is theirs to know.
     kind: str | None = None
     generation_id: str | None = None
 
 
 async def detect(c: Container, session: AsyncSession, data: bytes, p: Principal) -> Detection:
-    """Look the file up by hash, score its watermark, and audit that it was asked."""
+    """Score the file's watermark, look it up by hash, and audit that it was asked.
+
+    Scored first (seconds for a long file), so no database connection is held meanwhile."""
+    score = await asyncio.to_thread(_score, c, data)
     digest = await sha256_of(data)
     row = await session.scalar(
         select(MarkedOutput).where(MarkedOutput.sha256 == digest).order_by(MarkedOutput.id).limit(1)
     )
-    score = await asyncio.to_thread(_score, c, data)
     marked = score >= DETECT_THRESHOLD
     verdict: Verdict = (
         "generated_by_this_instance"
@@ -59,7 +61,7 @@ async def detect(c: Container, session: AsyncSession, data: bytes, p: Principal)
         score=round(score, 4),
         verdict=verdict,
         sha256=digest,
-        kind=row.kind if row is not None else None,
+        kind=row.kind if shown and row is not None else None,
         generation_id=row.object_id if shown and row is not None else None,
     )
     audit.record(

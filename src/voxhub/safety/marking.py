@@ -32,12 +32,14 @@ async def marked(watermarker: Watermarker, samples: np.ndarray, rate: int) -> np
     return await asyncio.to_thread(watermarker.apply, samples, rate)
 
 
-def output_tags(object_id: str) -> Tags:
+GENERATED_COMMENT = "AI-generated with voxhub; carries an inaudible watermark"
+# An ambience mix of uploaded speech: voxhub made the file, not (necessarily) its voice.
+MIXED_COMMENT = "Mixed with voxhub; carries an inaudible watermark"
+
+
+def output_tags(object_id: str, comment: str = GENERATED_COMMENT) -> Tags:
     """What a marked file says of itself in its container's metadata."""
-    return {
-        "voxhub_generation_id": object_id,
-        "comment": "AI-generated with voxhub; carries an inaudible watermark",
-    }
+    return {"voxhub_generation_id": object_id, "comment": comment}
 
 
 def generated_headers(object_id: str) -> dict[str, str]:

@@ -9,6 +9,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from voxhub.db.base import Base, IdMixin, TimestampMixin
 
+# The engine a generation kept with seed 004's /api/tts/save is recorded with: audio made
+# elsewhere, stored as sent (neither marked nor labelled as voxhub's).
+SAVED_ENGINE = "external"
+
 
 class Generation(IdMixin, TimestampMixin, Base):
     __tablename__ = "generations"
@@ -29,3 +33,8 @@ class Generation(IdMixin, TimestampMixin, Base):
     size_bytes: Mapped[int] = mapped_column(Integer)
     # Which path produced it: "sync", "stream" or "job".
     source: Mapped[str] = mapped_column(String(16), default="sync")
+
+    @property
+    def made_here(self) -> bool:
+        """Whether voxhub spoke it (and marked it), rather than kept a client's file."""
+        return self.engine != SAVED_ENGINE

@@ -65,11 +65,14 @@ def generation_read(gen: Generation) -> GenerationRead:
 
 
 def _audio_headers(gen: Generation, cached: bool) -> dict[str, str]:
-    return generated_headers(gen.id) | {
+    headers = {
+        "X-Voxhub-Generation-Id": gen.id,
         "X-Voxhub-Engine": f"{gen.engine}/{gen.engine_version}",
         "X-Voxhub-Duration": f"{gen.duration_s:.3f}",
         "X-Voxhub-Cache": "hit" if cached else "miss",
     }
+    # A file a client kept with seed 004's save is theirs, not voxhub's speech.
+    return headers | generated_headers(gen.id) if gen.made_here else headers
 
 
 @router.post(

@@ -3,9 +3,11 @@
 Enrolment runs the package's own `prepare_conditionals` on the reference and keeps what it
 computes (speaker embedding, prompt speech tokens, the S3Gen reference features) in the profile,
 so speech does not encode the reference again. Speech is per sentence: the T3 language model
-writes speech tokens, S3Gen turns them into 24 kHz audio, and Perth watermarks it, as the
-package's `generate` does, but with the token budget bounded by the sentence's length (the
-package allows 1000 tokens, 40 s of audio, for any sentence a model fails to end).
+writes speech tokens and S3Gen turns them into 24 kHz audio, as the package's `generate` does,
+but with the token budget bounded by the sentence's length (the package allows 1000 tokens,
+40 s of audio, for any sentence a model fails to end). The package's own Perth watermark is not
+applied here: voxhub marks every output itself, once, after all post-processing
+(voxhub.safety.marking), and marking twice would double the mark's energy in the speech.
 """
 
 from __future__ import annotations
@@ -78,7 +80,7 @@ class ChatterboxEngine(NeuralEngine):
     NAME = NAME
     EXTRA = "chatterbox"
     RATE = RATE
-    DESCRIPTION = "Chatterbox (Resemble AI; T3 + S3Gen, Perth-watermarked): zero-shot, on a GPU."
+    DESCRIPTION = "Chatterbox (Resemble AI; T3 + S3Gen): zero-shot, on a GPU."
 
     def model_id(self) -> str:
         digest = hashlib.sha256(self.settings.chatterbox_weights.encode()).hexdigest()[:8]
@@ -159,5 +161,4 @@ class ChatterboxEngine(NeuralEngine):
                 return  # nothing but control tokens: no audio for this sentence
             wav, _ = model.s3gen.inference(speech_tokens=speech, ref_dict=conds.gen)
             audio = wav.squeeze(0).detach().float().cpu().numpy()
-        audio = model.watermarker.apply_watermark(audio, sample_rate=model.sr)
         emit(chunk(audio, int(model.sr), text))
