@@ -64,7 +64,8 @@ async def test_filters_and_cursor_pages(
         voice_events = (
             await root.get(AUDIT, params={"target_type": "voice", "target_id": vid})
         ).json()["items"]
-        assert [e["action"] for e in voice_events] == ["voice_cloned"]
+        # The clone and the consent it was made under, in one commit (one timestamp).
+        assert sorted(e["action"] for e in voice_events) == ["consent_recorded", "voice_cloned"]
         assert (await root.get(AUDIT, params={"outcome": "refused"})).json()["items"] == []
         assert (await root.get(AUDIT, params={"ip": "10.9.8.7"})).json()["items"] == []
         local = (await root.get(AUDIT, params={"ip": "127.0.0.1", "limit": 500})).json()["items"]

@@ -22,7 +22,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from voxhub.accounts.deps import CurrentPrincipal
 from voxhub.api.deps import ContainerDep, SessionDep
-from voxhub.audio.encode import FORMATS
+from voxhub.audio.encode import FORMATS, MULAW_DEFAULT_RATE
 from voxhub.chats import replies, service
 from voxhub.chats.models import ChatMessageRow
 from voxhub.chats.replies import Delta, Done, ReplyEvent, SpeakingFailed, Spoken
@@ -36,8 +36,10 @@ from voxhub.chats.schemas import (
     ThreadRead,
 )
 from voxhub.chats.views import message_read, sse
+from voxhub.container import Container
 from voxhub.core.errors import ChatMessageNotFound, LlmFailure, VoxhubError
 from voxhub.core.pagination import decode_cursor
+from voxhub.safety.legacy import ensure_marked
 from voxhub.safety.marking import generated_headers
 
 log = logging.getLogger(__name__)
@@ -131,8 +133,27 @@ async def get_message_audio(
     if not message.audio_key or not message.audio_format:
         raise ChatMessageNotFound(f"message {message_id} has no audio", message_id=message_id)
     data = await c.blobs.get(message.audio_key)
+    # A reply stored before outputs were marked is marked as it leaves.
+    data = await ensure_marked(
+        c,
+        session,
+        data,
+        message.audio_format,
+        raw_rate(c, message.audio_format),
+        kind="chat",
+        object_id=message.id,
+        owner_id=thread.owner_id,
+    )
     media_type = FORMATS[message.audio_format].media_type
     return Response(data, media_type=media_type, headers=generated_headers(message.id))
+
+
+def raw_rate(c: Container, fmt: str) -> int | None:
+    """The rate a spoken reply's headerless PCM or mu-law was written at (`encode`'s default
+    with the default engine, which chats speak with); None for formats with a header."""
+    if fmt == "mulaw":
+        return MULAW_DEFAULT_RATE
+    return c.engines.get().info.sample_rate if fmt == "pcm" else None
 
 
 @router.post("/{chat_id}/messages", response_model=ExchangeRead, responses=REPLY)

@@ -32,6 +32,7 @@ from voxhub.compat.seed004_voice_files import (
 )
 from voxhub.core.errors import Conflict, InvalidInput, NotFound
 from voxhub.core.ids import new_id
+from voxhub.safety.legacy import ensure_marked
 from voxhub.safety.marking import generated_headers, note_output_once, output_tags
 from voxhub.security.deps import limited
 from voxhub.synthesis import queries as generations
@@ -197,6 +198,17 @@ async def generation_audio(
     fmt = audio_format or gen.format
     # A file kept with /api/tts/save is the client's own audio, as sent: not voxhub's speech.
     made_here = gen.made_here
+    if made_here:  # one stored before outputs were marked is marked as it leaves
+        data = await ensure_marked(
+            c,
+            session,
+            data,
+            gen.format,
+            gen.sample_rate,
+            kind="speech",
+            object_id=gen.id,
+            owner_id=gen.owner_id,
+        )
     if fmt != gen.format:
         audio = await asyncio.to_thread(decode, data, c.settings.limits, gen.sample_rate)
         tags = output_tags(gen.id) if made_here else None

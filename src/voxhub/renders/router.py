@@ -27,6 +27,7 @@ from voxhub.renders.schemas import (
     RenderRead,
 )
 from voxhub.renders.views import render_read
+from voxhub.safety.legacy import ensure_marked
 from voxhub.safety.marking import generated_headers
 from voxhub.security.deps import limited
 
@@ -98,6 +99,11 @@ async def render_audio(
     """The mixed dialogue, with range requests."""
     render, _ = await service.get_render(session, render_id, p)
     data, media_type = await media.audio(c, render)
+    fmt = render.options.get("format", "wav")
+    # A mix stored before outputs were marked is marked as it leaves.
+    data = await ensure_marked(
+        c, session, data, fmt, None, kind="render", object_id=render.id, owner_id=render.owner_id
+    )
     return ranged(data, media_type, request.headers.get("range"), generated_headers(render.id))
 
 

@@ -1,0 +1,84 @@
+"""Audio stored before outputs were watermarked is marked as it leaves.
+
+Every file voxhub stores since marking began has its hash in `marked_outputs` (its bytes are
+what was noted). A stored file whose hash is not there is older than that: it is decoded,
+marked, encoded again in its own format with its tags, and its hash noted, so the next
+download finds it at once (marking is deterministic, so each copy is the same file). The
+stored blob is left as it is: a download does not rewrite history.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import av
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from voxhub.audio.decode import decode, probe
+from voxhub.audio.encode import FORMATS, encode
+from voxhub.container import Container
+from voxhub.safety.marking import note_output_once, output_tags, sha256_of
+from voxhub.safety.models import MarkedOutput
+from voxhub.safety.watermark import Watermarker
+from voxhub.settings import LimitSettings
+
+
+async def ensure_marked(
+    c: Container,
+    session: AsyncSession,
+    data: bytes,
+    fmt: str,
+    rate: int | None,
+    *,
+    kind: str,
+    object_id: str,
+    owner_id: str | None,
+) -> bytes:
+    """`data` when it is a marked file voxhub stored; else a marked copy (noted, committed).
+
+    `rate` is the rate it was encoded at (required for raw PCM and mu-law, which carry none;
+    None: what the file's header says)."""
+    digest = await sha256_of(data)
+    if await session.scalar(select(MarkedOutput.id).where(MarkedOutput.sha256 == digest)):
+        return data
+    limits = c.settings.limits
+    marked = await asyncio.to_thread(_remarked, c.watermarker, limits, data, fmt, rate, object_id)
+    media_type = FORMATS[fmt].media_type
+    if await note_output_once(
+        session, marked, kind=kind, object_id=object_id, owner_id=owner_id, media_type=media_type
+    ):
+        await session.commit()
+    return marked
+
+
+def _remarked(
+    watermarker: Watermarker,
+    limits: LimitSettings,
+    data: bytes,
+    fmt: str,
+    rate: int | None,
+    object_id: str,
+) -> bytes:
+    samples, rate = _samples(limits, data, fmt, rate)
+    marked = watermarker.apply(samples, rate)
+    return encode(marked, rate, fmt, rate, output_tags(object_id))
+
+
+def _samples(
+    limits: LimitSettings, data: bytes, fmt: str, rate: int | None
+) -> tuple[np.ndarray, int]:
+    if fmt not in ("pcm", "mulaw"):
+        rate = rate or probe(data, limits).sample_rate
+        return decode(data, limits, rate).samples, rate
+    if rate is None:
+        raise ValueError(f"{fmt} has no header: its sample rate must be given")
+    if fmt == "pcm":
+        return np.frombuffer(data, "<i2").astype(np.float32) / 32768.0, rate
+    ctx: Any = av.CodecContext.create("pcm_mulaw", "r")
+    ctx.sample_rate = rate
+    ctx.layout = "mono"
+    pcm = np.concatenate([f.to_ndarray().reshape(-1) for f in ctx.decode(av.Packet(data))])
+    return (pcm / 32768.0).astype(np.float32), rate
