@@ -32,7 +32,7 @@ from voxhub.compat.seed004_voice_files import (
 )
 from voxhub.core.errors import Conflict, InvalidInput, NotFound
 from voxhub.core.ids import new_id
-from voxhub.safety.legacy import ensure_marked
+from voxhub.safety.legacy import outgoing_audio
 from voxhub.safety.marking import generated_headers, note_output_once, output_tags
 from voxhub.security.deps import limited
 from voxhub.synthesis import queries as generations
@@ -194,21 +194,10 @@ async def generation_audio(
 ) -> Response:
     """One of your generations' audio: as stored, or converted to `audio_format`."""
     gen = await generations.get_generation(session, file_id, p)
-    data = await c.blobs.get(gen.blob_key)
+    data = await outgoing_audio(c, session, gen)
     fmt = audio_format or gen.format
     # A file kept with /api/tts/save is the client's own audio, as sent: not voxhub's speech.
     made_here = gen.made_here
-    if made_here:  # one stored before outputs were marked is marked as it leaves
-        data = await ensure_marked(
-            c,
-            session,
-            data,
-            gen.format,
-            gen.sample_rate,
-            kind="speech",
-            object_id=gen.id,
-            owner_id=gen.owner_id,
-        )
     if fmt != gen.format:
         audio = await asyncio.to_thread(decode, data, c.settings.limits, gen.sample_rate)
         tags = output_tags(gen.id) if made_here else None

@@ -24,6 +24,7 @@ from voxhub.safety.marking import note_output_once, output_tags, sha256_of
 from voxhub.safety.models import MarkedOutput
 from voxhub.safety.watermark import Watermarker
 from voxhub.settings import LimitSettings
+from voxhub.synthesis.models import Generation
 
 
 async def ensure_marked(
@@ -52,6 +53,23 @@ async def ensure_marked(
     ):
         await session.commit()
     return marked
+
+
+async def outgoing_audio(c: Container, session: AsyncSession, gen: Generation) -> bytes:
+    """A generation's stored audio as it leaves: marked (a client's saved file is theirs)."""
+    data = await c.blobs.get(gen.blob_key)
+    if not gen.made_here:
+        return data
+    return await ensure_marked(
+        c,
+        session,
+        data,
+        gen.format,
+        gen.sample_rate,
+        kind="speech",
+        object_id=gen.id,
+        owner_id=gen.owner_id,
+    )
 
 
 def _remarked(

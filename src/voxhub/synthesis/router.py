@@ -12,7 +12,7 @@ from voxhub.api.deps import ContainerDep, SessionDep
 from voxhub.audio.encode import FORMATS
 from voxhub.compat.seed004_body import OffLoopJsonRoute
 from voxhub.jobs.schemas import JobRead
-from voxhub.safety.legacy import ensure_marked
+from voxhub.safety.legacy import outgoing_audio
 from voxhub.safety.marking import generated_headers
 from voxhub.security.deps import limited
 from voxhub.synthesis import multipart, queries, service, timed
@@ -150,18 +150,7 @@ async def get_generation_audio(
 ) -> Response:
     """The stored audio of a generation."""
     gen = await queries.get_generation(session, generation_id, p)
-    data = await c.blobs.get(gen.blob_key)
-    if gen.made_here:  # one stored before outputs were marked is marked as it leaves
-        data = await ensure_marked(
-            c,
-            session,
-            data,
-            gen.format,
-            gen.sample_rate,
-            kind="speech",
-            object_id=gen.id,
-            owner_id=gen.owner_id,
-        )
+    data = await outgoing_audio(c, session, gen)
     return Response(
         data, media_type=FORMATS[gen.format].media_type, headers=_audio_headers(gen, True)
     )
