@@ -219,6 +219,32 @@ async def test_a_face_without_a_consent_field_needs_a_standing_attestation(
     (withdrawn,) = await events(container, "consent_withdrawn")
     assert withdrawn.actor_id == ana.id
 
+    # Nothing in force any more: a second withdrawal is refused and records nothing.
+    again = await client.delete(STANDING)
+    assert again.status_code == 404, again.text
+    assert again.headers["content-type"] == "application/problem+json"
+    assert again.json()["code"] == "standing_consent_not_found"
+    async with container.sessions() as s:
+        assert await s.scalar(select(func.count()).select_from(StandingConsent)) == 2
+    assert len(await events(container, "consent_withdrawn")) == 1
+
+
+async def test_withdrawing_a_standing_attestation_never_given_is_404(
+    client: httpx.AsyncClient, container: Container, ana: Account
+) -> None:
+    r = await client.delete(STANDING)
+    assert r.status_code == 404, r.text
+    assert r.json()["code"] == "standing_consent_not_found"
+    async with container.sessions() as s:
+        assert await s.scalar(select(func.count()).select_from(StandingConsent)) == 0
+    assert await events(container, "consent_withdrawn") == []
+    # The answer is documented: a problem+json 404 on the operation.
+    async with client_for(container, None) as anon:
+        doc = (await anon.get("/openapi.json")).json()
+    answer = doc["paths"][STANDING]["delete"]["responses"]["404"]
+    assert "standing_consent_not_found" in answer["description"]
+    assert "application/problem+json" in answer["content"]
+
 
 async def test_a_standing_attestation_is_one_of_the_two_words(
     client: httpx.AsyncClient, container: Container

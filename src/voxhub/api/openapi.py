@@ -91,6 +91,7 @@ EXTRA: dict[tuple[str, str], set[int]] = {
     ("POST", "/api/voices/save"): {409},  # seed 004: a voice_id saved before
     ("POST", "/api/tts/save"): {404},  # seed 004: the voice
     ("GET", "/api/tts/stories/{language}/{story_type}/{file_id}/audio"): {409},  # no audio yet
+    ("DELETE", "/api/v1/consent/standing"): {404},  # no standing attestation in force
 }
 # Answers of work that costs credits: 402 insufficient_credits (seed 001's routes: 400).
 for _paid in (

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voxhub.accounts.principal import Principal
@@ -28,9 +29,12 @@ from voxhub.audio.decode import decode, probe
 from voxhub.compat.seed004_checks import engine_for
 from voxhub.compat.seed004_schemas import Seed004Clone
 from voxhub.container import Container
+from voxhub.core.clock import utcnow
+from voxhub.core.errors import EngineTimeout, EngineUnavailable, VoxhubError
 from voxhub.credits.pricing import clone_cost
 from voxhub.jobs.errors import PermanentJobError
 from voxhub.jobs.executor import JobContext
+from voxhub.jobs.lifecycle import JobCancelled, LeaseLost
 from voxhub.jobs.models import Job, JobStatus
 from voxhub.jobs.service import new_job
 from voxhub.safety import consent
@@ -43,6 +47,8 @@ from voxhub.synthesis.schemas import SpeechRequest
 from voxhub.voices import service as voices
 from voxhub.voices.models import Voice
 from voxhub.voices.schemas import VoiceCreate
+
+log = logging.getLogger(__name__)
 
 CLONE = "seed004.clone"
 GENERATE = "seed004.generate"
@@ -147,7 +153,64 @@ def clone_voice_id(job_id: str) -> str:
 
 async def clone_job(c: Container, ctx: JobContext) -> dict[str, Any]:
     """Create the voice and its profile from the stored recording, as the synchronous route
-    does; then record the answer and the promise to remove the recording with the success."""
+    does; then record the answer and the promise to remove the recording with the success.
+
+    A run that ends the job without a voice (a blocked speaker, consent withdrawn since the
+    clone was queued, the owner gone, the last attempt spent) promises the removal too: no
+    later attempt will read the recording, and the orphan sweep never looks under `UPLOADS`."""
+    try:
+        return await _clone(c, ctx)
+    except (LeaseLost, JobCancelled):
+        # Not this run's to end: another worker holds the job now, or its owner cancelled it
+        # (a cancelled job may be retried, and the retry reads the recording).
+        raise
+    except Exception as exc:
+        await _give_up_upload(c, ctx, exc)
+        raise
+
+
+def _retried(exc: Exception) -> bool:
+    """Whether the executor runs the job again after `exc` while it has attempts left: an
+    engine unavailable for now, or an unexpected error; never a refusal (see its `_outcome`)."""
+    if isinstance(exc, (EngineUnavailable, EngineTimeout)):
+        return True
+    return not isinstance(exc, (PermanentJobError, VoxhubError))
+
+
+async def _give_up_upload(c: Container, ctx: JobContext, exc: Exception) -> None:
+    """Promise the recording's removal when this failure ends the job. Never raises, so the
+    executor records the job's own error; if the database fails here it cannot record that
+    either, and the run that takes the job once its lease lapses decides again."""
+    key = ctx.payload["upload_key"]
+    try:
+        async with c.sessions() as session:
+            # Fenced on the lease, and first in its transaction so it takes the job's row (the
+            # write lock on SQLite): a worker that lost the job leaves the recording to the
+            # run that holds it now.
+            held = (
+                await session.execute(
+                    update(Job)
+                    .where(
+                        Job.id == ctx.job_id,
+                        Job.status == JobStatus.running,
+                        Job.lease_owner == ctx.worker_id,
+                    )
+                    .values(updated_at=utcnow())
+                    .returning(Job.attempts, Job.max_attempts)
+                    .execution_options(synchronize_session=False)
+                )
+            ).first()
+            if held is None or (_retried(exc) and held.attempts < held.max_attempts):
+                return  # the next attempt reads the recording again
+            removal = enqueue(session, key, "seed004_clone_failed")
+            await session.commit()
+    except Exception:
+        log.exception("job %s: could not promise the removal of %s", ctx.job_id, key)
+        return
+    await drain(c.sessions, c.blobs, [removal.id])
+
+
+async def _clone(c: Container, ctx: JobContext) -> dict[str, Any]:
     payload = ctx.payload
     owner = await job_principal(c, ctx.owner_id)
     voice_id = clone_voice_id(ctx.job_id)

@@ -19,6 +19,7 @@ from voxhub.audit.context import client_ip_var
 from voxhub.core.clock import utcnow
 from voxhub.core.ids import new_id
 from voxhub.safety.consent_models import StandingConsent
+from voxhub.safety.errors import StandingConsentNotFound
 from voxhub.settings import ConsentSettings
 
 Attestation = Literal["self", "written_permission"]
@@ -101,12 +102,13 @@ async def give(
 
 async def withdraw(
     session: AsyncSession, settings: ConsentSettings, p: Principal
-) -> StandingConsent | None:
-    """Withdraw `p`'s standing attestation (a withdrawal row); None when none was in force.
+) -> StandingConsent:
+    """Withdraw `p`'s standing attestation (a withdrawal row); StandingConsentNotFound when
+    none is in force (nothing is recorded then, not even an audit event).
 
     Voices already cloned under it keep their consent rows: it stops covering new uploads."""
     if await in_force(session, holder_of(p)) is None:
-        return None
+        raise StandingConsentNotFound("no standing attestation of yours is in force")
     row = _row(settings, p, None, withdrawn=True)
     session.add(row)
     audit.record(

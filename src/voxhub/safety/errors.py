@@ -66,3 +66,11 @@ class ConsentPhraseExpired(Conflict):
 
     code = "consent_phrase_expired"
     title = "Consent phrase expired"
+
+
+class StandingConsentNotFound(NotFound):
+    """A withdrawal with no standing attestation in force (never given, or withdrawn already):
+    nothing is recorded, so the answer says so rather than pretending it withdrew something."""
+
+    code = "standing_consent_not_found"
+    title = "No standing consent attestation in force"

@@ -104,9 +104,20 @@ async def give_standing(
     return StandingConsentRead.of(row)
 
 
-@router.delete("", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={
+        404: {
+            "description": "No standing attestation of yours is in force"
+            " (`standing_consent_not_found`)"
+        }
+    },
+)
 async def withdraw_standing(c: ContainerDep, session: SessionDep, p: StandingCaller) -> Response:
     """Withdraw your standing attestation: later uploads through those endpoints are refused
-    (403 `consent_required`); voices already cloned keep the consent they were made under."""
+    (403 `consent_required`); voices already cloned keep the consent they were made under.
+    With none in force (never given, or withdrawn already) it is 404
+    `standing_consent_not_found`, and nothing is recorded."""
     await standing.withdraw(session, c.settings.consent, p)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,117 @@
+"""The retention sweep drops a consent row past `retain_until` only once nothing stands on it.
+
+Retention is how long a row outlives what it speaks about: a live voice keeps its consent rows,
+and a holder's latest standing row (the one in force) stays until a newer one supersedes it.
+On SQLite and PostgreSQL, whose triggers allow these deletes only past `retain_until`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from tests.api.conftest import Account, client_for, make_user
+from tests.safety.consent_helpers import consent_container, upload
+from voxhub.bootstrap import close_container
+from voxhub.container import Container
+from voxhub.core.clock import utcnow
+from voxhub.core.ids import new_id
+from voxhub.safety.consent_models import StandingConsent, VoiceConsent
+from voxhub.storage.sweep import run_sweep
+
+
+@pytest.fixture
+async def container(
+    tmp_path: Path, database_url: str, speaker_encoder: object
+) -> AsyncIterator[Container]:
+    c = await consent_container(tmp_path, database_url, speaker_encoder, "attestation")
+    yield c
+    await close_container(c)
+
+
+@pytest.fixture
+async def ana(container: Container) -> Account:
+    return await make_user(container, "ana@example.com", standing_consent=False)
+
+
+@pytest.fixture
+async def client(container: Container, ana: Account) -> AsyncIterator[httpx.AsyncClient]:
+    async with client_for(container, ana) as c:
+        yield c
+
+
+def voice_consent(voice_id: str, user_id: str, made_days_ago: int) -> VoiceConsent:
+    """A consent row made long ago, its retention already over (allowed at insert)."""
+    made = utcnow() - timedelta(days=made_days_ago)
+    return VoiceConsent(
+        id=new_id(),
+        voice_id=voice_id,
+        user_id=user_id,
+        principal_kind="api_key",
+        kind="self",
+        attestation="self",
+        policy="attestation",
+        reference_sha256=[],
+        created_at=made,
+        retain_until=made + timedelta(days=1),
+    )
+
+
+def standing_row(holder: str, user_id: str, made_days_ago: int, withdrawn: bool) -> StandingConsent:
+    made = utcnow() - timedelta(days=made_days_ago)
+    return StandingConsent(
+        id=new_id(),
+        holder=holder,
+        user_id=user_id,
+        principal_kind="api_key",
+        attestation=None if withdrawn else "self",
+        withdrawn=withdrawn,
+        policy="attestation",
+        created_at=made,
+        retain_until=made + timedelta(days=1),
+    )
+
+
+async def test_the_sweep_keeps_what_still_stands_on_an_expired_consent(
+    client: httpx.AsyncClient, container: Container, ana: Account
+) -> None:
+    r = await upload(client, name="Ana", consent="self")
+    assert r.status_code == 201, r.text
+    live = r.json()["id"]
+    async with container.sessions() as s:
+        [fresh] = await s.scalars(select(VoiceConsent.id))  # the upload's own, kept 3650 days
+    ana_holder = f"user:{ana.id}"
+    rows = {
+        "live voice": voice_consent(live, ana.id, 20),
+        "deleted voice": voice_consent("a-voice-deleted-long-ago", ana.id, 20),
+        # Ana gave an attestation, withdrew it, then gave another: the last one is in force.
+        "superseded given": standing_row(ana_holder, ana.id, 30, withdrawn=False),
+        "superseded withdrawal": standing_row(ana_holder, ana.id, 25, withdrawn=True),
+        "latest given": standing_row(ana_holder, ana.id, 20, withdrawn=False),
+        # Another holder whose latest row is a withdrawal: dropping it could revive nothing
+        # here, but it is still the row that says where that holder stands.
+        "other's given": standing_row("user:other", ana.id, 30, withdrawn=False),
+        "other's latest withdrawal": standing_row("user:other", ana.id, 20, withdrawn=True),
+    }
+    async with container.sessions() as s:
+        s.add_all(rows.values())
+        await s.commit()
+
+    report = await run_sweep(container.sessions, container.blobs, grace_s=3600)
+
+    assert report.expired_purged["voice_consents"] == 1
+    assert report.expired_purged["standing_consents"] == 3
+    gone = {"deleted voice", "superseded given", "superseded withdrawal", "other's given"}
+    async with container.sessions() as s:
+        voice_ids = set(await s.scalars(select(VoiceConsent.id)))
+        standing_ids = set(await s.scalars(select(StandingConsent.id)))
+    assert voice_ids | standing_ids == {fresh} | {
+        row.id for name, row in rows.items() if name not in gone
+    }
+    # The attestation in force still covers Ana's uploads through a face without consent.
+    assert (await client.get("/api/v1/consent/standing")).json()["id"] == rows["latest given"].id
