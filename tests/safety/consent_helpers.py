@@ -21,13 +21,17 @@ STANDING = "/api/v1/consent/standing"
 
 
 async def consent_container(
-    tmp_path: Path, database_url: str, speaker_encoder: object, policy: str
+    tmp_path: Path,
+    database_url: str,
+    speaker_encoder: object,
+    policy: str,
+    engine: FakeEngine | None = None,
 ) -> Container:
     settings = make_settings(tmp_path, database_url)
     settings.consent = ConsentSettings(consent_policy=policy)  # type: ignore[arg-type]
     c = await build_container(
         settings,
-        engines=EngineRegistry({"fake": FakeEngine()}, "fake"),
+        engines=EngineRegistry({"fake": engine or FakeEngine()}, "fake"),
         speaker=speaker_encoder,  # type: ignore[arg-type]
         run_jobs=False,
     )

@@ -184,6 +184,26 @@ async def test_each_reference_is_checked_through_every_face(
         assert [e["details"]["blocked_voice_id"] for e in await refusals(root)] == [entry["id"]]
 
 
+async def test_without_consent_the_list_is_not_consulted(
+    container: Container, client: httpx.AsyncClient
+) -> None:
+    """An upload without consent is refused for that, blocked speaker or not: answering
+    voice_blocked would let anyone probe who is on the list without ever consenting."""
+    stranger = await make_user(container, "stranger@example.com", standing_consent=False)
+    async with await admin_client(container) as root, client_for(container, stranger) as xi:
+        await block_recording(root, "vctk_p225_003.wav", "Speaker P225")
+        before = await stored(container)
+        fname, data = speech_file("vctk_p225_008.wav")
+        r = await client.post("/api/v1/voices", files={"file": (fname, data)}, data={"name": "M"})
+        assert (r.status_code, r.json()["code"]) == (422, "consent_required"), r.text
+        # A face without a consent field, and no standing attestation on record.
+        r = await xi.post("/v1/voices/add", files={"files": (fname, data)}, data={"name": "M"})
+        assert r.status_code == 403, r.text
+        assert r.json()["detail"]["status"] == "consent_required"
+        assert await stored(container) == before
+        assert await refusals(root) == []
+
+
 async def test_only_admins_see_or_change_the_list(
     container: Container, client: httpx.AsyncClient, anon: httpx.AsyncClient
 ) -> None:

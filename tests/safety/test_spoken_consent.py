@@ -8,18 +8,24 @@ real recordings read against their own transcript and against another's.
 
 from __future__ import annotations
 
-import io
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
-import soundfile as sf
 from sqlalchemy import func, select, update
 
 from tests.api.conftest import Account, client_for, make_settings, make_user
 from tests.conftest import SPEECH, truncate_all
+from tests.safety import spoken_helpers as spoken
+from tests.safety.spoken_helpers import (
+    CODE,
+    INSTANCE,
+    PHRASE,
+    add_challenge,
+    challenge_row,
+)
 from voxhub.accounts.models import Role
 from voxhub.accounts.principal import Principal
 from voxhub.api.errors import status_for
@@ -30,10 +36,9 @@ from voxhub.bootstrap import build_container, close_container
 from voxhub.container import Container
 from voxhub.core import errors
 from voxhub.core.clock import utcnow
-from voxhub.engines.base import SynthesisParams
-from voxhub.engines.embedded import EmbeddedEngine
 from voxhub.engines.fake import FakeEngine
 from voxhub.engines.registry import EngineRegistry
+from voxhub.safety import errors as refused
 from voxhub.safety import speaker_calibration as cal
 from voxhub.safety.challenge_models import ConsentChallenge
 from voxhub.safety.challenges import CHALLENGE_LIFETIME, consent_statement, phrase_text
@@ -43,18 +48,11 @@ from voxhub.safety.spoken_consent import (
     SPEAKER_THRESHOLD,
     WER_THRESHOLD,
     SpokenConsent,
+    use_phrase,
     verify_spoken_consent,
 )
-from voxhub.settings import EngineSettings
 
-INSTANCE = "Studio Nine"
-CODE = "4271"
-PHRASE = phrase_text(SENTENCES[0], INSTANCE, CODE)
-# What the reference of the synthesized speaker says: not the phrase.
-REFERENCE_TEXT = (
-    "We spent the whole afternoon in the garden, talking about the places we would like to "
-    "visit one day, and the friends we have not seen for a long time."
-)
+kokoro = spoken.kokoro  # the fixture, shared with the HTTP tests
 # Real recordings with a transcript (../shared/data/speech/MANIFEST.tsv).
 TRANSCRIBED = {c.path.name: c.transcript for c in cal.read_manifest(SPEECH) if c.transcript}
 REAL_CONSENT = "ljspeech_LJ001-0005.wav"
@@ -83,37 +81,6 @@ async def ana(container: Container) -> Account:
     return await make_user(container, "ana@example.com")
 
 
-@pytest.fixture(scope="module")
-async def kokoro(speaker_encoder: SpeakerEncoder, shared: Path, tmp_path_factory) -> dict:
-    """One stock Kokoro voice saying the phrase and, separately, its reference text; and a
-    second voice saying the phrase (WAV bytes each)."""
-    settings = make_settings(tmp_path_factory.mktemp("kokoro"), "sqlite+aiosqlite://")
-    settings.engine = EngineSettings(
-        kokoro_voices_dir=shared / "models" / "kokoro" / "voices", kokoro_download=False
-    )
-    engine = EmbeddedEngine(settings, speaker_encoder)
-    await engine.load()
-
-    async def say(text: str, voice: str) -> bytes:
-        profile = engine.stock_profile(voice)
-        chunks = [
-            c.samples
-            async for c in engine.synthesize(text, profile, SynthesisParams(language="en"))
-        ]
-        buf = io.BytesIO()
-        sf.write(buf, np.concatenate(chunks), engine.info.sample_rate, format="WAV")
-        return buf.getvalue()
-
-    try:
-        return {
-            "phrase": await say(PHRASE, "af_heart"),
-            "reference": await say(REFERENCE_TEXT, "af_heart"),
-            "phrase_other_voice": await say(PHRASE, "am_michael"),
-        }
-    finally:
-        await engine.aclose()
-
-
 def principal(user: Account) -> Principal:
     return Principal(user.id, Role.user, "test")
 
@@ -124,28 +91,14 @@ def reference_embedding(c: Container, data: bytes) -> np.ndarray:
     return c.speaker.embed(audio.samples, audio.sample_rate)
 
 
-async def add_challenge(c: Container, user: Account, text: str, code: str, **row) -> str:
-    now = utcnow()
-    challenge = ConsentChallenge(
-        user_id=user.id,
-        text=text,
-        code=code,
-        created_at=now,
-        expires_at=row.pop("expires_at", now + CHALLENGE_LIFETIME),
-        **row,
-    )
-    async with c.sessions() as s:
-        s.add(challenge)
-        await s.commit()
-        return challenge.id
-
-
 async def verify(
     c: Container, user: Account, phrase_id: str | None, audio: bytes | None, ref: np.ndarray
 ) -> SpokenConsent:
-    """Verify in a session of its own and commit, as the consent gate does with the voice."""
+    """Verify against one reference in a session of its own, mark the phrase used and commit,
+    as a voice upload does."""
     async with c.sessions() as s:
-        consent = await verify_spoken_consent(c, s, principal(user), phrase_id, audio, ref)
+        consent = await verify_spoken_consent(c, s, principal(user), phrase_id, audio, [ref])
+        await use_phrase(c, s, principal(user), consent.phrase_id)
         await s.commit()
         return consent
 
@@ -158,13 +111,6 @@ async def refusals(c: Container) -> list[AuditEvent]:
             .order_by(AuditEvent.created_at)
         )
         return list(rows)
-
-
-async def challenge_row(c: Container, phrase_id: str) -> ConsentChallenge:
-    async with c.sessions() as s:
-        row = await s.get(ConsentChallenge, phrase_id)
-        assert row is not None
-        return row
 
 
 # -- challenges ------------------------------------------------------------------------------
@@ -263,12 +209,12 @@ def test_word_error_rate_counts_edits_per_phrase_word() -> None:
 @pytest.mark.parametrize(
     ("case", "error", "status"),
     [
-        ("no phrase", errors.ConsentRequired, 422),
-        ("no recording", errors.ConsentRequired, 422),
-        ("unknown phrase", errors.ConsentPhraseNotFound, 404),
-        ("another user's phrase", errors.ConsentPhraseNotFound, 404),
-        ("expired", errors.ConsentPhraseExpired, 409),
-        ("used", errors.ConsentPhraseUsed, 409),
+        ("no phrase", refused.ConsentRequired, 422),
+        ("no recording", refused.ConsentRequired, 422),
+        ("unknown phrase", refused.ConsentPhraseNotFound, 404),
+        ("another user's phrase", refused.ConsentPhraseNotFound, 404),
+        ("expired", refused.ConsentPhraseExpired, 409),
+        ("used", refused.ConsentPhraseUsed, 409),
     ],
 )
 async def test_refusals_are_audited_and_change_nothing(
@@ -310,7 +256,7 @@ async def test_real_recording_of_its_own_text_passes_the_words_but_needs_the_cod
     """The recording says its sentence and no code: the words pass, the code does not."""
     audio = (SPEECH / REAL_CONSENT).read_bytes()
     phrase_id = await add_challenge(container, ana, TRANSCRIBED[REAL_CONSENT], CODE)
-    with pytest.raises(errors.ConsentMismatch) as raised:
+    with pytest.raises(refused.ConsentMismatch) as raised:
         await verify(container, ana, phrase_id, audio, reference_embedding(container, audio))
     assert status_for(raised.value) == 422
     [event] = await refusals(container)
@@ -325,7 +271,7 @@ async def test_real_recording_of_another_text_is_a_mismatch(
 ) -> None:
     audio = (SPEECH / REAL_CONSENT).read_bytes()
     phrase_id = await add_challenge(container, ana, TRANSCRIBED[OTHER_TEXT], CODE)
-    with pytest.raises(errors.ConsentMismatch):
+    with pytest.raises(refused.ConsentMismatch):
         await verify(container, ana, phrase_id, audio, reference_embedding(container, audio))
     [event] = await refusals(container)
     assert event.details["reason"] == "wrong_words"
@@ -360,7 +306,7 @@ async def test_phrase_read_by_the_reference_speaker_is_consent(
     assert (await challenge_row(container, phrase_id)).used_at is not None
     assert await refusals(container) == []
     # Single use: the same phrase again is refused.
-    with pytest.raises(errors.ConsentPhraseUsed):
+    with pytest.raises(refused.ConsentPhraseUsed):
         await verify(container, ana, phrase_id, kokoro["phrase"], ref)
 
 
@@ -370,7 +316,7 @@ async def test_wrong_code_is_a_mismatch(container: Container, ana: Account, koko
         container, ana, phrase_text(SENTENCES[0], INSTANCE, "5839"), "5839"
     )
     ref = reference_embedding(container, kokoro["reference"])
-    with pytest.raises(errors.ConsentMismatch):
+    with pytest.raises(refused.ConsentMismatch):
         await verify(container, ana, phrase_id, kokoro["phrase"], ref)
     [event] = await refusals(container)
     assert event.details["reason"] == "wrong_code"
@@ -383,7 +329,7 @@ async def test_phrase_read_by_another_speaker_is_speaker_mismatch(
 ) -> None:
     phrase_id = await add_challenge(container, ana, PHRASE, CODE)
     ref = reference_embedding(container, kokoro["reference"])
-    with pytest.raises(errors.SpeakerMismatch) as raised:
+    with pytest.raises(refused.SpeakerMismatch) as raised:
         await verify(container, ana, phrase_id, kokoro["phrase_other_voice"], ref)
     assert status_for(raised.value) == 422
     [event] = await refusals(container)
@@ -398,20 +344,22 @@ async def test_real_reference_of_another_person_is_speaker_mismatch(
 ) -> None:
     phrase_id = await add_challenge(container, ana, PHRASE, CODE)
     ref = reference_embedding(container, (SPEECH / "vctk_p225_008.wav").read_bytes())
-    with pytest.raises(errors.SpeakerMismatch):
+    with pytest.raises(refused.SpeakerMismatch):
         await verify(container, ana, phrase_id, kokoro["phrase"], ref)
 
 
 async def test_a_lost_race_for_one_phrase_is_409(
     container: Container, ana: Account, kokoro: dict
 ) -> None:
-    """This upload read the phrase unused, then another marked it used and committed: the
-    conditional UPDATE finds nothing to mark, so only one voice gets the phrase."""
+    """This upload's recording was verified while the phrase was unused, then another marked
+    it used and committed: the conditional UPDATE finds nothing to mark, so only one voice
+    gets the phrase."""
     phrase_id = await add_challenge(container, ana, PHRASE, CODE)
     ref = reference_embedding(container, kokoro["reference"])
     async with container.sessions() as late:
-        seen = await late.get(ConsentChallenge, phrase_id)  # loaded while still unused
-        assert seen is not None and seen.used_at is None
+        consent = await verify_spoken_consent(
+            container, late, principal(ana), phrase_id, kokoro["phrase"], [ref]
+        )
         async with container.sessions() as first:
             await first.execute(
                 update(ConsentChallenge)
@@ -419,9 +367,7 @@ async def test_a_lost_race_for_one_phrase_is_409(
                 .values(used_at=utcnow())
             )
             await first.commit()
-        with pytest.raises(errors.ConsentPhraseUsed):
-            await verify_spoken_consent(
-                container, late, principal(ana), phrase_id, kokoro["phrase"], ref
-            )
+        with pytest.raises(refused.ConsentPhraseUsed):
+            await use_phrase(container, late, principal(ana), consent.phrase_id)
     [event] = await refusals(container)
     assert event.details["reason"] == "consent_phrase_used"

@@ -1,10 +1,17 @@
 """The consent gate: no reference recording is stored without consent to clone its speaker.
 
-`gate` is called once per use case that adds references (a new voice, a reference added),
-after the recordings are processed (their sha256 and speaker embedding known) and before
-anything is stored. It either adds the consent row and its `consent_recorded` event to the
-caller's session, to commit with the voice, or commits a `consent_refused` event on its own and
-raises: the refused upload stores nothing else.
+A use case that adds references (a new voice, a reference added) calls it in three steps:
+
+- `admit`, once the recordings are processed and before the blocklist is consulted: what needs
+  no embedding (the attestation, a standing one on record, the phrase id and recording sent).
+  First, so that an upload without consent is answered `consent_required` whoever its speaker
+  is; after the blocklist, a 403 `voice_blocked` would tell anyone that a speaker is listed.
+- `gate`, before anything is stored: the spoken check (which needs the embeddings), then the
+  consent row and its `consent_recorded` event, added to the caller's session.
+- `before_commit`, last before the use case's one commit: marks a spoken consent's phrase used.
+
+A refusal at any step commits a `consent_refused` event on its own and raises: the refused
+upload stores nothing else.
 
 What it asks depends on `consent_policy` and on what the face can carry:
 
@@ -20,6 +27,7 @@ What it asks depends on `consent_policy` and on what the face can carry:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -36,7 +44,7 @@ from voxhub.core.ids import new_id
 from voxhub.safety import consent_standing as standing
 from voxhub.safety.consent_models import VoiceConsent
 from voxhub.safety.errors import ConsentRequired, StandingConsentRequired
-from voxhub.safety.spoken_consent import verify_spoken_consent
+from voxhub.safety.spoken_consent import use_phrase, verify_spoken_consent
 
 Attestation = Literal["self", "written_permission"]
 ATTESTATIONS: tuple[str, ...] = ("self", "written_permission")
@@ -62,19 +70,27 @@ class QueuedClone:
 Claim = ConsentClaim | QueuedClone | None
 
 
-async def gate(
-    c: Container,
-    session: AsyncSession,
-    p: Principal,
-    claim: Claim,
-    voice_id: str,
-    reference_sha256: list[str],
-    reference_embedding: np.ndarray | None,
-) -> VoiceConsent | None:
-    """Record the consent these references are cloned under, or refuse (see the module)."""
+class _Spoken:
+    """What `_decide` answers when the spoken check is still to run."""
+
+
+_SPOKEN = _Spoken()
+
+
+@dataclass(frozen=True)
+class Admitted:
+    """What `admit` let through: the claim, and the consent it stands for (`_SPOKEN`: the
+    spoken check is still to run; None: policy "off" and nothing attested)."""
+
+    claim: Claim
+    decision: VoiceConsent | _Spoken | None
+
+
+async def admit(c: Container, p: Principal, claim: Claim, voice_id: str) -> Admitted:
+    """The part of the gate that needs no embedding (see the module); refusals audited."""
     policy = c.settings.consent.consent_policy
     try:
-        row = await _decide(c, p, claim, policy)
+        return Admitted(claim, await _decide(c, p, claim, policy))
     except VoxhubError as exc:
         await audit.record_refused(
             c.sessions,
@@ -87,10 +103,26 @@ async def gate(
             principal_kind=standing.principal_kind(p),
         )
         raise
+
+
+async def gate(
+    c: Container,
+    session: AsyncSession,
+    p: Principal,
+    admitted: Admitted,
+    voice_id: str,
+    reference_sha256: list[str],
+    reference_embeddings: Sequence[np.ndarray],
+) -> VoiceConsent | None:
+    """Record the consent these references are cloned under, or refuse (see the module).
+    `reference_embeddings` are the new uploads', one each: the spoken consent must be in the
+    voice of every one of them."""
+    policy = c.settings.consent.consent_policy
+    row = admitted.decision
     if isinstance(row, _Spoken):
-        assert isinstance(claim, ConsentClaim)
+        assert isinstance(admitted.claim, ConsentClaim)
         # The spoken check audits its own refusals (with its scores), before it raises.
-        row = await _spoken(c, session, p, claim, reference_embedding)
+        row = await _spoken(c, session, p, admitted.claim, reference_embeddings)
     if row is None:  # policy "off", nothing attested: there is nothing to keep
         return None
     now = utcnow()
@@ -118,11 +150,14 @@ async def gate(
     return row
 
 
-class _Spoken:
-    """What `_decide` answers when the spoken check is still to run."""
-
-
-_SPOKEN = _Spoken()
+async def before_commit(
+    c: Container, session: AsyncSession, p: Principal, row: VoiceConsent | None
+) -> None:
+    """Last before the use case commits: mark the phrase of a spoken consent used, in the same
+    transaction (409 `consent_phrase_used`, the caller's work rolled back, when another upload
+    used it meanwhile; `use_phrase` says why here)."""
+    if row is not None and row.phrase_id is not None:
+        await use_phrase(c, session, p, row.phrase_id)
 
 
 async def _decide(
@@ -139,6 +174,9 @@ async def _decide(
         )
     if policy != "spoken":
         return VoiceConsent(kind=claim.attestation, attestation=claim.attestation)
+    if not claim.phrase_id or not claim.consent_audio:
+        missing = "consent_phrase_id" if not claim.phrase_id else "consent_audio"
+        raise ConsentRequired(f"Spoken consent needs {missing}", missing=missing)
     return _SPOKEN
 
 
@@ -177,11 +215,10 @@ async def _spoken(
     session: AsyncSession,
     p: Principal,
     claim: ConsentClaim,
-    reference_embedding: np.ndarray | None,
+    reference_embeddings: Sequence[np.ndarray],
 ) -> VoiceConsent:
-    assert reference_embedding is not None, "the references are processed before the gate"
     spoken = await verify_spoken_consent(
-        c, session, p, claim.phrase_id, claim.consent_audio, reference_embedding
+        c, session, p, claim.phrase_id, claim.consent_audio, reference_embeddings
     )
     return VoiceConsent(
         kind="spoken",

@@ -1,16 +1,17 @@
 """Spoken consent: the speaker reads their phrase aloud, and voxhub checks the words and the voice.
 
-The consent gate calls `verify_spoken_consent` under the `spoken` policy, inside the
-voice-creation transaction, before anything of the voice is flushed. It refuses (and audits
-the refusal, committed on its own) unless the recording says the phrase issued to this caller,
-with its code, in the voice of the reference. On success the phrase is marked used in the
-caller's session, to commit with the voice.
+The consent gate calls `verify_spoken_consent` under the `spoken` policy, before anything of
+the voice is stored. It refuses (and audits the refusal, committed on its own) unless the
+recording says the phrase issued to this caller, with its code, in the voice of every new
+reference. It writes nothing: the phrase is marked used by `use_phrase`, in the caller's
+transaction just before it commits the voice (see there why then).
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NoReturn
 
@@ -81,9 +82,11 @@ async def verify_spoken_consent(
     p: Principal,
     phrase_id: str | None,
     consent_audio: bytes | None,
-    reference_embedding: np.ndarray,
+    reference_embeddings: Sequence[np.ndarray],
 ) -> SpokenConsent:
-    """Check a consent recording against the caller's phrase and the reference's speaker.
+    """Check a consent recording against the caller's phrase and the speaker of each new
+    reference (one embedding per upload, not their mean: the mean of four recordings of the
+    caller and one of someone else is still close to the caller).
 
     Raises ConsentRequired (no phrase or recording), ConsentPhraseNotFound (unknown or another
     user's), ConsentPhraseUsed, ConsentPhraseExpired, the audio errors of a bad recording,
@@ -99,7 +102,10 @@ async def verify_spoken_consent(
             ConsentRequired(f"Spoken consent needs {missing}", missing=missing),
         )
     try:
-        challenge = await owned_challenge(session, p, phrase_id)
+        # On a session of its own: a read on the caller's would hold its connection (in a
+        # transaction, on PostgreSQL) through recognition and the enrolment that follows.
+        async with c.sessions() as own:
+            challenge = await owned_challenge(own, p, phrase_id)
     except NotFound as exc:
         await _refuse(c, session, p, phrase_id, exc)
     now = utcnow()
@@ -113,7 +119,9 @@ async def verify_spoken_consent(
         await _refuse(c, session, p, phrase_id, exc)
     wer = word_error_rate(challenge.text, heard.transcript)
     code_matched = says_code(heard.transcript, challenge.code)
-    similarity = cosine(heard.embedding, reference_embedding)
+    assert reference_embeddings, "the references are processed before the gate"
+    # The least similar reference decides: each must be the consenting speaker's.
+    similarity = min(cosine(heard.embedding, e) for e in reference_embeddings)
     scores: dict[str, object] = {
         "transcript": heard.transcript[:500],
         "word_error_rate": round(wer, 4),
@@ -140,16 +148,6 @@ async def verify_spoken_consent(
             SpeakerMismatch("The consent speaker is not the reference speaker"),
             scores=scores,
         )
-    # Conditional, so of two uploads racing with one phrase only one marks it: the other's
-    # UPDATE finds used_at set (PostgreSQL re-checks the row once the first commits).
-    marked = await session.execute(
-        update(ConsentChallenge)
-        .where(ConsentChallenge.id == challenge.id, ConsentChallenge.used_at.is_(None))
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if getattr(marked, "rowcount", 0) != 1:
-        await _refuse(c, session, p, phrase_id, ConsentPhraseUsed("This phrase was already used"))
     return SpokenConsent(
         phrase_id=challenge.id,
         transcript=heard.transcript,
@@ -158,6 +156,29 @@ async def verify_spoken_consent(
         speaker_similarity=similarity,
         audio_sha256=heard.sha256,
     )
+
+
+async def use_phrase(c: Container, session: AsyncSession, p: Principal, phrase_id: str) -> None:
+    """Mark the phrase used in the caller's transaction, as the last write before it commits
+    the voice: the phrase, the voice and its consent row are one fact and commit together, the
+    use case's one commit point. A clone that fails leaves the phrase unused (nothing was made
+    with it), and no write of it holds SQLite's one write lock through the enrolment (seconds
+    at an engine, where other writers would time out with "database is locked").
+
+    Conditional, so of two uploads racing with one phrase only one marks it: the other's UPDATE
+    finds used_at set (PostgreSQL waits on the row lock and re-checks the row once the first
+    commits; SQLite runs the two writers one after the other) and is refused 409, its work
+    rolled back. The loser has enrolled for nothing; that is the price of not burning the
+    phrase before knowing the voice is made.
+    """
+    marked = await session.execute(
+        update(ConsentChallenge)
+        .where(ConsentChallenge.id == phrase_id, ConsentChallenge.used_at.is_(None))
+        .values(used_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(marked, "rowcount", 0) != 1:
+        await _refuse(c, session, p, phrase_id, ConsentPhraseUsed("This phrase was already used"))
 
 
 def _listen(c: Container, data: bytes) -> _Heard:
@@ -188,7 +209,7 @@ async def _refuse(
 ) -> NoReturn:
     """Roll the caller's transaction back, commit the refusal's audit event on its own, then
     raise. Nothing of the refused upload may be stored anyway, and on SQLite a transaction
-    that has written (the conditional UPDATE, or the caller's own work) would lock the audit
+    that has written (the caller's work, flushed before `use_phrase`) would lock the audit
     commit out."""
     await session.rollback()
     known_id = phrase_id if phrase_id and len(phrase_id) <= _ID_CHARS else None

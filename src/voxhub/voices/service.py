@@ -135,9 +135,13 @@ async def create_voice(
     cost = _clone_price(c, p)
     await check_affordable(c, p.user_id, cost)  # refused before the audio is processed
     processed = [await _process(c, u, meta.denoise) for u in uploads]
-    await blocklist.refuse_blocked(c, p, [x.embedding for x in processed])
+    voice_id = voice_id or new_id()
+    embeddings = [x.embedding for x in processed]
+    # The consent asked for first: see voxhub.safety.consent (admit, gate, before_commit).
+    admitted = await consent_gate.admit(c, p, consent, voice_id)
+    await blocklist.refuse_blocked(c, p, embeddings)
     voice = Voice(
-        id=voice_id or new_id(),
+        id=voice_id,
         owner_id=p.user_id,
         visibility=meta.visibility,
         name=meta.name.strip(),
@@ -145,7 +149,7 @@ async def create_voice(
         language=meta.language,
         is_kids_voice=meta.is_kids_voice,
         tags=meta.tags,
-        embedding=embedding_to_npy(mean_embedding([p.embedding for p in processed])),
+        embedding=embedding_to_npy(mean_embedding(embeddings)),
         engine=engine,
     )
     reference = Reference(
@@ -155,7 +159,7 @@ async def create_voice(
         seed=seed_for(*(p.sha256.encode() for p in processed)),
     )
     hashes = [x.sha256 for x in processed]
-    await consent_gate.gate(c, session, p, consent, voice.id, hashes, reference.embedding)
+    given = await consent_gate.gate(c, session, p, admitted, voice.id, hashes, embeddings)
     written: list[str] = []
     made: list[VoiceProfile] = []
     try:
@@ -175,6 +179,7 @@ async def create_voice(
                 details={"references": len(processed)},
             )
         await ledger.charge(session, p.user_id, voice.id, cost, "clone")
+        await consent_gate.before_commit(c, session, p, given)
         await session.commit()
     except BaseException:
         await _undo(c, session, voice.id, written, made)
@@ -204,9 +209,10 @@ async def add_reference(
     cost = _clone_price(c, p)
     await check_affordable(c, p.user_id, cost)
     processed = await _process(c, upload, denoise)
+    admitted = await consent_gate.admit(c, p, consent, voice.id)  # before the blocklist
     await blocklist.refuse_blocked(c, p, [processed.embedding], voice)
-    sha = [processed.sha256]
-    await consent_gate.gate(c, session, p, consent, voice.id, sha, processed.embedding)
+    sha, new = [processed.sha256], [processed.embedding]
+    given = await consent_gate.gate(c, session, p, admitted, voice.id, sha, new)
     previous = await load_reference_audio(c, voice)
     embeddings = [npy_to_embedding(r.embedding) for r in voice.references] + [processed.embedding]
     voice.embedding = embedding_to_npy(mean_embedding(embeddings))
@@ -234,6 +240,7 @@ async def add_reference(
             voice_id=voice.id,
         )
         await ledger.charge(session, p.user_id, new_id(), cost, "clone: reference added")
+        await consent_gate.before_commit(c, session, p, given)
         await session.commit()
     except BaseException:
         await _undo(c, session, voice.id, written, made)
