@@ -39,6 +39,7 @@ async def test_a_newcomer_records_a_voice_and_hears_it_speak(
     await expect(tab.locator("p.big")).to_have_text("0:06", timeout=20_000)
     await tab.get_by_role("button", name="Stop").click()
     await tab.get_by_label("Voice name").fill("My voice")
+    await tab.get_by_label("I am the speaker").check()  # whose voice it is (consent)
     await tab.get_by_role("button", name="Create voice").click()
     await expect(tab.get_by_role("heading", name="“My voice” is ready to speak")).to_be_visible(
         timeout=60_000
