@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 
-from tests.api.conftest import counts, make_settings, speech_file
+from tests.api.conftest import Account, client_for, counts, make_settings, make_user, speech_file
 from tests.conftest import truncate_all
 from voxhub.audit.models import AuditEvent
-from voxhub.bootstrap import build_container
+from voxhub.bootstrap import build_container, close_container
 from voxhub.container import Container
 from voxhub.engines.fake import FakeEngine
 from voxhub.engines.registry import EngineRegistry
@@ -71,3 +73,28 @@ async def xi_upload(client: httpx.AsyncClient) -> httpx.Response:
     """ElevenLabs' instant clone: a face with no consent field."""
     fname, data = speech_file("vctk_p227_003.wav")
     return await client.post("/v1/voices/add", files={"files": (fname, data)}, data={"name": "X"})
+
+
+# Fixtures of the modules that run under the default policy as a user with no standing
+# attestation: import `container`, `ana` and `client` into the test module.
+
+
+@pytest.fixture
+async def container(
+    tmp_path: Path, database_url: str, speaker_encoder: object
+) -> AsyncIterator[Container]:
+    c = await consent_container(tmp_path, database_url, speaker_encoder, "attestation")
+    yield c
+    await close_container(c)
+
+
+@pytest.fixture
+async def ana(container: Container) -> Account:
+    """A user who has recorded no standing attestation."""
+    return await make_user(container, "ana@example.com", standing_consent=False)
+
+
+@pytest.fixture
+async def client(container: Container, ana: Account) -> AsyncIterator[httpx.AsyncClient]:
+    async with client_for(container, ana) as c:
+        yield c

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
 import httpx
 import pytest
@@ -23,40 +21,22 @@ from tests.api.conftest import Account, client_for, make_user, speech_file
 from tests.api.test_seed004 import SECRET, seed_body, signed_headers
 from tests.safety.consent_helpers import (
     STANDING,
-    consent_container,
+    ana,
+    client,
     consents,
+    container,
     events,
     stored,
     upload,
     xi_upload,
 )
 from voxhub.accounts.models import Role
-from voxhub.bootstrap import close_container
 from voxhub.container import Container
 from voxhub.core.clock import utcnow
 from voxhub.safety.consent_models import StandingConsent, VoiceConsent
 from voxhub.safety.consent_retention import purge_expired_consents
 
-
-@pytest.fixture
-async def container(
-    tmp_path: Path, database_url: str, speaker_encoder: object
-) -> AsyncIterator[Container]:
-    c = await consent_container(tmp_path, database_url, speaker_encoder, "attestation")
-    yield c
-    await close_container(c)
-
-
-@pytest.fixture
-async def ana(container: Container) -> Account:
-    """A user who has recorded no standing attestation."""
-    return await make_user(container, "ana@example.com", standing_consent=False)
-
-
-@pytest.fixture
-async def client(container: Container, ana: Account) -> AsyncIterator[httpx.AsyncClient]:
-    async with client_for(container, ana) as c:
-        yield c
+__all__ = ["ana", "client", "container"]  # the fixtures (tests/safety/consent_helpers.py)
 
 
 async def test_a_voice_without_consent_is_422_and_stores_nothing(

@@ -7,42 +7,25 @@ On SQLite and PostgreSQL, whose triggers allow these deletes only past `retain_u
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
 import httpx
-import pytest
 from sqlalchemy import select
 
-from tests.api.conftest import Account, client_for, make_user
-from tests.safety.consent_helpers import consent_container, upload
-from voxhub.bootstrap import close_container
+from tests.api.conftest import Account
+from tests.safety.consent_helpers import (
+    ana,
+    client,
+    container,
+    upload,
+)
 from voxhub.container import Container
 from voxhub.core.clock import utcnow
 from voxhub.core.ids import new_id
 from voxhub.safety.consent_models import StandingConsent, VoiceConsent
 from voxhub.storage.sweep import run_sweep
 
-
-@pytest.fixture
-async def container(
-    tmp_path: Path, database_url: str, speaker_encoder: object
-) -> AsyncIterator[Container]:
-    c = await consent_container(tmp_path, database_url, speaker_encoder, "attestation")
-    yield c
-    await close_container(c)
-
-
-@pytest.fixture
-async def ana(container: Container) -> Account:
-    return await make_user(container, "ana@example.com", standing_consent=False)
-
-
-@pytest.fixture
-async def client(container: Container, ana: Account) -> AsyncIterator[httpx.AsyncClient]:
-    async with client_for(container, ana) as c:
-        yield c
+__all__ = ["ana", "client", "container"]  # the fixtures (tests/safety/consent_helpers.py)
 
 
 def voice_consent(voice_id: str, user_id: str, made_days_ago: int) -> VoiceConsent:
