@@ -10,7 +10,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import anyio
 import numpy as np
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,6 +33,7 @@ from voxhub.jobs.service import new_job
 from voxhub.observability import metrics
 from voxhub.safety.marking import WATERMARK_VERSION, marked, note_output, output_tags
 from voxhub.storage.outbox import discard
+from voxhub.synthesis.holds import release, reserve
 from voxhub.synthesis.models import Generation
 from voxhub.synthesis.pauses import spoken_chunks
 from voxhub.synthesis.routing import chosen_engine, route
@@ -290,45 +290,6 @@ async def record(
         await discard(c.blobs, [key, words_key])
         raise
     return gen
-
-
-async def reserve(c: Container, plan: SpeechPlan) -> None:
-    """Hold what the plan costs, committed before any rendering, keyed by its generation id;
-    InsufficientCredits (402) when the balance cannot cover it. Sets `plan.cost`."""
-    cost = speech_cost(c.settings.credits, plan.spoken)
-    if cost and plan.owner_id:
-        await ledger.reserve(c.sessions, plan.owner_id, plan.generation_id, cost, "speech")
-        plan.cost = cost
-
-
-async def release(c: Container, plan: SpeechPlan) -> None:
-    """Give the plan's hold back (rendering failed, the client went away). Shielded: it runs
-    while the request is being cancelled. A hold this cannot release (the database is down)
-    is released later by `voxhub.credits.stale.release_stale_holds` (the jobs sweep)."""
-    if not (plan.cost and plan.owner_id):
-        return
-    with anyio.CancelScope(shield=True):
-        try:
-            await ledger.release_reserved(
-                c.sessions, plan.owner_id, plan.generation_id, "speech not delivered"
-            )
-        except Exception:
-            log.exception("could not release the hold of generation %s", plan.generation_id)
-
-
-async def capture_delivered(c: Container, plan: SpeechPlan) -> None:
-    """Capture the plan's hold on its own when the audio was delivered but `record` could not
-    store it (a no-op when `record` captured it)."""
-    if not (plan.cost and plan.owner_id):
-        return
-    with anyio.CancelScope(shield=True):
-        try:
-            async with c.sessions() as session:
-                owner, gen_id = plan.owner_id, plan.generation_id
-                if await ledger.capture_reserved(session, owner, gen_id, "speech"):
-                    await session.commit()
-        except Exception:
-            log.exception("could not capture the hold of generation %s", plan.generation_id)
 
 
 async def speak(

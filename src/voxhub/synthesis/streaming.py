@@ -16,16 +16,14 @@ from voxhub.audio.encode import FORMATS, StreamEncoder
 from voxhub.container import Container
 from voxhub.observability import metrics
 from voxhub.safety.marking import generated_headers, output_tags
+from voxhub.synthesis.holds import capture_delivered, release, reserve
 from voxhub.synthesis.pauses import spoken_chunks
 from voxhub.synthesis.schemas import SpeechRequest
 from voxhub.synthesis.service import (
     Rendered,
     SpeechPlan,
-    capture_delivered,
     plan_speech,
     record,
-    release,
-    reserve,
 )
 
 log = logging.getLogger(__name__)

@@ -19,8 +19,9 @@ from voxhub.container import Container
 from voxhub.core.errors import VoiceNotFound
 from voxhub.safety.marking import generated_headers
 from voxhub.synthesis.alignment import Aligner, Chars, Timed, spoken_chars
+from voxhub.synthesis.holds import release, reserve
 from voxhub.synthesis.schemas import SPEAKABLE, SpeechRequest
-from voxhub.synthesis.service import SpeechPlan, plan_speech, record, release, render, reserve
+from voxhub.synthesis.service import SpeechPlan, plan_speech, record, render
 from voxhub.synthesis.streaming import paid_stream, primed, stream_bytes
 from voxhub.synthesis.timings import WordClock, stored_timings
 

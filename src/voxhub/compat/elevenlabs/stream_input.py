@@ -28,8 +28,9 @@ from voxhub.compat.elevenlabs.formats import engine_for_model, parse_output_form
 from voxhub.container import Container
 from voxhub.core.errors import InvalidText, RateLimited, Unauthenticated, VoxhubError
 from voxhub.synthesis.alignment import Aligner, Chars, spoken_chars
+from voxhub.synthesis.holds import reserve
 from voxhub.synthesis.schemas import SpeechRequest
-from voxhub.synthesis.service import plan_speech, reserve
+from voxhub.synthesis.service import plan_speech
 from voxhub.synthesis.streaming import paid_stream
 
 router = APIRouter(prefix="/v1/text-to-speech")
