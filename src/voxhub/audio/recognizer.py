@@ -61,35 +61,35 @@ class Recognizer:
 
     def transcribe(self, samples: np.ndarray, sample_rate: int) -> str:
         """The text Whisper hears in float32 mono audio. Blocking: call it from a thread."""
-        wav = np.asarray(samples, dtype=np.float32)
-        if sample_rate != WHISPER_RATE:
-            wav = soxr.resample(wav, sample_rate, WHISPER_RATE).astype(np.float32)
-        if len(wav) == 0:
-            return ""
-        with self._lock:
-            model = self._load()
-            # Deterministic decoding (temperature 0 only, no fallback) and no carried context:
-            # each clip is judged on its own, and reruns give the same text.
-            segments, _info = model.transcribe(
-                wav,
-                language="en",
-                beam_size=5,
-                temperature=0.0,
-                condition_on_previous_text=False,
-                vad_filter=False,
-                without_timestamps=True,
-            )
-            return " ".join(seg.text.strip() for seg in segments).strip()
+        return self.hear(samples, sample_rate)[0]
+
+    def hear(self, samples: np.ndarray, sample_rate: int) -> tuple[str, float]:
+        """The text Whisper hears and its mean log-probability per token (how sure it is:
+        -inf when it heard nothing). Blocking: call it from a thread."""
+        segments = self._segments(samples, sample_rate, without_timestamps=True)
+        text = " ".join(seg.text.strip() for seg in segments).strip()
+        confidence = float(np.mean([s.avg_logprob for s in segments])) if segments else -np.inf
+        return text, confidence
 
     def timed_words(self, samples: np.ndarray, sample_rate: int) -> list[tuple[str, float, float]]:
         """The words Whisper hears with its own times (cross-attention alignment, seconds from
         the start), to check an engine's word times against. Blocking: call it from a thread."""
+        segments = self._segments(samples, sample_rate, word_timestamps=True)
+        return [
+            (w.word.strip(), float(w.start), float(w.end))
+            for seg in segments
+            for w in seg.words or []
+        ]
+
+    def _segments(self, samples: np.ndarray, sample_rate: int, **timing: bool) -> list[Any]:
         wav = np.asarray(samples, dtype=np.float32)
         if sample_rate != WHISPER_RATE:
             wav = soxr.resample(wav, sample_rate, WHISPER_RATE).astype(np.float32)
         if len(wav) == 0:
             return []
         with self._lock:
+            # Deterministic decoding (temperature 0 only, no fallback) and no carried context:
+            # each clip is judged on its own, and reruns give the same text.
             segments, _info = self._load().transcribe(
                 wav,
                 language="en",
@@ -97,13 +97,9 @@ class Recognizer:
                 temperature=0.0,
                 condition_on_previous_text=False,
                 vad_filter=False,
-                word_timestamps=True,
+                **timing,
             )
-            return [
-                (w.word.strip(), float(w.start), float(w.end))
-                for seg in segments
-                for w in seg.words or []
-            ]
+            return list(segments)
 
 
 _shared: Recognizer | None = None

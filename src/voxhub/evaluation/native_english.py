@@ -27,9 +27,8 @@ from typing import Any
 
 import numpy as np
 import soundfile as sf
-import soxr
 
-from voxhub.audio.recognizer import WHISPER_RATE, check_model, model_dir
+from voxhub.audio.recognizer import Recognizer
 from voxhub.audio.speaker import SpeakerEncoder
 from voxhub.engines.base import Reference, SynthesisParams, VoiceProfile
 from voxhub.engines.embedded import EmbeddedEngine
@@ -41,34 +40,6 @@ from voxhub.settings import EngineSettings, Settings
 ENGLISH = ("af_heart", "am_michael", "bf_emma", "bm_george")
 JAPANESE = ("jf_alpha", "jm_kumo")
 EN = SynthesisParams(language="en")
-
-
-class _Whisper:
-    """tiny.en with the same deterministic decoding as `Recognizer`, keeping the confidence."""
-
-    def __init__(self, threads: int = 2) -> None:
-        from faster_whisper import WhisperModel
-
-        folder = model_dir()
-        check_model(folder)
-        self._model = WhisperModel(
-            str(folder), device="cpu", compute_type="int8", cpu_threads=threads
-        )
-
-    def hear(self, samples: np.ndarray, rate: int) -> tuple[str, float]:
-        wav = soxr.resample(samples, rate, WHISPER_RATE).astype(np.float32)
-        segments, _ = self._model.transcribe(
-            wav,
-            language="en",
-            beam_size=5,
-            temperature=0.0,
-            condition_on_previous_text=False,
-            vad_filter=False,
-            without_timestamps=True,
-        )
-        found = list(segments)
-        text = " ".join(s.text.strip() for s in found).strip()
-        return text, statistics.fmean(s.avg_logprob for s in found) if found else float("-inf")
 
 
 async def _speak(engine: EmbeddedEngine, text: str, voice: VoiceProfile) -> np.ndarray:
@@ -85,7 +56,7 @@ async def run(
     settings = Settings(home=home, engine=engine_settings)
     engine = EmbeddedEngine(settings, SpeakerEncoder(threads=2))
     await engine.load()
-    whisper = _Whisper()
+    whisper = Recognizer()
     samples, rate = sf.read(reference, dtype="float32", always_2d=True)
     clone = await engine.enroll(Reference(samples.mean(axis=1), rate))
     blended = decode_profile(clone.data).packs
