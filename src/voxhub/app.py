@@ -13,7 +13,6 @@ from voxhub import __version__
 from voxhub.accounts.first_run import (
     announcement,
     ensure_first_admin,
-    is_loopback,
     local_admin_id,
 )
 from voxhub.accounts.secrets import InsecureConfiguration
@@ -22,6 +21,7 @@ from voxhub.api.limits import BodyLimitMiddleware
 from voxhub.api.router import api_router
 from voxhub.bootstrap import build_container, close_container
 from voxhub.container import Container, Role
+from voxhub.core.addresses import is_loopback
 from voxhub.observability import router as observability
 from voxhub.security.headers import ResponseHeadersMiddleware
 from voxhub.security.idempotency import IdempotencyMiddleware

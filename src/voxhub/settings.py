@@ -7,8 +7,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from voxhub.core.addresses import is_loopback
 
 _ENV = SettingsConfigDict(env_prefix="VOXHUB_", env_file=".env", extra="ignore")
 
@@ -139,6 +141,10 @@ class SecuritySettings(BaseSettings):
     oidc_issuer: str | None = None
     oidc_audience: str | None = None
     bootstrap_admin: bool = True
+    # "open": anyone who reaches the server may create an account (POST /api/v1/auth/signup and
+    # the seeds' sign-up faces); "closed": only admins create accounts (`voxhub users create`),
+    # and identities from the OIDC provider, which decides who may sign in.
+    signup: Literal["open", "closed"] = "open"
     # Seed 004: HMAC-signed internal calls, Firebase Auth and App Check feature flags.
     enable_hmac: bool = Field(
         False, validation_alias=_env("VOXHUB_ENABLE_HMAC", "SECURITY_ENABLE_HMAC")
@@ -355,6 +361,8 @@ class ConsentSettings(BaseSettings):
 
     model_config = _ENV
 
+    # Unset, it follows the instance: "spoken" where strangers can sign up (sign-up open and
+    # a non-loopback bind), "attestation" otherwise (see Settings._consent_follows_signup).
     # "attestation": every new voice carries "I am the speaker" or "I have the speaker's written
     # permission" (a standing one for the seeds' faces); "spoken": the speaker also reads a
     # challenge phrase, checked against the reference; "off": nothing asked, only for a private
@@ -397,6 +405,20 @@ class Settings(BaseSettings):
     renders: RenderSettings = Field(default_factory=RenderSettings)
     neural: NeuralSettings = Field(default_factory=NeuralSettings)
     consent: ConsentSettings = Field(default_factory=ConsentSettings)
+
+    @model_validator(mode="after")
+    def _consent_follows_signup(self) -> Settings:
+        # A public sign-up instance lets strangers upload anyone's recording, so there an
+        # attestation alone is too weak a default: the speaker must read a phrase as well. An
+        # explicit VOXHUB_CONSENT_POLICY always wins.
+        if "consent_policy" not in self.consent.model_fields_set and self.public_signup:
+            self.consent = self.consent.model_copy(update={"consent_policy": "spoken"})
+        return self
+
+    @property
+    def public_signup(self) -> bool:
+        """Whether strangers can make accounts: sign-up open, bound beyond this machine."""
+        return self.security.signup == "open" and not is_loopback(self.host)
 
     @property
     def queue_backend(self) -> Literal["memory", "redis"]:

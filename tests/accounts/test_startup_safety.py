@@ -9,9 +9,9 @@ from argon2 import PasswordHasher
 from pydantic import SecretStr
 
 from voxhub.accounts import passwords
-from voxhub.accounts.first_run import is_loopback
 from voxhub.accounts.secrets import InsecureConfiguration, signing_key
 from voxhub.app import check_bind
+from voxhub.core.addresses import is_loopback
 from voxhub.core.errors import InvalidInput
 from voxhub.settings import Settings
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import secrets
 from dataclasses import dataclass
 
@@ -39,16 +38,6 @@ def announcement(creds: FirstRunCredentials, url: str) -> list[str]:
         f"  API key:  {creds.api_key}",
         f"  try:      curl -H 'Authorization: Bearer {creds.api_key}' {url}/api/v1/me",
     ]
-
-
-def is_loopback(host: str) -> bool:
-    """Whether binding `host` keeps the server private to this machine."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 async def ensure_first_admin(c: Container) -> FirstRunCredentials | None:

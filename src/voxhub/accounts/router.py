@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from voxhub.accounts import api_keys, service
 from voxhub.accounts.admin_router import router as admin_router
 from voxhub.accounts.deps import CurrentPrincipal, client_ip
+from voxhub.accounts.errors import SignupClosed
 from voxhub.accounts.login_link import PAGE
 from voxhub.accounts.models import User
 from voxhub.accounts.schemas import (
@@ -43,7 +44,10 @@ def login_key(request: Request, email: str) -> str:
 async def sign_up(
     c: Container, session: AsyncSession, request: Request, email: str, password: str, name: str
 ) -> service.SignedIn:
-    """A new account with the starting credits, signed in at once."""
+    """A new account with the starting credits, signed in at once; every sign-up face comes
+    here, so closing sign-up closes them all."""
+    if c.settings.security.signup == "closed":
+        raise SignupClosed("sign-up is closed on this instance: ask an admin for an account")
     credits = c.settings.security.tokens_to_give
     return await service.register(
         session, c.tokens, email, password, name, credits, client_ip(request)

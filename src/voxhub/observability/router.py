@@ -18,10 +18,10 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from voxhub.accounts.deps import resolve_principal
-from voxhub.accounts.first_run import is_loopback
 from voxhub.api.deps import ContainerDep
 from voxhub.api.errors import problem
 from voxhub.container import Container
+from voxhub.core.addresses import is_loopback
 from voxhub.core.errors import Forbidden, Unauthenticated
 from voxhub.observability import metrics
 from voxhub.observability.health import readiness
