@@ -168,6 +168,7 @@ def sweep(
     console.print(
         f"removals done {r.removals_done}, failed {r.removals_failed}; "
         f"orphan blobs removed {r.orphans_removed}, failed {r.orphans_failed}; "
+        f"abandoned seed 004 uploads removed {r.uploads_removed}; "
         f"temp files removed {r.temp_files_removed}; "
         f"expired keys forgotten {sum(r.expired_purged.values())}",
         soft_wrap=True,

@@ -38,7 +38,8 @@ from voxhub.accounts.models import Role, User
 from voxhub.app import create_app
 from voxhub.audio.encode import encode
 from voxhub.bootstrap import build_container, close_container
-from voxhub.compat.seed004_jobs import CLONE, CLONE_STEPS, GENERATE, UPLOADS, clone_voice_id
+from voxhub.compat.seed004_jobs import CLONE_STEPS, GENERATE, clone_voice_id
+from voxhub.compat.seed004_uploads import CLONE, UPLOADS
 from voxhub.container import Container
 from voxhub.core.clock import utcnow
 from voxhub.core.errors import EngineFailure

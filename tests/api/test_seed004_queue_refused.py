@@ -26,7 +26,7 @@ from tests.api.test_seed004_queue import (
 )
 from voxhub.accounts.models import Role
 from voxhub.accounts.principal import Principal
-from voxhub.compat.seed004_jobs import UPLOADS
+from voxhub.compat.seed004_uploads import UPLOADS
 from voxhub.container import Container
 from voxhub.core.errors import EngineUnavailable
 from voxhub.credits.models import CreditEntry

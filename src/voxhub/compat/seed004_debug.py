@@ -15,7 +15,7 @@ from fastapi import APIRouter
 from voxhub.accounts.deps import AdminPrincipal
 from voxhub.api.deps import ContainerDep
 from voxhub.compat.seed004_file_schemas import DebugDirectories, DirectoryStatus
-from voxhub.compat.seed004_jobs import UPLOADS
+from voxhub.compat.seed004_uploads import UPLOADS
 from voxhub.container import Container
 from voxhub.core.clock import utcnow
 from voxhub.security.deps import limited

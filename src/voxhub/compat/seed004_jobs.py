@@ -28,6 +28,7 @@ from voxhub.accounts.principal import Principal
 from voxhub.audio.decode import decode, probe
 from voxhub.compat.seed004_checks import engine_for
 from voxhub.compat.seed004_schemas import Seed004Clone
+from voxhub.compat.seed004_uploads import CLONE, UPLOADS
 from voxhub.container import Container
 from voxhub.core.clock import utcnow
 from voxhub.core.errors import EngineTimeout, EngineUnavailable, VoxhubError
@@ -50,12 +51,8 @@ from voxhub.voices.schemas import VoiceCreate
 
 log = logging.getLogger(__name__)
 
-CLONE = "seed004.clone"
 GENERATE = "seed004.generate"
 CLONE_STEPS = ["fetch_audio", "create_voice"]
-# Uploaded recordings wait here for their job; outside `voices/`, so the orphan sweep (which
-# knows only the voice tables) leaves them alone while a job is queued or may be retried.
-UPLOADS = "uploads/seed004"
 
 # The story's `audioStatus` for each job status: seed 004's queued, processing, completed, failed.
 AUDIO_STATUS = {
@@ -157,7 +154,8 @@ async def clone_job(c: Container, ctx: JobContext) -> dict[str, Any]:
 
     A run that ends the job without a voice (a blocked speaker, consent withdrawn since the
     clone was queued, the owner gone, the last attempt spent) promises the removal too: no
-    later attempt will read the recording, and the orphan sweep never looks under `UPLOADS`."""
+    later attempt will read the recording. A cancelled job's recording waits for a retry, and
+    the sweep removes it once no retry is likely (voxhub.compat.seed004_uploads)."""
     try:
         return await _clone(c, ctx)
     except (LeaseLost, JobCancelled):

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from voxhub.characters.models import CharacterImage
 from voxhub.chats.models import ChatMessageRow
+from voxhub.compat.seed004_uploads import remove_abandoned_uploads
 from voxhub.core.clock import utcnow
 from voxhub.renders.models import LineTake, ScriptRender, VideoBackground
 from voxhub.safety.consent_retention import purge_expired_consents
@@ -64,6 +65,8 @@ class SweepReport:
     removals_failed: int = 0
     orphans_removed: int = 0
     orphans_failed: int = 0
+    # Seed 004 clone recordings no job will read again (voxhub.compat.seed004_uploads).
+    uploads_removed: int = 0
     temp_files_removed: int = 0
     # Expired idempotency records, HMAC signatures and consent rows past retention, by table.
     expired_purged: dict[str, int] = field(default_factory=dict)
@@ -81,7 +84,8 @@ async def run_sweep(
     now: datetime | None = None,
     every: bool = False,
 ) -> SweepReport:
-    """One pass: due outbox rows (all of them with `every`), orphan blobs, crashed temp files,
+    """One pass: due outbox rows (all of them with `every`), orphan blobs, abandoned seed 004
+    recordings, crashed temp files,
     expired idempotency keys and HMAC signatures, consent rows past their retention."""
     now = now or utcnow()
     drained = await drain(sessions, blobs, now=now, every=every)
@@ -89,6 +93,10 @@ async def run_sweep(
     report.orphans_removed, report.orphans_failed = await remove_orphans(
         sessions, blobs, grace_s, now=now
     )
+    report.uploads_removed, uploads_failed = await remove_abandoned_uploads(
+        sessions, blobs, grace_s, now=now
+    )
+    report.orphans_failed += uploads_failed
     if isinstance(blobs, LocalBlobStore):
         report.temp_files_removed = await blobs.sweep_temp(grace_s)
     # Expired keys are also dropped when a client sends one again; this catches the rest.
@@ -192,5 +200,5 @@ async def _every(c: Container, interval: float) -> None:
             continue
         if report.failed:
             log.warning("blob sweep: %s", report)
-        elif report.removals_done or report.orphans_removed:
+        elif report.removals_done or report.orphans_removed or report.uploads_removed:
             log.info("blob sweep: %s", report)

@@ -1,0 +1,75 @@
+"""Seed 004's queued-clone recordings: where they wait for their job, and the sweep that
+removes the ones no job will read again.
+
+A clone job promises its recording's removal when it ends with a voice or with a refusal; a
+job that is cancelled, or dies on a timeout of its last attempt, may still be retried by hand,
+so its recording is kept for `RETRY_WINDOW` after the job stopped, then swept (a later retry
+fails `upload_gone`). A recording with no job at all (the process died between storing it and
+committing the job) goes once it is older than the sweep's grace period.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from voxhub.core.clock import utcnow
+from voxhub.jobs.models import Job, JobStatus
+from voxhub.storage.base import BlobStore
+
+log = logging.getLogger(__name__)
+
+CLONE = "seed004.clone"
+UPLOADS = "uploads/seed004"
+# Long enough to retry a clone cancelled by mistake after a weekend; short enough that a
+# recording of someone's voice is not kept for a job nobody will run.
+RETRY_WINDOW = timedelta(days=7)
+_ACTIVE = (JobStatus.queued, JobStatus.running)
+
+
+async def _kept(sessions: async_sessionmaker[AsyncSession], now: datetime) -> set[str]:
+    """The recordings a clone job may still read: queued or running, or stopped short of
+    success within the retry window (a succeeded job has promised its removal already)."""
+    async with sessions() as session:
+        payloads = await session.scalars(
+            select(Job.payload).where(
+                Job.kind == CLONE,
+                or_(
+                    Job.status.in_(_ACTIVE),
+                    (Job.status != JobStatus.succeeded) & (Job.updated_at > now - RETRY_WINDOW),
+                ),
+            )
+        )
+        return {str(p["upload_key"]) for p in payloads if p.get("upload_key")}
+
+
+async def remove_abandoned_uploads(
+    sessions: async_sessionmaker[AsyncSession],
+    blobs: BlobStore,
+    grace_s: float,
+    *,
+    now: datetime | None = None,
+) -> tuple[int, int]:
+    """Remove the queued-clone recordings older than `grace_s` that no job will read: (removed,
+    failed)."""
+    now = now or utcnow()
+    cutoff = now - timedelta(seconds=grace_s)
+    # Listed before the jobs are read: a job committed in between still protects its blob.
+    old = [i.key for i in await blobs.list_info(f"{UPLOADS}/") if i.modified_at < cutoff]
+    if not old:
+        return 0, 0
+    kept = await _kept(sessions, now)
+    removed = failed = 0
+    for key in sorted(set(old) - kept):
+        try:
+            await blobs.delete(key)
+        except Exception:
+            log.warning("seed 004 upload %s not removed", key, exc_info=True)
+            failed += 1
+            continue
+        log.info("removed abandoned seed 004 upload %s", key)
+        removed += 1
+    return removed, failed
