@@ -16,6 +16,7 @@ from tests.api.conftest import Account
 from tests.safety.consent_helpers import (
     ana,
     client,
+    consents,
     container,
     upload,
 )
@@ -98,3 +99,38 @@ async def test_the_sweep_keeps_what_still_stands_on_an_expired_consent(
     }
     # The attestation in force still covers Ana's uploads through a face without consent.
     assert (await client.get("/api/v1/consent/standing")).json()["id"] == rows["latest given"].id
+
+
+async def test_retention_runs_from_the_voices_deletion_and_takes_the_recording(
+    client: httpx.AsyncClient, container: Container, ana: Account
+) -> None:
+    """A voice cloned longer ago than the retention period and deleted today keeps its consent
+    evidence for the whole period from today; a voice deleted before this rule (no deletion
+    row) loses its rows once their own date is past, and a spoken consent's recording goes with
+    its row."""
+    r = await upload(client, name="Old", consent="self")
+    assert r.status_code == 201, r.text
+    old_voice = r.json()["id"]
+    ancient = voice_consent(old_voice, ana.id, 20)  # made before the retention period ended
+    gone_long_ago = voice_consent("deleted-before-deletion-rows", ana.id, 20)
+    gone_long_ago.kind, gone_long_ago.consent_audio_key = "spoken", "consents/x/reading"
+    await container.blobs.put(gone_long_ago.consent_audio_key, b"the reading", "audio/wav")
+    async with container.sessions() as s:
+        s.add_all([ancient, gone_long_ago])
+        await s.commit()
+
+    deleted_at = utcnow()
+    assert (await client.delete(f"/api/v1/voices/{old_voice}")).status_code == 204
+    rows = {row.kind: row for row in await consents(container, old_voice)}
+    assert set(rows) == {"self", "voice_deleted"} and len(await consents(container, old_voice)) == 3
+    marker = rows["voice_deleted"]
+    assert (marker.user_id, marker.principal_kind, marker.ip) == (ana.id, "api_key", "127.0.0.1")
+    days = container.settings.consent.consent_retention_days
+    assert marker.retain_until >= deleted_at + timedelta(days=days)
+
+    report = await run_sweep(container.sessions, container.blobs, grace_s=3600)
+
+    assert report.expired_purged["voice_consents"] == 1  # only the voice deleted long ago
+    assert {row.id for row in await consents(container, old_voice)} >= {ancient.id, marker.id}
+    assert await consents(container, gone_long_ago.voice_id) == []
+    assert "consents/x/reading" not in await container.blobs.list("consents/")

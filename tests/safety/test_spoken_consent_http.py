@@ -119,6 +119,9 @@ async def test_a_spoken_consent_is_kept_with_the_voice(
     assert row.word_error_rate is not None and row.word_error_rate <= WER_THRESHOLD
     assert row.speaker_similarity is not None and row.speaker_similarity >= SPEAKER_THRESHOLD
     assert row.consent_audio_sha256 == hashlib.sha256(kokoro["phrase"]).hexdigest()
+    # The recording itself is kept, outside the voice's own blobs, so it outlives the voice.
+    assert row.consent_audio_key == f"consents/{voice_id}/{row.id}"
+    assert await container.blobs.get(row.consent_audio_key) == kokoro["phrase"]
     assert row.reference_sha256 == [hashlib.sha256(kokoro["reference"]).hexdigest()]
     assert row.ip == "127.0.0.1"  # httpx's ASGI transport's client address
     assert started <= row.created_at <= utcnow()
@@ -193,7 +196,12 @@ async def test_two_uploads_with_one_phrase_make_one_voice(
     assert lost.json()["code"] == "consent_phrase_used"
     assert await voice_count(container) == 1
     assert [row.voice_id for row in await consents(container)] == [made]
+    (kept,) = await consents(container)
     blobs = await container.blobs.list("")
-    assert blobs and all(key.startswith(f"voices/{made}/") for key in blobs)
+    assert blobs and all(
+        key.startswith(f"voices/{made}/") for key in blobs if key != kept.consent_audio_key
+    )
+    # One recording kept, the winner's: the loser's was written and discarded with its work.
+    assert [key for key in blobs if key.startswith("consents/")] == [f"consents/{made}/{kept.id}"]
     (refused,) = await events(container, "consent_refused")
     assert refused.details["reason"] == "consent_phrase_used"

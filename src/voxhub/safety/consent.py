@@ -8,7 +8,8 @@ A use case that adds references (a new voice, a reference added) calls it in thr
   is; after the blocklist, a 403 `voice_blocked` would tell anyone that a speaker is listed.
 - `gate`, before anything is stored: the spoken check (which needs the embeddings), then the
   consent row and its `consent_recorded` event, added to the caller's session.
-- `before_commit`, last before the use case's one commit: marks a spoken consent's phrase used.
+- `before_commit`, last before the use case's one commit: keeps a spoken consent's recording
+  and marks its phrase used.
 
 A refusal at any step commits a `consent_refused` event on its own and raises: the refused
 upload stores nothing else.
@@ -32,6 +33,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voxhub.accounts.principal import Principal
@@ -47,6 +49,8 @@ from voxhub.safety.errors import ConsentRequired, StandingConsentRequired
 from voxhub.safety.spoken_consent import use_phrase, verify_spoken_consent
 
 Attestation = Literal["self", "written_permission"]
+# Where spoken consent recordings are kept, beside their rows in voice_consents.
+RECORDINGS = "consents"
 ATTESTATIONS: tuple[str, ...] = ("self", "written_permission")
 
 
@@ -135,6 +139,10 @@ async def gate(
     row.reference_sha256 = list(reference_sha256)
     row.created_at = now
     row.retain_until = standing.retain_until(c.settings.consent, now)
+    if row.kind == "spoken":
+        # Stored by `before_commit`. Outside voices/<id>/, which the voice's deletion removes:
+        # it outlives the voice with its row (voxhub.safety.consent_retention removes both).
+        row.consent_audio_key = f"{RECORDINGS}/{voice_id}/{row.id}"
     session.add(row)
     audit.record(
         session,
@@ -151,13 +159,55 @@ async def gate(
 
 
 async def before_commit(
-    c: Container, session: AsyncSession, p: Principal, row: VoiceConsent | None
+    c: Container,
+    session: AsyncSession,
+    p: Principal,
+    admitted: Admitted,
+    row: VoiceConsent | None,
+    written: list[str],
 ) -> None:
-    """Last before the use case commits: mark the phrase of a spoken consent used, in the same
-    transaction (409 `consent_phrase_used`, the caller's work rolled back, when another upload
-    used it meanwhile; `use_phrase` says why here)."""
-    if row is not None and row.phrase_id is not None:
-        await use_phrase(c, session, p, row.phrase_id)
+    """Last before the use case commits, for a spoken consent: keep its recording, the
+    evidence of who said what (its key added to `written`, which the caller discards if it
+    fails), and mark the phrase used in the same transaction (409 `consent_phrase_used`, the
+    caller's work rolled back, when another upload used it meanwhile; `use_phrase` says why)."""
+    if row is None or row.phrase_id is None:
+        return
+    assert isinstance(admitted.claim, ConsentClaim) and admitted.claim.consent_audio is not None
+    assert row.consent_audio_key is not None  # named by `gate`, as rows never change
+    await c.blobs.put(
+        row.consent_audio_key, admitted.claim.consent_audio, "application/octet-stream"
+    )
+    written.append(row.consent_audio_key)
+    await use_phrase(c, session, p, row.phrase_id)
+
+
+async def note_voice_deleted(
+    c: Container, session: AsyncSession, p: Principal, voice_id: str
+) -> None:
+    """In the deletion's transaction: a `voice_deleted` row beside the voice's consent rows,
+    who deleted it and when, retained for the retention period from now. The sweep drops a
+    voice's rows only once every one of them is past its `retain_until`, so the consent
+    evidence outlives the deletion by the whole period, however old the voice was."""
+    covered = await session.scalar(
+        select(VoiceConsent.id).where(VoiceConsent.voice_id == voice_id).limit(1)
+    )
+    if covered is None:  # cloned with nothing to keep (policy "off"): nothing to extend
+        return
+    now = utcnow()
+    session.add(
+        VoiceConsent(
+            id=new_id(),
+            voice_id=voice_id,
+            user_id=p.user_id or None,
+            principal_kind=standing.principal_kind(p),
+            kind="voice_deleted",
+            policy=c.settings.consent.consent_policy,
+            ip=client_ip_var.get(),
+            reference_sha256=[],
+            created_at=now,
+            retain_until=standing.retain_until(c.settings.consent, now),
+        )
+    )
 
 
 async def _decide(

@@ -28,7 +28,8 @@ class VoiceConsent(IdMixin, Base):
     # "local" (the CLI, or VOXHUB_AUTH=off) or "job" (a queued clone acting for its owner).
     principal_kind: Mapped[str] = mapped_column(String(16))
     # How consent was given: "self" / "written_permission" (attested with the upload),
-    # "standing" (a standing attestation covered it), "spoken" (a challenge phrase read aloud).
+    # "standing" (a standing attestation covered it), "spoken" (a challenge phrase read aloud);
+    # "voice_deleted" is no consent but the voice's deletion, which the retention runs from.
     kind: Mapped[str] = mapped_column(String(24))
     # What was attested: "self" or "written_permission"; None under policy "off".
     attestation: Mapped[str | None] = mapped_column(String(24))
@@ -43,6 +44,8 @@ class VoiceConsent(IdMixin, Base):
     word_error_rate: Mapped[float | None] = mapped_column(Float)
     speaker_similarity: Mapped[float | None] = mapped_column(Float)
     consent_audio_sha256: Mapped[str | None] = mapped_column(String(64))
+    # The spoken consent's recording as uploaded, kept as long as this row (migration 0017).
+    consent_audio_key: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     retain_until: Mapped[datetime] = mapped_column(index=True)
 

@@ -22,6 +22,7 @@ from voxhub.chats.models import ChatMessageRow
 from voxhub.compat.seed004_uploads import remove_abandoned_uploads
 from voxhub.core.clock import utcnow
 from voxhub.renders.models import LineTake, ScriptRender, VideoBackground
+from voxhub.safety.consent_models import VoiceConsent
 from voxhub.safety.consent_retention import purge_expired_consents
 from voxhub.security.purge import purge_expired
 from voxhub.settings import Settings
@@ -50,9 +51,10 @@ BLOB_KEY_COLUMNS = (
     ScriptRender.audio_key,
     ScriptRender.video_key,
     VideoBackground.blob_key,
+    VoiceConsent.consent_audio_key,
 )
 # Where those blobs live; other prefixes (seed uploads, tests' probes) are left alone.
-SWEPT_PREFIXES = ("voices/", "characters/", "chats/", "scripts/", "backgrounds/")
+SWEPT_PREFIXES = ("voices/", "characters/", "chats/", "scripts/", "backgrounds/", "consents/")
 # Blobs kept beside another one, under its key plus a suffix (a generation's word times):
 # referenced while the blob they sit beside is.
 COMPANION_SUFFIXES = (WORDS_SUFFIX,)
@@ -101,7 +103,7 @@ async def run_sweep(
         report.temp_files_removed = await blobs.sweep_temp(grace_s)
     # Expired keys are also dropped when a client sends one again; this catches the rest.
     report.expired_purged = await purge_expired(sessions)
-    report.expired_purged |= await purge_expired_consents(sessions)
+    report.expired_purged |= await purge_expired_consents(sessions, blobs)
     return report
 
 

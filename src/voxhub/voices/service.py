@@ -179,7 +179,7 @@ async def create_voice(
                 details={"references": len(processed)},
             )
         await ledger.charge(session, p.user_id, voice.id, cost, "clone")
-        await consent_gate.before_commit(c, session, p, given)
+        await consent_gate.before_commit(c, session, p, admitted, given, written)
         await session.commit()
     except BaseException:
         await _undo(c, session, voice.id, written, made)
@@ -240,7 +240,7 @@ async def add_reference(
             voice_id=voice.id,
         )
         await ledger.charge(session, p.user_id, new_id(), cost, "clone: reference added")
-        await consent_gate.before_commit(c, session, p, given)
+        await consent_gate.before_commit(c, session, p, admitted, given, written)
         await session.commit()
     except BaseException:
         await _undo(c, session, voice.id, written, made)
@@ -334,6 +334,7 @@ async def delete_voice(
         c, session, voice_id, await stored_profiles(c, session, voice_id)
     )
     await session.delete(voice)
+    await consent_gate.note_voice_deleted(c, session, p, voice_id)
     removal = enqueue(session, f"voices/{voice_id}/", "voice_deleted")
     audit.record(
         session,
