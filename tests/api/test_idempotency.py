@@ -114,3 +114,23 @@ async def test_keys_are_scoped_to_the_principal(client, client_b, container) -> 
     b = await client_b.post("/api/v1/speech", json=body, headers={"Idempotency-Key": "shared"})
     assert a.status_code == b.status_code == 202
     assert a.json()["id"] != b.json()["id"] and "idempotent-replayed" not in b.headers
+
+
+async def test_audio_kept_from_before_watermarking_is_never_replayed(client, container) -> None:
+    """A replay hands back the stored answer's bytes: audio stored with a key before this
+    instance marked its outputs (its headers lack X-Voxhub-Generated) is refused instead."""
+    vid = (await create_voice(client))["id"]
+    body = {"voice_id": vid, "text": "Said once, kept for a retry."}
+    first = await client.post("/api/v1/speech", json=body, headers={"Idempotency-Key": "k-a"})
+    assert first.status_code == 200 and first.headers["content-type"].startswith("audio/")
+    again = await client.post("/api/v1/speech", json=body, headers={"Idempotency-Key": "k-a"})
+    assert again.content == first.content and again.headers["x-voxhub-generated"] == "true"
+    async with container.sessions() as s:
+        record = await s.scalar(select(IdempotencyRecord).where(IdempotencyRecord.key == "k-a"))
+        assert record is not None
+        record.headers = {k: v for k, v in record.headers.items() if not k.startswith("x-voxhub")}
+        await s.commit()
+    old = await client.post("/api/v1/speech", json=body, headers={"Idempotency-Key": "k-a"})
+    assert old.status_code == 409
+    assert old.json()["code"] == "idempotency_replay_unavailable"
+    assert "watermarked" in old.json()["detail"]

@@ -26,6 +26,7 @@ from voxhub.accounts.deps import resolve_principal
 from voxhub.container import Container
 from voxhub.core.errors import VoxhubError
 from voxhub.db.claims import attach_claim
+from voxhub.safety.marking import GENERATED_HEADER
 from voxhub.security import idempotency_store as store
 from voxhub.security.hmac import signed_call
 
@@ -208,10 +209,28 @@ async def _answer_from(record: Any, fingerprint: str, send: Send) -> None:
                 "to do it again",
             ),
         )
+    elif _unmarked_media(record.headers):
+        await _respond(
+            send,
+            *_problem(
+                409,
+                "idempotency_replay_unavailable",
+                f"a request with this Idempotency-Key already answered {record.status} with "
+                "audio recorded before this instance watermarked its outputs, which it no "
+                "longer sends. Use a new key to do it again",
+            ),
+        )
     else:
         replay = [(k.encode(), str(v).encode()) for k, v in record.headers.items()]
         headers = [*replay, (b"idempotent-replayed", b"true")]
         await _respond(send, record.status or 200, headers, record.body or b"")
+
+
+def _unmarked_media(headers: dict[str, str]) -> bool:
+    """Whether a stored answer is audio or video from before outputs were watermarked: every
+    answer carrying generated media since has `X-Voxhub-Generated` (kept with the body)."""
+    media = headers.get("content-type", "").split("/", 1)[0] in ("audio", "video")
+    return media and GENERATED_HEADER.lower() not in headers
 
 
 async def _fingerprint(content_type: bytes, query: bytes, body: bytes) -> str:
