@@ -26,6 +26,7 @@ from voxhub.renders.media import RenderFileNotFound
 from voxhub.renders.models import ScriptRender
 from voxhub.renders.schemas import RenderCreate
 from voxhub.renders.views import current_step
+from voxhub.safety.legacy import ensure_marked_video
 from voxhub.safety.marking import generated_headers
 from voxhub.scripts.service import get_script
 
@@ -237,4 +238,8 @@ async def get_video(
         raise RenderFileNotFound(f"no video {filename}")
     render, _ = await service.get_render(session, match[1], p)
     data = await media.video(c, render)
+    # A video made before outputs were marked gets a marked soundtrack as it leaves.
+    data = await ensure_marked_video(
+        c, session, data, object_id=render.id, owner_id=render.owner_id
+    )
     return ranged(data, "video/mp4", request.headers.get("range"), generated_headers(render.id))

@@ -27,7 +27,7 @@ from voxhub.renders.schemas import (
     RenderRead,
 )
 from voxhub.renders.views import render_read
-from voxhub.safety.legacy import ensure_marked
+from voxhub.safety.legacy import ensure_marked, ensure_marked_video
 from voxhub.safety.marking import generated_headers
 from voxhub.security.deps import limited
 
@@ -114,6 +114,10 @@ async def render_video(
     """The MP4 (faststart: it plays while it downloads), with range requests."""
     render, _ = await service.get_render(session, render_id, p)
     data = await media.video(c, render)
+    # A video made before outputs were marked gets a marked soundtrack as it leaves.
+    data = await ensure_marked_video(
+        c, session, data, object_id=render.id, owner_id=render.owner_id
+    )
     return ranged(data, "video/mp4", request.headers.get("range"), generated_headers(render.id))
 
 

@@ -4,7 +4,8 @@ Every file voxhub stores since marking began has its hash in `marked_outputs` (i
 what was noted). A stored file whose hash is not there is older than that: it is decoded,
 marked, encoded again in its own format with its tags, and its hash noted, so the next
 download finds it at once (marking is deterministic, so each copy is the same file). The
-stored blob is left as it is: a download does not rewrite history.
+stored blob is left as it is: a download does not rewrite history. A render's video made before
+marking gets its soundtrack marked the same way, its pictures copied.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from voxhub.safety.models import MarkedOutput
 from voxhub.safety.watermark import Watermarker
 from voxhub.settings import LimitSettings
 from voxhub.synthesis.models import Generation
+from voxhub.video.remark import with_new_soundtrack
 
 
 async def ensure_marked(
@@ -100,3 +102,26 @@ def _samples(
     ctx.layout = "mono"
     pcm = np.concatenate([f.to_ndarray().reshape(-1) for f in ctx.decode(av.Packet(data))])
     return (pcm / 32768.0).astype(np.float32), rate
+
+
+async def ensure_marked_video(
+    c: Container, session: AsyncSession, data: bytes, *, object_id: str, owner_id: str | None
+) -> bytes:
+    """A render's MP4 as it leaves: `data` when it is a marked file voxhub stored; else a copy
+    whose soundtrack is marked (the pictures copied as they are), noted and committed."""
+    digest = await sha256_of(data)
+    if await session.scalar(select(MarkedOutput.id).where(MarkedOutput.sha256 == digest)):
+        return data
+    marked = await asyncio.to_thread(
+        with_new_soundtrack, data, c.watermarker.apply, output_tags(object_id)
+    )
+    if await note_output_once(
+        session,
+        marked,
+        kind="render",
+        object_id=object_id,
+        owner_id=owner_id,
+        media_type="video/mp4",
+    ):
+        await session.commit()
+    return marked
