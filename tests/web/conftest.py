@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,15 +123,18 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         yield running
 
 
-@pytest.fixture(scope="package")
-async def browser() -> AsyncIterator[Browser]:
+@asynccontextmanager
+async def chromium_hearing(microphone: str) -> AsyncIterator[Browser]:
+    """Debian's Chromium whose fake microphone plays `microphone`: a WAV path, with `%noloop`
+    to play it once (then silence) rather than round and round. Chromium opens the file each
+    time a page's getUserMedia starts a capture, so a test may replace it between recordings."""
     path = chromium_path()
     if path is None:
         need_server("Chromium is not installed (scripts/install-chromium installs it)")
     args = [
         "--use-fake-ui-for-media-stream",
         "--use-fake-device-for-media-stream",
-        f"--use-file-for-fake-audio-capture={RECORDING}",
+        f"--use-file-for-fake-audio-capture={microphone}",
         "--autoplay-policy=no-user-gesture-required",
     ]
     if os.geteuid() == 0:
@@ -140,6 +143,12 @@ async def browser() -> AsyncIterator[Browser]:
         chromium = await pw.chromium.launch(executable_path=path, headless=True, args=args)
         yield chromium
         await chromium.close()
+
+
+@pytest.fixture(scope="package")
+async def browser() -> AsyncIterator[Browser]:
+    async with chromium_hearing(str(RECORDING)) as chromium:
+        yield chromium
 
 
 class PageErrors(list[str]):

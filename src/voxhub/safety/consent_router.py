@@ -1,4 +1,5 @@
-"""/api/v1/consent/challenge: a phrase to read aloud when the instance asks for spoken consent."""
+"""/api/v1/consent: what this instance's consent policy asks of a new voice, and the phrase to
+read aloud when it asks for spoken consent."""
 
 from __future__ import annotations
 
@@ -7,10 +8,22 @@ from fastapi import APIRouter, status
 from voxhub.accounts.deps import CurrentPrincipal
 from voxhub.api.deps import ContainerDep, SessionDep
 from voxhub.safety import challenges
-from voxhub.safety.challenge_schemas import ChallengeRead
+from voxhub.safety.challenge_schemas import ChallengeRead, ConsentPolicyRead
 from voxhub.security.deps import limited
 
 router = APIRouter(tags=["consent"])
+
+
+@router.get("/api/v1/consent/policy", response_model=ConsentPolicyRead)
+async def read_policy(c: ContainerDep, _: CurrentPrincipal) -> ConsentPolicyRead:
+    """What a voice upload must carry here: `consent` (policy `attestation`), also a recording
+    of the speaker reading a consent phrase (`spoken`), or nothing (`off`)."""
+    consent = c.settings.consent  # read now: the policy is the instance's current one
+    return ConsentPolicyRead(
+        policy=consent.consent_policy,
+        instance_name=c.settings.instance_name,
+        retention_days=consent.consent_retention_days,
+    )
 
 
 @router.post(

@@ -1,5 +1,6 @@
 // Add a voice: record it or drop a file, see the report, watch the profile become ready.
 import { api } from "./api.js";
+import { consentStep } from "./consent.js";
 import { busy, field, fill, h } from "./dom.js";
 import { recorderView } from "./recorder.js";
 import { reportView, statusPill } from "./report.js";
@@ -15,23 +16,12 @@ export function languageSelect(selected = "en", withAny = false) {
   return select;
 }
 
-// Whose voice this is: required, stored for good with the upload (the consent attestation).
-export function consentChoice() {
-  const radio = (value, label) => h("label", {},
-    h("input", { type: "radio", name: "consent", value, required: true }), " ", label);
-  const el = h("fieldset", { class: "field consent" },
-    h("legend", {}, "Consent"),
-    radio("self", "I am the speaker"),
-    radio("written_permission", "I have the speaker's written permission"));
-  return { el, value: () => el.querySelector("input[name=consent]:checked")?.value || "" };
-}
-
 export function render(main) {
   let audio = null; let filename = "recording.webm";
   const name = h("input", { type: "text", required: true, maxlength: "100", autocomplete: "off" });
   const language = languageSelect();
   const denoise = h("input", { type: "checkbox" });
-  const consent = consentChoice();
+  const consent = consentStep();
   const chosen = h("p", { class: "muted", role: "status" }, "Nothing recorded or chosen yet.");
   const create = h("button", { type: "submit", disabled: true }, "Create voice");
   const result = h("div", { "aria-live": "polite" });
@@ -65,9 +55,8 @@ export function render(main) {
     consent.el, chosen, h("div", { class: "actions" }, create));
   form.addEventListener("submit", busy(create, async () => {
     if (!name.value.trim()) { name.focus(); throw new Error("Give the voice a name."); }
-    if (!consent.value()) throw new Error("Say whose voice this is: you, or someone whose written permission you have.");
     const body = new FormData();
-    body.append("consent", consent.value());
+    await consent.addTo(body);
     body.append("name", name.value.trim());
     body.append("language", language.value);
     body.append("denoise", denoise.checked ? "true" : "false");
@@ -77,7 +66,9 @@ export function render(main) {
       const voice = await api("/api/v1/voices", { method: "POST", body });
       showCreated(voice);
     } catch (err) {
-      fill(result, h("div", { class: "card" }, h("p", { class: "error", role: "alert" }, err.message)));
+      // A refused consent is explained in the consent step itself.
+      fill(result, consent.refused(err) ? null
+        : h("div", { class: "card" }, h("p", { class: "error", role: "alert" }, err.message)));
       throw err;
     }
   }));
@@ -109,5 +100,5 @@ export function render(main) {
       h("section", { class: "card", "aria-labelledby": "rec-title" }, h("h2", { id: "rec-title" }, "1. Record"), rec.el),
       h("section", { class: "card", "aria-labelledby": "up-title" }, h("h2", { id: "up-title" }, "…or upload"), drop)),
     form, result);
-  return () => { rec.release(); clearTimeout(polling); };
+  return () => { rec.release(); consent.release(); clearTimeout(polling); };
 }

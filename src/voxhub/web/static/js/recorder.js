@@ -6,16 +6,20 @@ export const SUGGESTED = "The quick brown fox jumps over the lazy dog. I like to
   + "when you have a moment; I would love to hear how your week went.";
 const MAX_SECONDS = 30;
 
-export function recorderView(onRecorded) {
+/** `text`: what to read (null: the page shows it elsewhere); `label` names the recording and
+ * `meterLabel` its level meter. */
+export function recorderView(onRecorded,
+  { text = SUGGESTED, label = "Your recording", meterLabel = "Microphone level" } = {}) {
   const meterBar = h("div");
-  const meter = h("div", { class: "meter", role: "meter", "aria-label": "Microphone level",
+  const meter = h("div", { class: "meter", role: "meter", "aria-label": meterLabel,
     "aria-valuemin": "0", "aria-valuemax": "100", "aria-valuenow": "0" }, meterBar);
   const timer = h("p", { class: "big", "aria-live": "off" }, "0:00");
   const status = h("p", { class: "muted", role: "status" }, "Read the text aloud when the countdown ends.");
   const start = h("button", { type: "button" }, "Start recording");
   const stop = h("button", { type: "button", class: "ghost", disabled: true }, "Stop");
-  const playback = h("audio", { controls: true, hidden: true, "aria-label": "Your recording" });
+  const playback = h("audio", { controls: true, hidden: true, "aria-label": label });
   let stream = null; let recorder = null; let ctx = null; let raf = 0; let tick = 0;
+  let discard = false;
 
   function release() {
     cancelAnimationFrame(raf); clearInterval(tick);
@@ -66,6 +70,7 @@ export function recorderView(onRecorded) {
     recorder.addEventListener("dataavailable", (e) => { if (e.data.size) chunks.push(e.data); });
     recorder.addEventListener("stop", () => {
       release();
+      if (discard) { discard = false; return; }  // cleared while recording
       const blob = new Blob(chunks, { type: recorder.mimeType || "audio/webm" });
       playback.src = URL.createObjectURL(blob);
       playback.hidden = false;
@@ -88,9 +93,18 @@ export function recorderView(onRecorded) {
     if (recorder && recorder.state === "recording") recorder.stop();
   });
 
+  /** Forget the recording (what it read is no longer asked). */
+  function clear(message) {
+    if (recorder && recorder.state === "recording") { discard = true; recorder.stop(); }
+    playback.hidden = true; playback.removeAttribute("src");
+    start.textContent = "Start recording";
+    start.disabled = false; stop.disabled = true;
+    timer.textContent = "0:00"; status.textContent = message;
+  }
+
   const el = h("div", {},
-    h("p", { class: "script", id: "suggested-text" }, SUGGESTED),
+    text ? h("p", { class: "script", id: "suggested-text" }, text) : null,
     h("div", { class: "row" }, h("div", {}, meter), h("div", { class: "shrink" }, timer)),
     status, h("div", { class: "actions" }, start, stop), playback);
-  return { el, release };
+  return { el, release, clear };
 }

@@ -1,7 +1,8 @@
 // The voice library: search, filter, page, play, edit, delete, add a reference, export.
 import { api, raw } from "./api.js";
 import { busy, confirmDialog, dialog, field, fill, h, toast } from "./dom.js";
-import { consentChoice, languageSelect } from "./add_voice.js";
+import { languageSelect } from "./add_voice.js";
+import { consentStep } from "./consent.js";
 import { reportView, statusPill } from "./report.js";
 
 export function render(main, { app }) {
@@ -106,22 +107,25 @@ function addReference(v, reload) {
   const file = h("input", { type: "file", accept: "audio/*,video/*", required: true });
   const send = h("button", { type: "submit" }, "Add");
   const out = h("div", { "aria-live": "polite" });
-  const consent = consentChoice();
+  const consent = consentStep();
   const form = h("form", {}, field("Another recording of this voice", file,
     "More recordings of the same person make a closer clone."), consent.el, out,
   h("div", { class: "actions" }, send, h("button", { type: "button", class: "ghost", onclick: () => d.close() }, "Close")));
   const d = dialog(`Add a recording to “${v.name}”`, form);
+  d.addEventListener("close", () => consent.release());
   form.addEventListener("submit", busy(send, async () => {
     if (!file.files[0]) throw new Error("Choose a file first.");
-    if (!consent.value()) throw new Error("Say whose voice this is: you, or someone whose written permission you have.");
     const body = new FormData();
-    body.append("consent", consent.value());
+    await consent.addTo(body);
     body.append("file", file.files[0], file.files[0].name);
     try {
       const voice = await api(`/api/v1/voices/${v.id}/references`, { method: "POST", body });
       fill(out, (voice.reports || []).map(reportView));
       reload();
-    } catch (err) { fill(out, h("p", { class: "error", role: "alert" }, err.message)); }
+    } catch (err) {
+      // A refused consent is explained in the consent step itself.
+      fill(out, consent.refused(err) ? null : h("p", { class: "error", role: "alert" }, err.message));
+    }
   }));
 }
 
