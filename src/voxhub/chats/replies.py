@@ -235,14 +235,15 @@ async def _commit_reply(
             await ledger.capture_reserved(session, plan.owner_id, plan.reply_id, "chat reply")
         if audio_key and audio and voicing:
             media_type = FORMATS[voicing.speaker.format].media_type
-            await note_output(
-                session,
-                audio,
-                kind="chat",
-                object_id=plan.reply_id,
-                owner_id=plan.owner_id,
-                media_type=media_type,
-            )
+            for data in (audio, *voicing.sent):  # the whole reply and each clip sent
+                await note_output(
+                    session,
+                    data,
+                    kind="chat",
+                    object_id=plan.reply_id,
+                    owner_id=plan.owner_id,
+                    media_type=media_type,
+                )
             audit.record(
                 session,
                 "chat_reply_spoken",

@@ -114,6 +114,9 @@ class Voicing:
     tags: Tags = field(default_factory=dict)
     clips: asyncio.Queue[Clip] = field(default_factory=asyncio.Queue)
     samples: list[np.ndarray] = field(default_factory=list)
+    # Each clip as it was sent, so the reply's commit notes them all: a listener who saves a
+    # clip can trace it to this instance (POST /api/v1/detect), as with the whole reply.
+    sent: list[bytes] = field(default_factory=list)
     spoken_chars: int = 0
     failed: VoxhubError | None = None
     _todo: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
@@ -180,6 +183,7 @@ class Voicing:
             data = await asyncio.to_thread(encode, samples, self.rate, fmt, None, self.tags)
             self.samples.append(samples)
             self.spoken_chars += len(text)
+            self.sent.append(data)
             self.clips.put_nowait(Clip(index, sentence, data, len(samples) / self.rate))
             index += 1
 
