@@ -35,6 +35,7 @@ class EngineRegistry:
         self.default = default
         # Where speech goes when an engine is down: engine -> engines to try, in order.
         self.failover = {name: list(others) for name, others in (failover or {}).items()}
+        _check_failover(self.failover, set(engines))
         self.health = health or EngineHealth()
 
     @classmethod
@@ -81,3 +82,20 @@ class EngineRegistry:
         """Release every engine."""
         for engine in self._engines.values():
             await engine.aclose()
+
+
+def _check_failover(failover: dict[str, list[str]], enabled: set[str]) -> None:
+    """Refuse, at start-up, a failover naming an engine this process does not run: a typo
+    would otherwise surface only when an engine goes down, as speech that cannot fail over."""
+    for name, others in failover.items():
+        for engine in (name, *others):
+            if engine not in enabled:
+                raise EngineNotFound(
+                    f"VOXHUB_ENGINE_FAILOVER names {engine!r}, which is not enabled "
+                    f"(VOXHUB_ENGINES: {sorted(enabled)})",
+                    engine=engine,
+                )
+        if name in others:
+            raise EngineNotFound(
+                f"VOXHUB_ENGINE_FAILOVER: {name!r} cannot fail over to itself", engine=name
+            )
