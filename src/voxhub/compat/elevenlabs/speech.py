@@ -58,7 +58,7 @@ async def text_to_speech(
     optimize_streaming_latency: Latency = None,
 ) -> Response:
     """Speak `text` in a voice (ElevenLabs' convert)."""
-    req = svc.speech_request(c, voice_id, body, output_format)
+    req = await svc.speech_request(c, session, p, voice_id, body, output_format)
     gen, data, hit = await service.speak(c, session, req, p, "sync")
     headers = {
         "request-id": gen.id,
@@ -80,7 +80,7 @@ async def text_to_speech_stream(
     optimize_streaming_latency: Latency = None,
 ) -> StreamingResponse:
     """Speak `text` as a chunked stream, sentence by sentence."""
-    req = svc.speech_request(c, voice_id, body, output_format)
+    req = await svc.speech_request(c, session, p, voice_id, body, output_format)
     opened = await open_stream(c, session, req, p)
     gen_id = opened.headers["X-Voxhub-Generation-Id"]
     # ElevenLabs' own names for the request id and the characters billed.
@@ -102,7 +102,7 @@ async def text_to_speech_with_timestamps(
     optimize_streaming_latency: Latency = None,
 ) -> Response:
     """The audio in base64 with each character's start and end time (`alignment`)."""
-    req = svc.speech_request(c, voice_id, body, output_format)
+    req = await svc.speech_request(c, session, p, voice_id, body, output_format)
     answer, headers = await svc.speak_timed(c, session, req, p)
     return Response(answer, media_type="application/json", headers=headers)
 
@@ -121,6 +121,6 @@ async def text_to_speech_stream_with_timestamps(
     optimize_streaming_latency: Latency = None,
 ) -> StreamingResponse:
     """A stream of JSON lines: audio in base64 and the characters it settles, with times."""
-    req = svc.speech_request(c, voice_id, body, output_format)
+    req = await svc.speech_request(c, session, p, voice_id, body, output_format)
     lines, headers = await svc.open_timed(c, session, req, p)
     return StreamingResponse(lines, media_type="application/x-ndjson", headers=headers)

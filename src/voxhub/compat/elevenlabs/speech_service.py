@@ -20,10 +20,12 @@ from voxhub.core.errors import VoiceNotFound
 from voxhub.safety.marking import generated_headers
 from voxhub.synthesis.alignment import Aligner, Chars, Timed, spoken_chars
 from voxhub.synthesis.holds import release, reserve
+from voxhub.synthesis.routing import chosen_engine
 from voxhub.synthesis.schemas import SPEAKABLE, SpeechRequest
 from voxhub.synthesis.service import SpeechPlan, plan_speech, record, render
 from voxhub.synthesis.streaming import paid_stream, primed, stream_bytes
 from voxhub.synthesis.timings import WordClock, stored_timings
+from voxhub.voices.queries import get_voice
 
 
 class VoiceSettings(BaseModel):
@@ -61,8 +63,13 @@ class TextToSpeech(BaseModel):
     )
 
 
-def speech_request(
-    c: Container, voice_id: str, body: TextToSpeech, output_format: str | None
+async def speech_request(
+    c: Container,
+    session: AsyncSession,
+    p: Principal,
+    voice_id: str,
+    body: TextToSpeech,
+    output_format: str | None,
 ) -> SpeechRequest:
     """The voxhub request for an ElevenLabs one; refusals as voxhub's (422, 404)."""
     fmt = parse_output_format(output_format)
@@ -70,9 +77,7 @@ def speech_request(
     if len(voice_id) > 64:  # no voxhub id is this long: missing, not malformed
         raise VoiceNotFound(f"no voice {voice_id[:64]}...", voice_id=voice_id[:64])
     speed = body.voice_settings.speed if body.voice_settings else None
-    # ElevenLabs ignores a language_code its model does not speak: so does this face.
-    code = (body.language_code or "").split("-")[0].lower()
-    language = code if code in c.engines.get(engine).info.languages else None
+    language = await _spoken_language(c, session, p, voice_id, engine, body.language_code)
     return parse(
         SpeechRequest,
         voice_id=voice_id,
@@ -95,6 +100,23 @@ def speech_request(
         }
         or None,
     )
+
+
+async def _spoken_language(
+    c: Container,
+    session: AsyncSession,
+    p: Principal,
+    voice_id: str,
+    engine: str | None,
+    language_code: str | None,
+) -> str | None:
+    """ElevenLabs ignores a language_code its model does not speak: so does this face. The
+    model is the engine the request names or, for ElevenLabs' own model ids, the voice's."""
+    code = (language_code or "").split("-")[0].lower()
+    if not code:
+        return None
+    speaking = chosen_engine(c.engines, await get_voice(session, voice_id, p), engine)
+    return code if code in speaking.info.languages else None
 
 
 def headers(plan: SpeechPlan, gen_id: str, hit: bool) -> dict[str, str]:
