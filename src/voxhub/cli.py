@@ -101,9 +101,10 @@ def serve(
     from voxhub.app import create_app
     from voxhub.observability.logs import configure_logging
 
-    settings = Settings()
-    settings.host = host or settings.host
-    settings.port = port or settings.port
+    # Given to the constructor, not set after: defaults that follow the bind address (the
+    # consent policy of a public sign-up instance) must see the one actually served.
+    chosen_bind = {k: v for k, v in (("host", host), ("port", port)) if v}
+    settings = Settings(**chosen_bind)  # type: ignore[arg-type]
     chosen: ProcessRole = "all"
     if role is ServeRole.api or (role is ServeRole.auto and settings.queue_backend == "redis"):
         chosen = "api"

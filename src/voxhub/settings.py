@@ -361,8 +361,8 @@ class ConsentSettings(BaseSettings):
 
     model_config = _ENV
 
-    # Unset, it follows the instance: "spoken" where strangers can sign up (sign-up open and
-    # a non-loopback bind), "attestation" otherwise (see Settings._consent_follows_signup).
+    # Unset, it follows the instance: "spoken" where strangers can sign up (Settings.
+    # public_signup), "attestation" otherwise (see Settings._consent_follows_signup).
     # "attestation": every new voice carries "I am the speaker" or "I have the speaker's written
     # permission" (a standing one for the seeds' faces); "spoken": the speaker also reads a
     # challenge phrase, checked against the reference; "off": nothing asked, only for a private
@@ -417,8 +417,11 @@ class Settings(BaseSettings):
 
     @property
     def public_signup(self) -> bool:
-        """Whether strangers can make accounts: sign-up open, bound beyond this machine."""
-        return self.security.signup == "open" and not is_loopback(self.host)
+        """Whether strangers can make accounts: sign-up open, and the server reachable beyond
+        this machine (bound to another address, or served over HTTPS through a TLS proxy on
+        loopback, which VOXHUB_COOKIE_SECURE says)."""
+        reachable = not is_loopback(self.host) or self.security.cookie_secure
+        return self.security.signup == "open" and reachable
 
     @property
     def queue_backend(self) -> Literal["memory", "redis"]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select, update
 
 from tests.api.conftest import counts, create_voice
@@ -116,19 +117,24 @@ async def test_keys_are_scoped_to_the_principal(client, client_b, container) -> 
     assert a.json()["id"] != b.json()["id"] and "idempotent-replayed" not in b.headers
 
 
-async def test_audio_kept_from_before_watermarking_is_never_replayed(client, container) -> None:
+@pytest.mark.parametrize(("timings", "media_type"), [(False, "audio/"), (True, "application/json")])
+async def test_audio_kept_from_before_watermarking_is_never_replayed(
+    client, container, timings: bool, media_type: str
+) -> None:
     """A replay hands back the stored answer's bytes: audio stored with a key before this
-    instance marked its outputs (its headers lack X-Voxhub-Generated) is refused instead."""
+    instance marked its outputs (its headers lack X-Voxhub-Generated), as itself or in base64
+    inside JSON with its timings, is refused instead."""
     vid = (await create_voice(client))["id"]
-    body = {"voice_id": vid, "text": "Said once, kept for a retry."}
+    body = {"voice_id": vid, "text": "Said once, kept for a retry.", "timings": timings}
     first = await client.post("/api/v1/speech", json=body, headers={"Idempotency-Key": "k-a"})
-    assert first.status_code == 200 and first.headers["content-type"].startswith("audio/")
+    assert first.status_code == 200 and first.headers["content-type"].startswith(media_type)
     again = await client.post("/api/v1/speech", json=body, headers={"Idempotency-Key": "k-a"})
     assert again.content == first.content and again.headers["x-voxhub-generated"] == "true"
     async with container.sessions() as s:
         record = await s.scalar(select(IdempotencyRecord).where(IdempotencyRecord.key == "k-a"))
         assert record is not None
-        record.headers = {k: v for k, v in record.headers.items() if not k.startswith("x-voxhub")}
+        # Before marking, answers named their generation but did not say it was generated.
+        record.headers = {k: v for k, v in record.headers.items() if k != "x-voxhub-generated"}
         await s.commit()
     old = await client.post("/api/v1/speech", json=body, headers={"Idempotency-Key": "k-a"})
     assert old.status_code == 409

@@ -16,9 +16,15 @@ from tests.safety.consent_helpers import (
     upload,
     xi_upload,
 )
+from voxhub import cli
+from voxhub.accounts.models import Role
+from voxhub.accounts.principal import Principal
 from voxhub.accounts.secrets import InsecureConfiguration
 from voxhub.app import create_app
 from voxhub.bootstrap import close_container
+from voxhub.safety import consent
+from voxhub.safety.consent_models import VoiceConsent
+from voxhub.safety.errors import StandingConsentRequired
 from voxhub.settings import ConsentSettings, Settings
 
 
@@ -99,3 +105,36 @@ def test_policy_off_refuses_to_serve_beyond_loopback(tmp_path: Path, host: str) 
         create_app(settings)
     settings.host = "127.0.0.1"
     create_app(settings)  # a private instance on this machine may
+
+
+async def test_a_queued_clone_keeps_the_policy_its_request_was_checked_under(
+    tmp_path: Path, database_url: str, speaker_encoder: object
+) -> None:
+    """The worker that runs a seed 004 clone may be configured apart from the API that
+    queued it: the job is decided under the policy its request was accepted under."""
+    c = await consent_container(tmp_path, database_url, speaker_encoder, "spoken")
+    try:
+        user = await make_user(c, "queued@example.com")  # with a standing attestation
+        p = Principal(user.id, Role.user, "job")
+        queued = await consent.admit(c, p, consent.QueuedClone("api_key", "attestation"), "v1")
+        assert isinstance(queued.decision, VoiceConsent) and queued.decision.kind == "standing"
+        # Queued before the policy was kept with the job: this process's policy decides.
+        with pytest.raises(StandingConsentRequired):
+            await consent.admit(c, p, consent.QueuedClone("api_key"), "v2")
+    finally:
+        await close_container(c)
+
+
+def test_serve_hands_its_bind_address_to_the_settings_defaults() -> None:
+    """`voxhub serve --host 0.0.0.0` is a public sign-up instance: spoken consent by default."""
+    from typer.testing import CliRunner
+
+    seen: list[Settings] = []
+    runner = CliRunner()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("uvicorn.run", lambda app, **kw: None)
+        mp.setattr("voxhub.app.create_app", lambda settings, role: seen.append(settings))
+        result = runner.invoke(cli.app, ["serve", "--host", "0.0.0.0"])
+    assert result.exit_code == 0, result.output
+    (settings,) = seen
+    assert (settings.host, settings.consent.consent_policy) == ("0.0.0.0", "spoken")

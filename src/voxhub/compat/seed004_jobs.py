@@ -120,6 +120,7 @@ async def queue_clone(
         "model_type": body.model_type,
         # Refused now, not in the job, when no standing attestation covers the caller.
         "consent_via": await consent.check_queued(c, p),
+        "consent_policy": c.settings.consent.consent_policy,
     }
     # The job first: its credit hold may refuse the request before anything is stored.
     job = await new_job(
@@ -238,7 +239,9 @@ async def _clone(c: Container, ctx: JobContext) -> dict[str, Any]:
                 owner,
                 voice_id=voice_id,
                 engine=engine,
-                consent=consent.QueuedClone(payload.get("consent_via")),
+                consent=consent.QueuedClone(
+                    payload.get("consent_via"), payload.get("consent_policy")
+                ),
             )
         report = reports[0].model_dump()
     else:  # an earlier run created it and then lost its worker: answer what it made

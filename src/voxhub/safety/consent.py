@@ -66,9 +66,20 @@ class ConsentClaim:
 @dataclass(frozen=True)
 class QueuedClone:
     """A clone run by a job: covered by the standing attestation of whoever queued it (its
-    request was checked, and refused, the same way); `via` is that caller's `Principal.via`."""
+    request was checked, and refused, the same way); `via` is that caller's `Principal.via`,
+    `policy` the policy its request was checked under (None: queued before it was kept)."""
 
     via: str | None
+    policy: str | None = None
+
+
+def _policy(c: Container, claim: Claim) -> str:
+    # A queued clone keeps the policy its request was checked under: a worker deciding again
+    # from its own settings (another bind address, another default) could refuse what the API
+    # accepted, after the caller was told it was queued.
+    if isinstance(claim, QueuedClone) and claim.policy in ("attestation", "spoken", "off"):
+        return claim.policy
+    return c.settings.consent.consent_policy
 
 
 Claim = ConsentClaim | QueuedClone | None
@@ -92,7 +103,7 @@ class Admitted:
 
 async def admit(c: Container, p: Principal, claim: Claim, voice_id: str) -> Admitted:
     """The part of the gate that needs no embedding (see the module); refusals audited."""
-    policy = c.settings.consent.consent_policy
+    policy = _policy(c, claim)
     try:
         return Admitted(claim, await _decide(c, p, claim, policy))
     except VoxhubError as exc:
@@ -121,7 +132,7 @@ async def gate(
     """Record the consent these references are cloned under, or refuse (see the module).
     `reference_embeddings` are the new uploads', one each: the spoken consent must be in the
     voice of every one of them."""
-    policy = c.settings.consent.consent_policy
+    policy = _policy(c, admitted.claim)
     row = admitted.decision
     if isinstance(row, _Spoken):
         assert isinstance(admitted.claim, ConsentClaim)

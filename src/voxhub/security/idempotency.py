@@ -26,7 +26,7 @@ from voxhub.accounts.deps import resolve_principal
 from voxhub.container import Container
 from voxhub.core.errors import VoxhubError
 from voxhub.db.claims import attach_claim
-from voxhub.safety.marking import GENERATED_HEADER
+from voxhub.safety.marking import GENERATED_HEADER, ID_HEADER
 from voxhub.security import idempotency_store as store
 from voxhub.security.hmac import signed_call
 
@@ -209,7 +209,7 @@ async def _answer_from(record: Any, fingerprint: str, send: Send) -> None:
                 "to do it again",
             ),
         )
-    elif _unmarked_media(record.headers):
+    elif _unmarked_media(record.headers, record.body or b""):
         await _respond(
             send,
             *_problem(
@@ -226,11 +226,19 @@ async def _answer_from(record: Any, fingerprint: str, send: Send) -> None:
         await _respond(send, record.status or 200, headers, record.body or b"")
 
 
-def _unmarked_media(headers: dict[str, str]) -> bool:
-    """Whether a stored answer is audio or video from before outputs were watermarked: every
-    answer carrying generated media since has `X-Voxhub-Generated` (kept with the body)."""
-    media = headers.get("content-type", "").split("/", 1)[0] in ("audio", "video")
-    return media and GENERATED_HEADER.lower() not in headers
+def _unmarked_media(headers: dict[str, str], body: bytes) -> bool:
+    """Whether a stored answer holds audio or video from before outputs were watermarked:
+    every answer carrying generated media since has `X-Voxhub-Generated` (kept with the
+    body). Media comes as itself, or inside JSON or multipart with timings (`audio_base64`,
+    an audio part), and such answers name their generation."""
+    if GENERATED_HEADER.lower() in headers:
+        return False
+    kind = headers.get("content-type", "").split("/", 1)[0]
+    return (
+        kind in ("audio", "video", "multipart")
+        or ID_HEADER.lower() in headers
+        or b'"audio_base64"' in body
+    )
 
 
 async def _fingerprint(content_type: bytes, query: bytes, body: bytes) -> str:
