@@ -115,9 +115,7 @@ async def render_video(
     render, _ = await service.get_render(session, render_id, p)
     data = await media.video(c, render)
     # A video made before outputs were marked gets a marked soundtrack as it leaves.
-    data = await ensure_marked_video(
-        c, session, data, object_id=render.id, owner_id=render.owner_id
-    )
+    data = await ensure_marked_video(c, session, render, data)
     return ranged(data, "video/mp4", request.headers.get("range"), generated_headers(render.id))
 
 

@@ -5,7 +5,8 @@ what was noted). A stored file whose hash is not there is older than that: it is
 marked, encoded again in its own format with its tags, and its hash noted, so the next
 download finds it at once (marking is deterministic, so each copy is the same file). The
 stored blob is left as it is: a download does not rewrite history. A render's video made before
-marking gets its soundtrack marked the same way, its pictures copied.
+marking gets its soundtrack marked the same way, its pictures copied, and that copy replaces
+the stored video (see `ensure_marked_video`).
 """
 
 from __future__ import annotations
@@ -15,16 +16,18 @@ from typing import Any
 
 import av
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voxhub.audio.decode import decode, probe
 from voxhub.audio.encode import FORMATS, encode
 from voxhub.container import Container
+from voxhub.renders.models import ScriptRender
 from voxhub.safety.marking import note_output_once, output_tags, sha256_of
 from voxhub.safety.models import MarkedOutput
 from voxhub.safety.watermark import Watermarker
 from voxhub.settings import LimitSettings
+from voxhub.storage.outbox import drain, enqueue
 from voxhub.synthesis.models import Generation
 from voxhub.video.remark import with_new_soundtrack
 
@@ -105,23 +108,54 @@ def _samples(
 
 
 async def ensure_marked_video(
-    c: Container, session: AsyncSession, data: bytes, *, object_id: str, owner_id: str | None
+    c: Container, session: AsyncSession, render: ScriptRender, data: bytes
 ) -> bytes:
     """A render's MP4 as it leaves: `data` when it is a marked file voxhub stored; else a copy
-    whose soundtrack is marked (the pictures copied as they are), noted and committed."""
+    whose soundtrack is marked (the pictures copied as they are).
+
+    Unlike audio, the marked copy replaces the stored video (the old one promised for
+    removal): re-marking a whole video costs seconds, and a player asks for it in ranges,
+    request after request. The read transaction ends before that work, so it holds no
+    connection's transaction open meanwhile."""
     digest = await sha256_of(data)
     if await session.scalar(select(MarkedOutput.id).where(MarkedOutput.sha256 == digest)):
         return data
+    render_id, owner_id, old_key = render.id, render.owner_id, render.video_key
+    # Ends the read transaction (a GET has written nothing); a commit, not a rollback, keeps
+    # the loaded rows as they are (the session does not expire them on commit).
+    await session.commit()
     marked = await asyncio.to_thread(
-        with_new_soundtrack, data, c.watermarker.apply, output_tags(object_id)
+        with_new_soundtrack, data, c.watermarker.apply, output_tags(render_id)
     )
-    if await note_output_once(
-        session,
-        marked,
-        kind="render",
-        object_id=object_id,
-        owner_id=owner_id,
-        media_type="video/mp4",
-    ):
+    new_key = f"{old_key.removesuffix('.mp4')}.marked.mp4" if old_key else None
+    if old_key is None or new_key is None or new_key == old_key:
+        return marked
+    await c.blobs.put(new_key, marked, "video/mp4")
+    try:
+        # Repointed only where no other download did it first (the same bytes either way).
+        moved = await session.execute(
+            update(ScriptRender)
+            .where(ScriptRender.id == render_id, ScriptRender.video_key == old_key)
+            .values(video_key=new_key)
+            .execution_options(synchronize_session=False)
+        )
+        await note_output_once(
+            session,
+            marked,
+            kind="render",
+            object_id=render_id,
+            owner_id=owner_id,
+            media_type="video/mp4",
+        )
+        removal = enqueue(session, old_key, "video_remarked") if _count(moved) else None
         await session.commit()
+    except BaseException:
+        await session.rollback()
+        raise
+    if removal is not None:
+        await drain(c.sessions, c.blobs, [removal.id])
     return marked
+
+
+def _count(result: object) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
