@@ -1,11 +1,13 @@
 """Seed 004's queued-clone recordings: where they wait for their job, and the sweep that
 removes the ones no job will read again.
 
-A clone job promises its recording's removal when it ends with a voice or with a refusal; a
-job that is cancelled, or dies on a timeout of its last attempt, may still be retried by hand,
-so its recording is kept for `RETRY_WINDOW` after the job stopped, then swept (a later retry
-fails `upload_gone`). A recording with no job at all (the process died between storing it and
-committing the job) goes once it is older than the sweep's grace period.
+A clone job promises its recording's removal when it ends with a voice, a refusal or its last
+failed attempt; a job that is cancelled, or dies (its worker lost on the last attempt, a
+timeout) may still be retried by hand, so its recording is kept for `RETRY_WINDOW` after the
+job stopped, then swept. A retry after that, or one racing the sweep, fails `upload_gone`
+(its hold released like any failure's); nothing else is lost. A recording with no job at all
+(the process died between storing it and committing the job) goes once it is older than the
+sweep's grace period.
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@ A use case that adds references (a new voice, a reference added) calls it in thr
   is; after the blocklist, a 403 `voice_blocked` would tell anyone that a speaker is listed.
 - `gate`, before anything is stored: the spoken check (which needs the embeddings), then the
   consent row and its `consent_recorded` event, added to the caller's session.
-- `before_commit`, last before the use case's one commit: keeps a spoken consent's recording
-  and marks its phrase used.
+- `keep_recording`, with the upload's other blobs: a spoken consent's recording.
+- `before_commit`, last before the use case's one commit: marks a spoken consent's phrase used.
 
 A refusal at any step commits a `consent_refused` event on its own and raises: the refused
 upload stores nothing else.
@@ -151,7 +151,7 @@ async def gate(
     row.created_at = now
     row.retain_until = standing.retain_until(c.settings.consent, now)
     if row.kind == "spoken":
-        # Stored by `before_commit`. Outside voices/<id>/, which the voice's deletion removes:
+        # Stored by `keep_recording`. Outside voices/<id>/, which the voice's deletion removes:
         # it outlives the voice with its row (voxhub.safety.consent_retention removes both).
         row.consent_audio_key = f"{RECORDINGS}/{voice_id}/{row.id}"
     session.add(row)
@@ -169,27 +169,29 @@ async def gate(
     return row
 
 
-async def before_commit(
-    c: Container,
-    session: AsyncSession,
-    p: Principal,
-    admitted: Admitted,
-    row: VoiceConsent | None,
-    written: list[str],
+async def keep_recording(
+    c: Container, admitted: Admitted, row: VoiceConsent | None, written: list[str]
 ) -> None:
-    """Last before the use case commits, for a spoken consent: keep its recording, the
-    evidence of who said what (its key added to `written`, which the caller discards if it
-    fails), and mark the phrase used in the same transaction (409 `consent_phrase_used`, the
-    caller's work rolled back, when another upload used it meanwhile; `use_phrase` says why)."""
-    if row is None or row.phrase_id is None:
+    """With the upload's other blobs, before anything takes a write lock: a spoken consent's
+    recording, the evidence of who said what (its key added to `written`, which the caller
+    discards if it fails). Nothing for any other consent."""
+    if row is None or row.consent_audio_key is None:
         return
     assert isinstance(admitted.claim, ConsentClaim) and admitted.claim.consent_audio is not None
-    assert row.consent_audio_key is not None  # named by `gate`, as rows never change
     await c.blobs.put(
         row.consent_audio_key, admitted.claim.consent_audio, "application/octet-stream"
     )
     written.append(row.consent_audio_key)
-    await use_phrase(c, session, p, row.phrase_id)
+
+
+async def before_commit(
+    c: Container, session: AsyncSession, p: Principal, row: VoiceConsent | None
+) -> None:
+    """Last before the use case commits: mark the phrase of a spoken consent used, in the same
+    transaction (409 `consent_phrase_used`, the caller's work rolled back, when another upload
+    used it meanwhile; `use_phrase` says why here)."""
+    if row is not None and row.phrase_id is not None:
+        await use_phrase(c, session, p, row.phrase_id)
 
 
 async def note_voice_deleted(

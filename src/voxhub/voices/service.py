@@ -165,6 +165,7 @@ async def create_voice(
     try:
         session.add(voice)
         await _store_references(c, voice, processed, written)
+        await consent_gate.keep_recording(c, admitted, given, written)
         job_id, stored = await enroll(c, session, voice, reference, written, made, engine)
         audit.record(
             session, "voice_cloned", actor_id=p.user_id, target_type="voice", target_id=voice.id
@@ -179,7 +180,7 @@ async def create_voice(
                 details={"references": len(processed)},
             )
         await ledger.charge(session, p.user_id, voice.id, cost, "clone")
-        await consent_gate.before_commit(c, session, p, admitted, given, written)
+        await consent_gate.before_commit(c, session, p, given)
         await session.commit()
     except BaseException:
         await _undo(c, session, voice.id, written, made)
@@ -227,6 +228,7 @@ async def add_reference(
     made: list[VoiceProfile] = []
     try:
         await _store_references(c, voice, [processed], written)
+        await consent_gate.keep_recording(c, admitted, given, written)
         job_id, stored = await enroll(c, session, voice, reference, written, made, engine)
         await _check_references_unchanged(session, voice, read)
         audit.record(
@@ -240,7 +242,7 @@ async def add_reference(
             voice_id=voice.id,
         )
         await ledger.charge(session, p.user_id, new_id(), cost, "clone: reference added")
-        await consent_gate.before_commit(c, session, p, admitted, given, written)
+        await consent_gate.before_commit(c, session, p, given)
         await session.commit()
     except BaseException:
         await _undo(c, session, voice.id, written, made)

@@ -25,6 +25,18 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # Dropping the keys would orphan the recordings they name, evidence kept for the retention
+    # period; and the rows can never be updated to name them again after a re-upgrade.
+    kept = (
+        op.get_bind()
+        .execute(sa.text("SELECT count(*) FROM voice_consents WHERE consent_audio_key IS NOT NULL"))
+        .scalar()
+    )
+    if kept:
+        raise RuntimeError(
+            f"{kept} consent rows name their spoken consent's recording: downgrading past "
+            "0017 would lose track of that evidence; keep this revision"
+        )
     # Not a batch (copy-and-rename) on SQLite: that would drop the table's triggers. SQLite
     # 3.35+ drops a column in place.
     op.execute("ALTER TABLE voice_consents DROP COLUMN consent_audio_key")
