@@ -30,8 +30,9 @@ async def read_policy(c: ContainerDep, _: CurrentPrincipal) -> ConsentPolicyRead
     "/api/v1/consent/challenge",
     response_model=ChallengeRead,
     status_code=status.HTTP_201_CREATED,
-    # Counted with cloning: each phrase is asked for in order to clone.
-    dependencies=[limited("clone")],
+    # The default limit, not cloning's (a few a minute): the web app asks a phrase each time
+    # an upload form opens and again to renew one, and the upload itself is counted as a clone.
+    dependencies=[limited("default")],
 )
 async def issue_challenge(
     c: ContainerDep, session: SessionDep, p: CurrentPrincipal

@@ -41,10 +41,11 @@ const RENEWED = {  // the phrase can no longer be used: a new one is fetched
 export function consentStep() {
   const el = h("div", {});
   const choice = consentChoice();
-  let policy = "attestation"; let spoken = null;
+  let policy = "attestation"; let spoken = null; let released = false;
   const ready = consentPolicy().then((p) => { policy = p.policy; }, () => { /* the server decides */ })
     .then(() => {
-      if (policy === "spoken") spoken = spokenConsent();
+      // A form closed before the policy came asks for no phrase.
+      if (policy === "spoken" && !released) spoken = spokenConsent();
       fill(el, policy === "off" ? null : choice.el, spoken?.el);
     });
   return {
@@ -57,7 +58,7 @@ export function consentStep() {
       spoken?.addTo(body);
     },
     refused: (err) => Boolean(spoken?.refused(err)),
-    release: () => spoken?.release(),
+    release: () => { released = true; spoken?.release(); },
   };
 }
 
@@ -75,6 +76,8 @@ function spokenConsent() {
   async function newPhrase(message) {
     renew.disabled = true; clearTimeout(timer); alert.textContent = "";
     phrase = null; audio = null;
+    // Never leave the old phrase up while the new one comes: it would be read, and refused.
+    fill(text, "Asking for a phrase…"); fill(code, ""); fill(until, "");
     rec.clear("Read the phrase aloud when the countdown ends.");
     try {
       phrase = await api("/api/v1/consent/challenge", { method: "POST" });
