@@ -64,7 +64,8 @@ bench-first-start: $(STAMP)
 bench-llm: $(STAMP)
 	$(BIN)/python -m bench.llm
 
-# Quality and speed of the embedded engine on ../shared/data/speech (results in bench/results/).
+# Quality and speed of the embedded engine: speech/'s ten speakers, speech-more and speech-pool,
+# tune and holdout side by side, with 95 % intervals (results in bench/results/; about 3 h).
 eval: $(STAMP)
 	$(BIN)/python -m voxhub.evaluation --home bench/out/eval-home --out bench/results
 

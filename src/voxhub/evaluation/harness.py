@@ -53,9 +53,16 @@ class RunConfig:
 
 
 def _prepare(path: Path, cfg: RunConfig, encoder: SpeakerEncoder) -> Prepared:
-    data = path.read_bytes()
+    return prepare_upload(path.read_bytes(), cfg.limits, cfg.working_rate, encoder)
+
+
+def prepare_upload(
+    data: bytes, limits: LimitSettings, working_rate: int, encoder: SpeakerEncoder
+) -> Prepared:
+    """A file as the voice service takes an upload: prepared, embedded, seeded. Blocking;
+    raises NotEnoughSpeech where the service would refuse the upload."""
     t0 = time.perf_counter()
-    audio = prepare_reference(data, cfg.limits, cfg.working_rate).audio
+    audio = prepare_reference(data, limits, working_rate).audio
     t1 = time.perf_counter()
     embedding = encoder.embed(audio.samples, audio.sample_rate)
     t2 = time.perf_counter()

@@ -20,6 +20,7 @@ class Recording:
     speaker_id: str
     gender: str
     transcript: str
+    duration_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,9 @@ class Baseline:
         return (similarity - self.stranger) / span if span > 1e-6 else 0.0
 
 
-def load_manifest(path: Path) -> list[Speaker]:
-    """Speakers with at least two recordings, in the order they first appear in the manifest."""
+def load_manifest(path: Path, min_recordings: int = 2) -> list[Speaker]:
+    """Speakers with at least `min_recordings` recordings (two: an enrolment and a held-out
+    one), in the order they first appear in the manifest."""
     by_speaker: dict[str, list[Recording]] = {}
     with path.open(newline="", encoding="utf-8") as f:
         for row in csv.DictReader(f, delimiter="\t"):
@@ -65,12 +67,13 @@ def load_manifest(path: Path) -> list[Speaker]:
                 speaker_id=row["speaker_id"],
                 gender=row["gender"].strip().upper(),
                 transcript=(row.get("transcript") or "").strip(),
+                duration_s=float(row.get("duration_s") or 0.0),
             )
             by_speaker.setdefault(rec.speaker_id, []).append(rec)
     return [
         Speaker(id=sid, gender=recs[0].gender, recordings=tuple(recs))
         for sid, recs in by_speaker.items()
-        if len(recs) >= 2
+        if len(recs) >= min_recordings
     ]
 
 
