@@ -3,33 +3,20 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.conftest import truncate_all
-from tests.storage.test_sweep import age
+from tests.storage.test_sweep import age, sessions
 from voxhub.compat.seed004_uploads import CLONE, RETRY_WINDOW, UPLOADS, remove_abandoned_uploads
 from voxhub.core.clock import utcnow
-from voxhub.db.migrate import upgrade_to_head
-from voxhub.db.session import create_engine, create_sessionmaker
 from voxhub.jobs.models import Job, JobStatus
 from voxhub.storage.local import LocalBlobStore
 from voxhub.storage.sweep import run_sweep
 
 Sessions = async_sessionmaker[AsyncSession]
-
-
-@pytest.fixture
-async def sessions(database_url: str) -> AsyncIterator[Sessions]:
-    engine = create_engine(database_url)
-    await upgrade_to_head(engine)
-    await truncate_all(database_url)
-    yield create_sessionmaker(engine)
-    await engine.dispose()
+__all__ = ["sessions"]  # the fixture (tests/storage/test_sweep.py)
 
 
 async def clone_job(sessions: Sessions, status: JobStatus, key: str, *, stopped_ago: timedelta):

@@ -12,7 +12,6 @@ sweep's grace period.
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
@@ -21,8 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from voxhub.core.clock import utcnow
 from voxhub.jobs.models import Job, JobStatus
 from voxhub.storage.base import BlobStore
-
-log = logging.getLogger(__name__)
+from voxhub.storage.removal import remove_each
 
 CLONE = "seed004.clone"
 UPLOADS = "uploads/seed004"
@@ -64,14 +62,4 @@ async def remove_abandoned_uploads(
     if not old:
         return 0, 0
     kept = await _kept(sessions, now)
-    removed = failed = 0
-    for key in sorted(set(old) - kept):
-        try:
-            await blobs.delete(key)
-        except Exception:
-            log.warning("seed 004 upload %s not removed", key, exc_info=True)
-            failed += 1
-            continue
-        log.info("removed abandoned seed 004 upload %s", key)
-        removed += 1
-    return removed, failed
+    return await remove_each(blobs, set(old) - kept, "abandoned seed 004 upload")

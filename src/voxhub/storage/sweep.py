@@ -29,6 +29,7 @@ from voxhub.settings import Settings
 from voxhub.storage.base import BlobStore
 from voxhub.storage.local import LocalBlobStore
 from voxhub.storage.outbox import drain
+from voxhub.storage.removal import remove_each
 from voxhub.synthesis.models import Generation
 from voxhub.synthesis.timings import WORDS_SUFFIX
 from voxhub.voices.models import VoiceProfileRow, VoiceReference
@@ -128,15 +129,9 @@ async def remove_orphans(
     removed = failed = 0
     for start in range(0, len(old), _BATCH):
         batch = old[start : start + _BATCH]
-        for key in sorted(set(batch) - await _referenced(sessions, batch)):
-            try:
-                await blobs.delete(key)
-            except Exception:
-                log.warning("orphan blob %s not removed", key, exc_info=True)
-                failed += 1
-                continue
-            log.info("removed orphan blob %s", key)
-            removed += 1
+        orphans = set(batch) - await _referenced(sessions, batch)
+        done, not_done = await remove_each(blobs, orphans, "orphan blob")
+        removed, failed = removed + done, failed + not_done
     return removed, failed
 
 
