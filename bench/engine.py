@@ -7,7 +7,9 @@ median), the paragraph's median RTF, each concurrent stream's RTF and the proces
 memory with the engine loaded. Then the same sentences through the plain `kokoro-onnx` package
 (its own defaults) on the same model file and voice, in the same run, and the ratios
 voxhub / plain: machines here differ by up to 2x in speed, so only the ratio compares runs.
-Printed, never asserted: the machine is shared and noisy.
+Last, where the time goes: onnxruntime's profile of voxhub's model on one sentence, as each
+operator type's share and the share of the vocoder (`generator`). Printed, never asserted: the
+machine is shared and noisy.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ import asyncio
 import json
 import os
 import statistics
+import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +29,8 @@ import psutil
 
 from voxhub.audio.speaker import SpeakerEncoder
 from voxhub.engines.embedded import EmbeddedEngine
+from voxhub.engines.embedded.model import patched_model, style_row
+from voxhub.engines.embedded.phonemes import phonemize, tokenize
 from voxhub.evaluation.voice import TEST_SENTENCES, speak
 from voxhub.settings import EngineSettings, Settings
 
@@ -150,6 +156,52 @@ async def measure_plain() -> dict[str, Any]:
     }
 
 
+def profile_shares(model: Path, text: str = TEST_SENTENCES[0]) -> dict[str, Any]:
+    """Operator types' shares of the kernel time of one call (the second of two: the first
+    warms up), with the session options the engine uses, and the vocoder's share."""
+    import onnxruntime as ort
+
+    tokens = tokenize(phonemize(text, "en-us"))
+    pack = np.fromfile(VOICES / f"{VOICE}.bin", dtype=np.float32).reshape(510, 256)
+    feeds = {
+        "tokens": np.array([[0, *tokens, 0]], dtype=np.int64),
+        "style": style_row(pack, len(tokens)).reshape(1, 256),
+        "speed": np.array([1.0], dtype=np.float32),
+        "f0_scale": np.array([1.0], dtype=np.float32),
+    }
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 2
+    opts.inter_op_num_threads = 1
+    opts.log_severity_level = 3
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    session = ort.InferenceSession(str(model), opts, providers=["CPUExecutionProvider"])
+    session.run(None, feeds)  # warm-up, not profiled
+    with tempfile.TemporaryDirectory() as folder:
+        opts.enable_profiling = True
+        opts.profile_file_prefix = str(Path(folder) / "kokoro")
+        session = ort.InferenceSession(str(model), opts, providers=["CPUExecutionProvider"])
+        session.run(None, feeds)
+        session.run(None, feeds)
+        events = json.loads(Path(session.end_profiling()).read_text())
+    runs = [e for e in events if e.get("cat") == "Session" and e["name"] == "model_run"]
+    last = runs[-1]["ts"]  # kernels of the last run only
+    kernels = [
+        e
+        for e in events
+        if e.get("cat") == "Node" and e["name"].endswith("_kernel_time") and e["ts"] >= last
+    ]
+    by_type: Counter[str] = Counter()
+    for e in kernels:
+        by_type[e["args"]["op_name"]] += e["dur"]
+    total = sum(by_type.values())
+    generator = sum(e["dur"] for e in kernels if "/generator/" in e["name"])
+    return {
+        "call_s": round(runs[-1]["dur"] / 1e6, 3),
+        "op_share": {op: round(us / total, 3) for op, us in by_type.most_common(8)},
+        "generator_share": round(generator / total, 3),
+    }
+
+
 def ratios(voxhub: dict[str, Any], plain: dict[str, Any]) -> dict[str, float]:
     """voxhub / plain for the figures both have (below 1: voxhub is faster)."""
     keys = ("first_chunk_s_median", "rtf_pooled", "rtf_median", "paragraph_rtf_median")
@@ -168,6 +220,7 @@ async def main() -> None:
         "load_average": os.getloadavg(),
         "results": [voxhub, plain],
         "voxhub_over_plain": ratios(voxhub, plain),
+        "profile": profile_shares(patched_model(Settings(home=HOME).cache_dir / "kokoro")),
     }
     text = json.dumps(report, indent=2)
     (REPO / "bench" / "results" / "engine-latest.json").write_text(text + "\n")

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from voxhub.engines.embedded.graph import ensure_patched, patched_path
+from voxhub.engines.embedded.heap import release_freed_memory
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +113,17 @@ class KokoroModel:
     per-thread heaps: 2.4 GB resident after `make bench-engine`, against 1.4 GB before with two
     sessions and 1.3 GB with one and a growing arena.
     Idle worker threads sleep rather than spin, or concurrent calls would burn each other's
-    cores while waiting.
+    cores while waiting (spinning made a call 1.5x slower on a busy 2-core machine). Each call
+    ends by giving the heap's freed pages back (heap.py).
+
+    Tried for speed and dropped (2 cores, AVX2, calls interleaved in one process; the
+    generator's convolutions at 4800 frames/s are 64 % of a call, its Snake activations'
+    `Sin` 7 %, on one thread whatever the session's count): the same weights as float32
+    `Conv`s (1.15x slower; as 2-D convolutions in onnxruntime's NCHWc layout 0.94-1.04x, with
+    209 MB of weights instead of 52), int8 rather than uint8 weights (onnxruntime has no fast
+    AVX2 kernel for them: one conv 3.6x slower), no memory pattern (no faster, no smaller peak
+    to speak of). The model's convolutions run at about 45 GOP/s on two cores whichever way
+    they are stored.
     """
 
     def __init__(self, cache_dir: Path, threads: int = 2, concurrency: int = 1) -> None:
@@ -183,4 +194,5 @@ class KokoroModel:
                 feeds = {"tokens": tokens, "style": ref, "speed": rate, "f0_scale": pitch}
                 out = session.run(None, feeds, run_options)[0]
                 pieces.append(np.asarray(out, dtype=np.float32).reshape(-1))
+        release_freed_memory()
         return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
