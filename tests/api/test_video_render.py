@@ -12,6 +12,7 @@ import av
 import httpx
 import numpy as np
 import pyloudnorm
+import pytest
 
 from tests.api.conftest import Account
 from tests.api.renders_helpers import written_script
@@ -28,12 +29,24 @@ LINES = ("The lamp is lit tonight.", "Then the ships are safe.", "Keep the fire 
 STEPS = ["audio_validation", "audio_generation", "captioning", "video_generation", "finalizing"]
 
 
+@pytest.fixture(autouse=True)
+def polling_allowed(with_llm: Container) -> None:
+    """These tests poll a render for seconds, a few times a second: more than the default 60
+    requests a minute on a busy machine (rate limits are tested elsewhere)."""
+    with_llm.limiter.per_minute["default"] = 1000
+
+
 async def video_job(client: httpx.AsyncClient, job_id: str) -> dict:
-    for _ in range(1200):
-        job = (await client.get(f"/api/video-jobs/{job_id}")).json()
+    """The job once it ends, polled 4 times a second for up to 2 minutes. Every poll counts
+    against the caller's 60 requests a minute: faster polling of a render slowed by a busy
+    machine ran into 429 (as a client polling that fast should)."""
+    for _ in range(480):
+        r = await client.get(f"/api/video-jobs/{job_id}")
+        assert r.status_code == 200, r.text
+        job = r.json()
         if job["status"] in ("completed", "failed", "cancelled"):
             return job
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.25)
     raise AssertionError(job)
 
 

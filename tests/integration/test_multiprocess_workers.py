@@ -109,7 +109,8 @@ def _sweep_and_list(settings: Settings) -> tuple[list[str], set[str], int]:
             named: set[str] = set()
             async with sessions() as s:
                 for column in BLOB_KEY_COLUMNS:
-                    named.update(await s.scalars(select(column)))
+                    # Nullable columns (a consent's recording, a render's video): no key.
+                    named.update(await s.scalars(select(column).where(column.is_not(None))))
             return keys, named, report.orphans_removed
         finally:
             await blobs.aclose()

@@ -14,7 +14,7 @@ import numpy as np
 from tests.api.conftest import client, container, fake_engine, user_a
 from tests.api.renders_helpers import written_script
 from tests.api.scripts_helpers import behaviour, server, with_llm
-from tests.api.test_video_render import video_job
+from tests.api.test_video_render import polling_allowed, video_job
 from tests.conftest import SPEECH
 from tests.llm.chat_server import Behaviour
 from tests.safety.conftest import RATE, load_speech
@@ -24,7 +24,16 @@ from voxhub.safety.watermark import DETECT_THRESHOLD
 from voxhub.video.compose import Shot, VideoSpec, compose
 
 # Fixtures (tests/api/conftest.py, scripts_helpers.py).
-__all__ = ["behaviour", "client", "container", "fake_engine", "server", "user_a", "with_llm"]
+__all__ = [
+    "behaviour",
+    "client",
+    "container",
+    "fake_engine",
+    "polling_allowed",
+    "server",
+    "user_a",
+    "with_llm",
+]
 
 SMALL = VideoSpec(width=320, height=180, fps=10)
 
