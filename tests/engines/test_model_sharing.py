@@ -39,12 +39,11 @@ async def test_concurrent_calls_share_one_session_and_match_calls_made_alone(
         np.testing.assert_allclose(a, b, atol=1e-5)
 
 
-def test_freed_memory_is_given_back_on_glibc() -> None:
+def test_freed_memory_is_given_back_where_the_c_library_can() -> None:
     import platform
 
-    if platform.libc_ver()[0] != "glibc":
-        pytest.skip("malloc_trim is glibc's")
-    assert release_freed_memory()
+    # glibc has malloc_trim (CI's Debian does); elsewhere the call says it did nothing.
+    assert release_freed_memory() is (platform.libc_ver()[0] == "glibc")
 
 
 @pytest.mark.slow

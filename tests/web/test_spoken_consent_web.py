@@ -13,6 +13,7 @@ import io
 import math
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import numpy as np
@@ -170,6 +171,22 @@ def my_voices(server: Server) -> list[str]:
     return [v["id"] for v in page.json()["items"]]
 
 
+@asynccontextmanager
+async def listening_page(browser: Browser) -> AsyncIterator[tuple[Page, list[str]]]:
+    """A page allowed the fake microphone, and the uncaught errors it raises (each test ends
+    by asserting there were none)."""
+    ctx = await browser.new_context(
+        permissions=["microphone"], viewport={"width": 1100, "height": 900}
+    )
+    try:
+        page = await ctx.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        yield page, errors
+    finally:
+        await ctx.close()
+
+
 @pytest.mark.timeout(420)
 async def test_a_voice_is_cloned_and_grown_with_the_phrase_read_aloud(
     hearing: Browser,
@@ -179,13 +196,7 @@ async def test_a_voice_is_cloned_and_grown_with_the_phrase_read_aloud(
     reference: Path,
     more: Path,
 ) -> None:
-    ctx = await hearing.new_context(
-        permissions=["microphone"], viewport={"width": 1100, "height": 900}
-    )
-    page = await ctx.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    try:
+    async with listening_page(hearing) as (page, errors):
         with api(spoken_server) as client:
             told = client.get("/api/v1/consent/policy").json()
         assert told == {"policy": "spoken", "instance_name": INSTANCE, "retention_days": 3650}
@@ -254,21 +265,13 @@ async def test_a_voice_is_cloned_and_grown_with_the_phrase_read_aloud(
         kinds = [(e["details"]["kind"], e["details"]["policy"]) for e in audit.json()["items"]]
         assert kinds == [("spoken", "spoken"), ("spoken", "spoken")]
         assert errors == []
-    finally:
-        await ctx.close()
 
 
 @pytest.mark.timeout(420)
 async def test_another_speaker_reading_the_phrase_is_refused_in_words(
     hearing: Browser, spoken_server: Server, microphone: Path, say: Say, reference: Path
 ) -> None:
-    ctx = await hearing.new_context(
-        permissions=["microphone"], viewport={"width": 1100, "height": 900}
-    )
-    page = await ctx.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    try:
+    async with listening_page(hearing) as (page, errors):
         phrase = await open_add_voice(page, spoken_server)
         samples, rate = await say(phrase["text"], "am_michael")
         await read_aloud(page, microphone, samples, rate)
@@ -288,8 +291,6 @@ async def test_another_speaker_reading_the_phrase_is_refused_in_words(
         ).to_have_count(0)
         assert my_voices(spoken_server) == before
         assert errors == []
-    finally:
-        await ctx.close()
 
 
 @pytest.mark.timeout(420)
@@ -303,13 +304,7 @@ async def test_a_phrase_used_meanwhile_is_replaced_and_the_page_says_so(
 ) -> None:
     """The page's phrase consents to another voice (through the API, as the same user) before
     the page sends it: 409, and the page fetches a new phrase and asks for a new reading."""
-    ctx = await hearing.new_context(
-        permissions=["microphone"], viewport={"width": 1100, "height": 900}
-    )
-    page = await ctx.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    try:
+    async with listening_page(hearing) as (page, errors):
         phrase = await open_add_voice(page, spoken_server)
         samples, rate = await say(phrase["text"], "af_heart")
         await read_aloud(page, microphone, samples, rate)
@@ -346,8 +341,6 @@ async def test_a_phrase_used_meanwhile_is_replaced_and_the_page_says_so(
         await expect(page.get_by_label("Your consent recording")).to_be_hidden()
         assert my_voices(spoken_server) == before
         assert errors == []
-    finally:
-        await ctx.close()
 
 
 async def test_the_read_aloud_step_passes_the_accessibility_check(

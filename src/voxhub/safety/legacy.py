@@ -127,9 +127,9 @@ async def ensure_marked_video(
     marked = await asyncio.to_thread(
         with_new_soundtrack, data, c.watermarker.apply, output_tags(render_id)
     )
-    new_key = f"{old_key.removesuffix('.mp4')}.marked.mp4" if old_key else None
-    if old_key is None or new_key is None or new_key == old_key:
+    if old_key is None:  # read after the render lost its video: nothing to replace
         return marked
+    new_key = f"{old_key.removesuffix('.mp4')}.marked.mp4"
     await c.blobs.put(new_key, marked, "video/mp4")
     try:
         # Repointed only where no other download did it first (the same bytes either way).
@@ -147,7 +147,9 @@ async def ensure_marked_video(
             owner_id=owner_id,
             media_type="video/mp4",
         )
-        removal = enqueue(session, old_key, "video_remarked") if _count(moved) else None
+        removal = (
+            enqueue(session, old_key, "video_remarked") if getattr(moved, "rowcount", 0) else None
+        )
         await session.commit()
     except BaseException:
         await session.rollback()
@@ -155,7 +157,3 @@ async def ensure_marked_video(
     if removal is not None:
         await drain(c.sessions, c.blobs, [removal.id])
     return marked
-
-
-def _count(result: object) -> int:
-    return int(getattr(result, "rowcount", 0) or 0)
